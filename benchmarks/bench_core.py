@@ -1,0 +1,121 @@
+"""Core benchmarks: our K-means against scikit-learn, measured side by side.
+
+Run with ``make bench`` (or ``python benchmarks/bench_core.py``). Every figure
+is a ratio against scikit-learn measured in the same run on the same machine,
+from the same initial centres; nothing here is a pass/fail threshold.
+
+1. Time per Lloyd iteration, n = 1,000,000, d = 2, k = 8:
+   ours ÷ scikit-learn (goal ≤ 2×, aim ≤ 1×).
+2. A full fit of the Mall data (3 numeric columns, k = 5):
+   scikit-learn ÷ ours (goal ≥ 5×).
+3. Peak memory of a 1M-point run (tracemalloc), against the size of X.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from kmeans_tutor import KMeans, load_mall_customers, run_kmeans
+
+warnings.filterwarnings("ignore")
+from sklearn.cluster import KMeans as SkKMeans  # noqa: E402  (oracle only)
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _median_time(func, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def per_iteration(n=1_000_000, k=8, short=1, long=21, repeat=3):
+    """Seconds per Lloyd iteration: (time of `long` iterations − time of `short`) / (long − short).
+
+    Subtracting a short run removes the fixed costs (validation, set-up, the
+    final label refresh) so only the iterations themselves are compared.
+    """
+    X = np.random.default_rng(0).uniform(size=(n, 2))  # uniform: no early convergence
+    C = X[np.random.default_rng(1).choice(n, k, replace=False)]
+
+    def ours(m):
+        return lambda: run_kmeans(X, k, init=C, max_iter=m, tol=0.0)
+
+    def theirs(m):
+        return lambda: SkKMeans(k, init=C, n_init=1, max_iter=m, tol=0.0, algorithm="lloyd").fit(X)
+
+    ours(2)(), theirs(2)()  # warm up thread pools and caches
+    t_ours = (_median_time(ours(long), repeat) - _median_time(ours(short), repeat)) / (long - short)
+    t_sk = (_median_time(theirs(long), repeat) - _median_time(theirs(short), repeat)) / (long - short)
+    return t_ours, t_sk
+
+
+def mall_fit(repeat=200):
+    """Seconds for one full fit of the Mall data from the same initial centres."""
+    X = load_mall_customers()[["Age", "Annual Income (k$)", "Spending Score (1-100)"]].to_numpy(float)
+    C = run_kmeans(X, 5, random_state=0)[4].centers.copy()
+    ours = lambda: KMeans(5, init=C, n_init=1).fit(X)
+    theirs = lambda: SkKMeans(5, init=C, n_init=1, algorithm="lloyd").fit(X)
+    ours(), theirs()
+    a, b = KMeans(5, init=C, n_init=1).fit(X), SkKMeans(5, init=C, n_init=1).fit(X)
+    assert (a.labels_ == b.labels_).all() and a.n_iter_ == b.n_iter_
+    return _median_time(ours, repeat), _median_time(theirs, repeat)
+
+
+def peak_memory(n=1_000_000, k=8):
+    """Peak bytes allocated while running (and keeping the trace of) a 1M-point run."""
+    X = np.random.default_rng(2).uniform(size=(n, 2))
+    C = X[:k].copy()
+    out = {}
+    tracemalloc.start()
+    trace = run_kmeans(X, k, init=C, max_iter=20, tol=0.0)
+    out["ours"] = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    out["steps"] = len(trace)
+    tracemalloc.start()
+    SkKMeans(k, init=C, n_init=1, max_iter=20, tol=0.0).fit(X)
+    out["sklearn"] = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    out["X"] = X.nbytes
+    return out
+
+
+def main():
+    t_ours, t_sk = per_iteration()
+    m_ours, m_sk = mall_fit()
+    mem = peak_memory()
+    rows = [
+        ("Lloyd iteration, 1M × 2, k=8", f"{t_ours * 1e3:.1f} ms", f"{t_sk * 1e3:.1f} ms",
+         f"ours ÷ sklearn = {t_ours / t_sk:.2f}×", "≤ 2× (aim ≤ 1×)"),
+        ("Full fit, Mall 200 × 3, k=5", f"{m_ours * 1e3:.2f} ms", f"{m_sk * 1e3:.2f} ms",
+         f"sklearn ÷ ours = {m_sk / m_ours:.1f}×", "≥ 5×"),
+        (f"Peak memory, 1M × 2 run ({mem['steps']} steps kept)", f"{mem['ours'] / 2**20:.0f} MiB",
+         f"{mem['sklearn'] / 2**20:.0f} MiB", f"ours ÷ size of X = {mem['ours'] / mem['X']:.1f}×", "—"),
+    ]
+    width = [max(len(r[i]) for r in rows + [("benchmark", "ours", "scikit-learn", "ratio", "goal")])
+             for i in range(5)]
+    header = ("benchmark", "ours", "scikit-learn", "ratio", "goal")
+    for r in [header] + rows:
+        print(" | ".join(c.ljust(w) for c, w in zip(r, width)))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "core.json").write_text(json.dumps({
+        "lloyd_iteration_s": {"ours": t_ours, "sklearn": t_sk, "ratio": t_ours / t_sk},
+        "mall_fit_s": {"ours": m_ours, "sklearn": m_sk, "ratio": m_sk / m_ours},
+        "peak_memory_bytes": mem,
+        "python": sys.version.split()[0], "numpy": np.__version__,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

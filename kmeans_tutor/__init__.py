@@ -1,0 +1,34 @@
+"""kmeans-tutor: watch and poke K-means clustering, one half-step at a time.
+
+The algorithm is a generator of typed, immutable steps::
+
+    >>> from kmeans_tutor import kmeans_steps, load_mall_customers
+    >>> X = load_mall_customers()[["Annual Income (k$)", "Spending Score (1-100)"]]
+    >>> for step in kmeans_steps(X, 5, random_state=0):      # doctest: +SKIP
+    ...     print(step.describe())
+
+Views, widgets, lessons and logs all speak that one vocabulary.
+"""
+
+from .estimator import KMeans
+from .lloyd import KMeansRun, kmeans_steps
+from .seeding import kmeans_plusplus
+from .steps import AssignStep, ConvergedStep, EmptyClusterEvent, SeedStep, Step, UpdateStep
+from .trace import Trace, run_kmeans
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "KMeans",
+    "KMeansRun",
+    "kmeans_steps",
+    "run_kmeans",
+    "kmeans_plusplus",
+    "Trace",
+    "Step",
+    "SeedStep",
+    "AssignStep",
+    "UpdateStep",
+    "EmptyClusterEvent",
+    "ConvergedStep",
+]
