@@ -10,10 +10,13 @@ The algorithm is a generator of typed, immutable steps::
 Views, widgets, lessons and logs all speak that one vocabulary.
 """
 
+from .data import DataError, load_csv, load_mall_customers
+from .datasets import list_datasets, load_dataset
 from .estimator import KMeans
 from .lloyd import KMeansRun, kmeans_steps
 from .seeding import kmeans_plusplus
 from .steps import AssignStep, ConvergedStep, EmptyClusterEvent, SeedStep, Step, UpdateStep
+from .preprocessing import CategoryEncoder, Standardizer, encode_categories, mall_features, standardize
 from .trace import Trace, run_kmeans
 
 __version__ = "0.1.0"
@@ -31,4 +34,14 @@ __all__ = [
     "UpdateStep",
     "EmptyClusterEvent",
     "ConvergedStep",
+    "load_mall_customers",
+    "load_csv",
+    "DataError",
+    "load_dataset",
+    "list_datasets",
+    "Standardizer",
+    "standardize",
+    "CategoryEncoder",
+    "encode_categories",
+    "mall_features",
 ]

@@ -1,0 +1,30 @@
+"""Shared pytest fixtures.
+
+Markers (``slow``, ``browser``) are declared in pyproject.toml, not here.
+"""
+
+import os
+
+# Headless drawing for every test; must happen before anything imports pyplot.
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def mall():
+    """The Mall Customers DataFrame (200 rows), loaded once per session.
+
+    Shared by every test that asks for it: treat it as read-only and call
+    ``.copy()`` before changing it.
+    """
+    from kmeans_tutor import load_mall_customers
+
+    return load_mall_customers()
+
+
+@pytest.fixture
+def rng():
+    """A fresh, fixed-seed NumPy Generator for each test."""
+    return np.random.default_rng(20240601)
