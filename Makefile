@@ -1,0 +1,87 @@
+# kmeans-tutor developer tasks.  `make test` is the command CI runs (via .ci/run).
+#
+#   make test                 whole suite (set PYTEST_ARGS or ARGS for extra pytest args)
+#   make test-fast            skip tests marked slow or browser
+#   make bench                run the benchmarks
+#   make clean                remove build artefacts and caches (keeps .venv)
+#   make distclean            clean, and remove .venv too
+#
+# PYTHON is only used to create .venv; everything else runs inside .venv.
+
+PYTHON ?= python3
+VENV   ?= .venv
+VPY    := $(VENV)/bin/python
+
+PYTEST_ARGS ?=
+ARGS        ?=
+
+# Set by .ci/run: a file that receives pytest's exit code, so CI can tell
+# "no tests collected" (pytest exit 5) apart from other failures.
+PYTEST_RC_FILE ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test test-fast bench clean distclean check-python
+
+help:
+	@echo "make test        run the whole test suite (PYTEST_ARGS='...' for extra args)"
+	@echo "make test-fast   skip tests marked slow or browser"
+	@echo "make bench       run the benchmarks"
+	@echo "make clean       remove build artefacts and caches"
+	@echo "make distclean   clean, and remove $(VENV)"
+
+check-python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+	  echo "error: '$(PYTHON)' not found; install Python 3.10+ or run 'make PYTHON=/path/to/python3.x'" >&2; \
+	  exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { \
+	  echo "error: kmeans-tutor needs Python >= 3.10, but '$(PYTHON)' is $$($(PYTHON) -c 'import platform; print(platform.python_version())' 2>/dev/null || echo 'not runnable')." >&2; \
+	  echo "       Run e.g. 'make PYTHON=python3.11 test'." >&2; \
+	  exit 1; }
+
+# Create the virtualenv once.  A failed `python -m venv` (on Debian: the
+# python3-venv package is missing) leaves a half-made directory behind, so
+# remove it rather than let the next run think the venv exists.
+$(VPY):
+	@$(MAKE) --no-print-directory check-python PYTHON='$(PYTHON)'
+	@echo "Creating $(VENV) with $$($(PYTHON) -c 'import sys; print(sys.executable, sys.version.split()[0])')"
+	@$(PYTHON) -m venv $(VENV) || { \
+	  rm -rf $(VENV); \
+	  echo "error: '$(PYTHON) -m venv' failed. On Debian/Ubuntu: apt-get install python3-venv" >&2; \
+	  exit 1; }
+
+# (Re)install the project whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(VPY)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+# pytest's exit code is recorded in PYTEST_RC_FILE when that is set (see .ci/run).
+test: venv
+	@rc=0; $(VPY) -m pytest $(PYTEST_ARGS) $(ARGS) || rc=$$?; \
+	if [ -n "$(PYTEST_RC_FILE)" ]; then echo $$rc > "$(PYTEST_RC_FILE)"; fi; \
+	exit $$rc
+
+test-fast: venv
+	$(VPY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS) $(ARGS)
+
+# benchmarks/run_all.py if present, otherwise every benchmarks/bench_*.py in name order.
+bench: venv
+	@if [ -f benchmarks/run_all.py ]; then \
+	  echo "$(VPY) benchmarks/run_all.py"; \
+	  $(VPY) benchmarks/run_all.py; \
+	else \
+	  set -e; found=0; \
+	  for f in $$(ls benchmarks/bench_*.py 2>/dev/null | LC_ALL=C sort); do \
+	    found=1; echo "== $$f"; $(VPY) "$$f"; \
+	  done; \
+	  if [ $$found -eq 0 ]; then echo "No benchmarks found (benchmarks/run_all.py or benchmarks/bench_*.py)."; fi; \
+	fi
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .hypothesis benchmarks/results
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
