@@ -10,10 +10,14 @@ The algorithm is a generator of typed, immutable steps::
 Views, widgets, lessons and logs all speak that one vocabulary.
 """
 
+from .choosing import elbow, suggest_k
 from .data import DataError, load_csv, load_mall_customers
 from .datasets import list_datasets, load_dataset
 from .estimator import KMeans
+from .knee import Knee, find_knee
 from .lloyd import KMeansRun, kmeans_steps
+from .metrics import (calinski_harabasz_score, davies_bouldin_score, inertia, silhouette_samples,
+                      silhouette_score)
 from .seeding import kmeans_plusplus
 from .steps import AssignStep, ConvergedStep, EmptyClusterEvent, SeedStep, Step, UpdateStep
 from .preprocessing import CategoryEncoder, Standardizer, encode_categories, mall_features, standardize
@@ -44,4 +48,13 @@ __all__ = [
     "CategoryEncoder",
     "encode_categories",
     "mall_features",
+    "inertia",
+    "silhouette_samples",
+    "silhouette_score",
+    "calinski_harabasz_score",
+    "davies_bouldin_score",
+    "find_knee",
+    "Knee",
+    "elbow",
+    "suggest_k",
 ]
