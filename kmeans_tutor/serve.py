@@ -1,0 +1,630 @@
+"""Serve the lesson notebooks with Voilà, with safe defaults.
+
+``kmeans-tutor serve`` (see :mod:`kmeans_tutor.cli`) and :func:`serve` start a Voilà
+server on the lessons folder:
+
+* bound to ``127.0.0.1`` unless a host is given; a host other than loopback needs a
+  token, which is generated for you (``secrets.token_urlsafe``) unless ``no_token`` is set;
+* a fixed port, checked before start-up, and Voilà told not to wander to another one
+  (``--Voila.port_retries=0``);
+* code cells hidden (``--strip_sources=True``), ``?theme=``/``?template=`` query
+  overrides refused, a per-cell time limit, and idle kernels culled;
+* ``lesson=N`` opens ``NN_*.ipynb`` directly at ``/voila/render/NN_*.ipynb``.
+
+This module imports only the standard library: Voilà runs as a child process
+(``python -m voila``) of the same interpreter.
+
+Voilà facts this relies on (checked with voila 0.5.13 / jupyter_server 2.x):
+
+* The token is Voilà's own ``Voila.token`` trait (``--token=`` alias).
+  ``--ServerApp.token`` and ``--IdentityProvider.token`` are accepted on the command
+  line but silently ignored: standalone Voilà has no ServerApp, and it builds its
+  IdentityProvider with an explicit ``token=""`` unless ``Voila.token`` or
+  ``Voila.auto_token`` is set. With ``--Voila.auto_token=True`` the identity provider
+  reads the token from the ``JUPYTER_TOKEN`` environment variable (or generates one),
+  which keeps the secret out of the process list; :func:`serve` does that.
+* Culling is jupyter_server's ``MappingKernelManager`` (``cull_interval``,
+  ``cull_idle_timeout``, ``cull_connected``, ``cull_busy``). A kernel whose tab is
+  closed has no connection left and is culled once idle; a kernel with an open tab is
+  only culled with ``cull_connected=True`` (off by default here: a learner reading a
+  lesson for ten minutes would come back to dead widgets).
+* Files: ``/voila/files/<path>`` serves only names matching ``file_allowlist`` and no
+  ``file_denylist`` pattern (403 otherwise); ``/voila/static/`` and ``/voila/templates/``
+  serve Voilà's own assets; ``/voila/api/contents/<path>`` returns a model with
+  ``content: null`` for notebooks. There is no ``/files/`` or ``/api/contents`` route.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import webbrowser
+from pathlib import Path
+from typing import Iterable, Sequence, TextIO
+from urllib.parse import quote
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "ServeError",
+    "PortInUseError",
+    "LessonNotFoundError",
+    "build_voila_command",
+    "check_port_free",
+    "find_lesson",
+    "find_lessons_dir",
+    "is_local_host",
+    "lesson_path",
+    "list_lessons",
+    "serve",
+    "server_url",
+]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8866
+DEFAULT_CELL_TIMEOUT = 60  # seconds one cell may run while a lesson renders
+DEFAULT_CULL_INTERVAL = 60  # seconds between checks for idle kernels
+DEFAULT_CULL_IDLE_TIMEOUT = 600  # seconds of inactivity before a kernel is shut down
+
+# Files Voilà may hand out from the lessons folder at /voila/files/: pictures only.
+# Notebooks, Python files and dot-files are refused even if a pattern above matched.
+# These equal Voilà 0.5's defaults plus the dot-file rule; we pass them explicitly so
+# that a change of default upstream cannot start serving notebook sources.
+FILE_ALLOWLIST = (r".*\.(png|jpg|jpeg|gif|svg)",)
+FILE_DENYLIST = (r".*\.(ipynb|py)", r"(.*/)?\..*")
+
+_LESSON_NAME = re.compile(r"^(\d+)_.+\.ipynb$")
+_INDEX_NAME = "index.ipynb"
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::"}
+
+
+class ServeError(RuntimeError):
+    """The lesson server cannot be started; the message says why and what to do."""
+
+
+class PortInUseError(ServeError):
+    """Another program is already listening on the requested port."""
+
+
+class LessonNotFoundError(ServeError, LookupError):
+    """No lesson notebook has the requested number."""
+
+
+# --- lessons -------------------------------------------------------------------------
+
+
+def find_lessons_dir() -> Path:
+    """The folder holding the lesson notebooks.
+
+    In a source checkout this is ``<repo>/lessons``; in an installed wheel the
+    notebooks ship inside the package as ``kmeans_tutor/_lessons``.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ServeError
+        If neither folder exists.
+    """
+    package_dir = Path(__file__).resolve().parent
+    # A checkout is recognised by its pyproject.toml, so that an unrelated top-level
+    # "lessons" folder next to an installed package in site-packages is never picked.
+    checkout = package_dir.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "lessons").is_dir():
+        return checkout / "lessons"
+    bundled = package_dir / "_lessons"
+    if bundled.is_dir():
+        return bundled
+    raise ServeError(
+        f"cannot find the lessons folder (looked for {checkout / 'lessons'} and {bundled}); "
+        "pass the folder explicitly (kmeans-tutor serve --lessons-dir PATH)."
+    )
+
+
+def list_lessons(lessons_dir: str | os.PathLike) -> dict[int, list[Path]]:
+    """Lesson notebooks by number: ``NN_title.ipynb`` is lesson ``NN``.
+
+    ``index.ipynb`` counts as lesson 0 when there is no ``00_*.ipynb``. Only the top
+    level of the folder is searched.
+
+    Parameters
+    ----------
+    lessons_dir : path-like
+
+    Returns
+    -------
+    dict of int to list of Path
+        Each number maps to every notebook carrying it (more than one is an error
+        that :func:`find_lesson` reports), sorted by name.
+
+    Examples
+    --------
+    >>> list_lessons("lessons")  # doctest: +SKIP
+    {0: [PosixPath('lessons/00_index.ipynb')], 1: [PosixPath('lessons/01_assign.ipynb')]}
+    """
+    folder = Path(lessons_dir)
+    lessons: dict[int, list[Path]] = {}
+    for path in sorted(folder.glob("*.ipynb")):
+        match = _LESSON_NAME.match(path.name)
+        if match:
+            lessons.setdefault(int(match.group(1)), []).append(path)
+    if 0 not in lessons and (folder / _INDEX_NAME).is_file():
+        lessons[0] = [folder / _INDEX_NAME]
+    return dict(sorted(lessons.items()))
+
+
+def find_lesson(lessons_dir: str | os.PathLike, number: int) -> Path:
+    """The notebook of lesson ``number`` in ``lessons_dir``.
+
+    Parameters
+    ----------
+    lessons_dir : path-like
+    number : int
+        0 for the index, 1 for ``01_*.ipynb``, ...
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValueError
+        If ``number`` is not a non-negative integer.
+    LessonNotFoundError
+        If no notebook, or more than one, carries that number.
+    """
+    number = _check_lesson_number(number)
+    folder = Path(lessons_dir)
+    lessons = list_lessons(folder)
+    matches = lessons.get(number, [])
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        names = ", ".join(p.name for p in matches)
+        raise LessonNotFoundError(f"lesson {number} is ambiguous in {folder}: {names}; rename all but one.")
+    if lessons:
+        available = ", ".join(f"{n} ({paths[0].name})" for n, paths in lessons.items())
+        hint = f"available lessons: {available}"
+    else:
+        hint = "that folder has no lesson notebooks (NN_title.ipynb)"
+    raise LessonNotFoundError(f"there is no lesson {number} in {folder}; {hint}.")
+
+
+def lesson_path(lessons_dir: str | os.PathLike, lesson: int | None) -> str:
+    """The URL path that opens ``lesson``: ``/voila/render/<file>.ipynb``, or ``/`` for the listing."""
+    if lesson is None:
+        return "/"
+    notebook = find_lesson(lessons_dir, lesson)
+    return "/voila/render/" + quote(notebook.name)
+
+
+# --- host, port, token ---------------------------------------------------------------
+
+
+def is_local_host(host: str) -> bool:
+    """Whether ``host`` is a loopback address (only this machine can connect).
+
+    ``localhost``, ``127.0.0.0/8`` and ``::1`` are local; ``0.0.0.0``, ``::``, ``""``
+    and any other name or address are not.
+    """
+    host = host.strip().lower()
+    if host == "localhost":
+        return True
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if host == "::1":
+        return True
+    parts = host.split(".")
+    return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and int(p) < 256 for p in parts)
+
+
+def _check_port(port) -> int:
+    """``port`` as an int in 1..65535, or a ValueError that says what is wrong."""
+    if isinstance(port, bool) or not isinstance(port, (int, str)):
+        raise ValueError(f"port must be an integer from 1 to 65535, got {port!r}")
+    try:
+        value = int(port)
+    except ValueError:
+        raise ValueError(f"port must be an integer from 1 to 65535, got {port!r}") from None
+    if not 1 <= value <= 65535:
+        raise ValueError(f"port must be an integer from 1 to 65535, got {port!r}")
+    return value
+
+
+def _check_lesson_number(number) -> int:
+    """``number`` as a non-negative int, or a ValueError."""
+    if isinstance(number, bool) or not isinstance(number, (int, str)):
+        raise ValueError(f"lesson must be a lesson number (0, 1, 2, ...), got {number!r}")
+    try:
+        value = int(number)
+    except ValueError:
+        raise ValueError(f"lesson must be a lesson number (0, 1, 2, ...), got {number!r}") from None
+    if value < 0:
+        raise ValueError(f"lesson must be a lesson number (0, 1, 2, ...), got {number!r}")
+    return value
+
+
+def _check_seconds(name: str, value) -> int:
+    """A positive whole number of seconds, or a ValueError naming the setting."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive whole number of seconds, got {value!r}")
+    return value
+
+
+def _check_host(host) -> str:
+    if not isinstance(host, str) or any(c.isspace() for c in host) or "/" in host:
+        raise ValueError(f"host must be an IP address or a host name, got {host!r}")
+    return host
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail clearly if the server could not listen on ``host:port``.
+
+    Binds (and releases) every address ``host`` resolves to, the way Tornado will,
+    including ``SO_REUSEADDR`` so that a port left in TIME_WAIT counts as free.
+
+    Raises
+    ------
+    PortInUseError
+        If something already listens there.
+    ServeError
+        If the host is unknown, is not an address of this machine, or the port
+        needs privileges.
+    """
+    port = _check_port(port)
+    host = _check_host(host)
+    bind_host = None if host in ("", "0.0.0.0") else host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(bind_host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ServeError(f"cannot listen on host {host!r}: {exc.strerror}") from None
+    if host == "0.0.0.0":
+        infos = [info for info in infos if info[0] == socket.AF_INET]
+    seen = set()
+    for family, socktype, proto, _, address in infos:
+        if (family, address) in seen:
+            continue
+        seen.add((family, address))
+        sock = socket.socket(family, socktype, proto)
+        try:
+            if os.name != "nt":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(
+                    f"port {port} on {address[0]} is already in use; stop the program using it "
+                    f"or choose another port (--port)."
+                ) from None
+            if exc.errno == errno.EACCES:
+                raise ServeError(f"permission denied to listen on port {port}; ports below 1024 need privileges, use e.g. --port {DEFAULT_PORT}.") from None
+            if exc.errno == errno.EADDRNOTAVAIL:
+                # ::1 is missing on hosts without IPv6; Tornado skips it too.
+                if family == socket.AF_INET6 and len(seen) > 1:
+                    continue
+                raise ServeError(f"cannot listen on {address[0]}: it is not an address of this machine.") from None
+            raise ServeError(f"cannot listen on {address[0]} port {port}: {exc.strerror}") from None
+        finally:
+            sock.close()
+
+
+def server_url(host: str, port: int, path: str = "/", token: str | None = None) -> str:
+    """The address to open in a browser: ``http://host:port/path[?token=...]``.
+
+    A wildcard host (``0.0.0.0``, ``::``, ``""``) is shown as this machine's name.
+    """
+    shown = host
+    if host in _WILDCARD_HOSTS:
+        shown = socket.gethostname()
+    elif ":" in host and not host.startswith("["):
+        shown = f"[{host}]"
+    query = f"?token={quote(token, safe='')}" if token else ""
+    return f"http://{shown}:{int(port)}{path}{query}"
+
+
+# --- the command ---------------------------------------------------------------------
+
+
+def build_voila_command(
+    lessons_dir: str | os.PathLike,
+    *,
+    port: int = DEFAULT_PORT,
+    host: str = DEFAULT_HOST,
+    lesson: int | None = None,
+    token: str | None = None,
+    no_token: bool = False,
+    token_in_env: bool = False,
+    cell_timeout: int = DEFAULT_CELL_TIMEOUT,
+    cull_interval: int = DEFAULT_CULL_INTERVAL,
+    cull_idle_timeout: int = DEFAULT_CULL_IDLE_TIMEOUT,
+    cull_connected: bool = False,
+    show_tracebacks: bool = False,
+    python: str | None = None,
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    """The command line that starts Voilà on the lessons folder.
+
+    Parameters
+    ----------
+    lessons_dir : path-like
+        Folder of lesson notebooks; it must exist.
+    port : int, default 8866
+        Fixed port; Voilà is told not to try others (``--Voila.port_retries=0``).
+    host : str, default "127.0.0.1"
+        Address to bind (``--Voila.ip``). Anything but loopback needs ``token`` (or
+        ``no_token=True``).
+    lesson : int, optional
+        Only checked here (a missing lesson fails before anything starts); use
+        :func:`lesson_path` for the URL that opens it.
+    token : str, optional
+        Access token. Passed as ``--Voila.token=<token>`` unless ``token_in_env``.
+    no_token : bool, default False
+        Allow a non-local host without a token. Anyone who reaches the port can then
+        start kernels on this machine.
+    token_in_env : bool, default False
+        Pass ``--Voila.auto_token=True`` instead of the token itself: Voilà then reads
+        ``JUPYTER_TOKEN`` from its environment, which other users cannot see in the
+        process list. The caller must set that variable (:func:`serve` does).
+    cell_timeout : int, default 60
+        Seconds one cell may run while a lesson renders (``--VoilaExecutor.timeout``).
+    cull_interval, cull_idle_timeout : int, default 60 and 600
+        Check for idle kernels every ``cull_interval`` seconds and shut down those idle
+        for more than ``cull_idle_timeout`` seconds.
+    cull_connected : bool, default False
+        Also cull idle kernels whose browser tab is still open.
+    show_tracebacks : bool, default False
+        Show Python tracebacks in the page (they quote the hidden code: tests only).
+    python : str, optional
+        Interpreter that runs ``-m voila``; defaults to this one.
+    extra_args : sequence of str
+        Further Voilà options, appended last (so they win).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        For a bad port, host, lesson number or time, or a non-local host without a
+        token and without ``no_token``.
+    LessonNotFoundError
+        If ``lesson`` names no notebook.
+    ServeError
+        If ``lessons_dir`` is not a folder.
+
+    Examples
+    --------
+    >>> cmd = build_voila_command("lessons", port=8870)  # doctest: +SKIP
+    >>> cmd[1:3], "--Voila.ip=127.0.0.1" in cmd  # doctest: +SKIP
+    (['-m', 'voila'], True)
+    """
+    folder = Path(lessons_dir)
+    if not folder.is_dir():
+        raise ServeError(f"lessons folder {folder} does not exist or is not a folder.")
+    port = _check_port(port)
+    host = _check_host(host)
+    cell_timeout = _check_seconds("cell_timeout", cell_timeout)
+    cull_interval = _check_seconds("cull_interval", cull_interval)
+    cull_idle_timeout = _check_seconds("cull_idle_timeout", cull_idle_timeout)
+    if lesson is not None:
+        find_lesson(folder, lesson)
+    if token is not None and (not isinstance(token, str) or not token or any(c.isspace() for c in token)):
+        raise ValueError("token must be a non-empty string without spaces")
+    if token is not None and no_token:
+        raise ValueError("give either a token or no_token=True, not both")
+    if not is_local_host(host) and token is None and not no_token and not token_in_env:
+        raise ValueError(
+            f"host {host!r} lets other machines connect, so the server needs a token: "
+            "pass token=... (serve() makes one), or no_token=True to run it open."
+        )
+
+    cmd = [
+        python or sys.executable, "-m", "voila", str(folder.resolve()),
+        f"--Voila.ip={host}",
+        f"--Voila.port={port}",
+        "--Voila.port_retries=0",
+        # The browser is opened by serve() itself, on the requested lesson's URL.
+        "--no-browser",
+        "--strip_sources=True",
+        f"--show_tracebacks={show_tracebacks}",
+        "--VoilaConfiguration.allow_theme_override=NO",
+        "--VoilaConfiguration.allow_template_override=NO",
+        f"--VoilaExecutor.timeout={cell_timeout}",
+        f"--MappingKernelManager.cull_interval={cull_interval}",
+        f"--MappingKernelManager.cull_idle_timeout={cull_idle_timeout}",
+        f"--MappingKernelManager.cull_connected={cull_connected}",
+    ]
+    cmd += [f"--VoilaConfiguration.file_allowlist={p}" for p in FILE_ALLOWLIST]
+    cmd += [f"--VoilaConfiguration.file_denylist={p}" for p in FILE_DENYLIST]
+    if token_in_env and not no_token:
+        cmd.append("--Voila.auto_token=True")
+    elif token is not None:
+        cmd.append(f"--Voila.token={token}")
+    cmd += list(extra_args)
+    return cmd
+
+
+# --- running it ----------------------------------------------------------------------
+
+
+def _should_open_browser() -> bool:
+    """Open a browser only for a person at a terminal with a graphical session."""
+    if os.environ.get("CI"):
+        return False
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    if sys.platform.startswith("linux") or "bsd" in sys.platform:
+        # Without a display, webbrowser falls back to text browsers that would take
+        # over this terminal.
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def _wait_for_port(host: str, port: int, proc: subprocess.Popen, timeout: float) -> bool:
+    """Connect to the port until it answers (True), the server exits or time runs out (False)."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection((host.strip("[]"), port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def _stop(proc: subprocess.Popen, grace: float = 15.0) -> int:
+    """Ask Voilà to stop (it shuts its kernels down on SIGTERM), then insist."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        return proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+def serve(
+    lessons_dir: str | os.PathLike | None = None,
+    *,
+    port: int = DEFAULT_PORT,
+    host: str = DEFAULT_HOST,
+    lesson: int | None = None,
+    token: str | None = None,
+    no_token: bool = False,
+    open_browser: bool | None = None,
+    cell_timeout: int = DEFAULT_CELL_TIMEOUT,
+    cull_interval: int = DEFAULT_CULL_INTERVAL,
+    cull_idle_timeout: int = DEFAULT_CULL_IDLE_TIMEOUT,
+    cull_connected: bool = False,
+    show_tracebacks: bool = False,
+    extra_args: Iterable[str] = (),
+    startup_timeout: float = 120.0,
+    out: TextIO | None = None,
+) -> int:
+    """Serve the lessons with Voilà until Ctrl+C; return Voilà's exit code.
+
+    Parameters
+    ----------
+    lessons_dir : path-like, optional
+        Defaults to :func:`find_lessons_dir`.
+    port, host, lesson, cell_timeout, cull_interval, cull_idle_timeout, cull_connected, \
+show_tracebacks, extra_args
+        As in :func:`build_voila_command`.
+    token : str, optional
+        Access token. For a non-local host one is generated when not given (unless
+        ``no_token``). It reaches Voilà through ``JUPYTER_TOKEN``, not the command line.
+    no_token : bool, default False
+        Serve a non-local host without a token (prints a warning).
+    open_browser : bool, optional
+        Open the URL in a web browser once the server answers. By default only when
+        run from a terminal with a graphical session.
+    startup_timeout : float, default 120
+        Seconds to wait for the port to open.
+    out : text stream, optional
+        Where the URL and messages go (default ``sys.stdout``); warnings go to stderr.
+
+    Returns
+    -------
+    int
+        0 after Ctrl+C or a clean stop, otherwise Voilà's exit code.
+
+    Raises
+    ------
+    PortInUseError, LessonNotFoundError, ServeError, ValueError
+        Before anything starts, for a busy port, a missing lesson or a bad value.
+
+    Examples
+    --------
+    >>> serve(lesson=1)  # doctest: +SKIP
+    Lesson 1: http://127.0.0.1:8866/voila/render/01_assign.ipynb
+    Press Ctrl+C to stop the server.
+    """
+    out = out or sys.stdout
+    folder = Path(lessons_dir) if lessons_dir is not None else find_lessons_dir()
+    if token is None and not no_token and not is_local_host(host):
+        token = secrets.token_urlsafe(32)
+    if no_token:
+        token = None
+
+    cmd = build_voila_command(
+        folder, port=port, host=host, lesson=lesson, token=token, no_token=no_token,
+        token_in_env=token is not None, cell_timeout=cell_timeout, cull_interval=cull_interval,
+        cull_idle_timeout=cull_idle_timeout, cull_connected=cull_connected,
+        show_tracebacks=show_tracebacks, extra_args=tuple(extra_args),
+    )
+    path = lesson_path(folder, lesson)
+    port = _check_port(port)
+    check_port_free(host, port)
+    if shutil.which(cmd[0]) is None and not Path(cmd[0]).exists():
+        raise ServeError(f"cannot find the Python interpreter {cmd[0]!r} to run Voilà.")
+
+    if no_token and not is_local_host(host):
+        print(
+            "\n" + "!" * 78 + f"\nWARNING: serving on {host or 'all interfaces'} WITHOUT A TOKEN. Anyone who can reach\n"
+            f"port {port} of this machine can open the lessons and run Python kernels here.\n" + "!" * 78 + "\n",
+            file=sys.stderr, flush=True,
+        )
+
+    env = dict(os.environ)
+    env.pop("JUPYTER_TOKEN", None)
+    env.pop("JUPYTER_TOKEN_FILE", None)
+    if token is not None:
+        env["JUPYTER_TOKEN"] = token
+
+    print(f"Starting Voilà on {folder.resolve()} ...", file=out, flush=True)
+    proc = subprocess.Popen(cmd, env=env)
+
+    # SIGTERM (e.g. from a process manager) stops Voilà cleanly too.
+    def _on_sigterm(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+
+    try:
+        if not _wait_for_port(host, port, proc, startup_timeout):
+            if proc.poll() is None:
+                _stop(proc)
+                raise ServeError(f"Voilà did not open port {port} within {startup_timeout:g} s; see its messages above.")
+            raise ServeError(f"Voilà exited with code {proc.returncode} before it started listening; see its messages above.")
+        tree = server_url(host, port, "/", token)
+        lines = [f"Lessons:  {tree}"]
+        url = tree
+        if lesson is not None:
+            url = server_url(host, port, path, token)
+            lines.append(f"Lesson {int(lesson)}: {url}")
+        print("\n" + "\n".join(lines) + "\nPress Ctrl+C to stop the server.\n", file=out, flush=True)
+        if open_browser is None:
+            open_browser = _should_open_browser()
+        if open_browser:
+            webbrowser.open(url)
+        return proc.wait()
+    except KeyboardInterrupt:
+        print("\nStopping the lesson server ...", file=out, flush=True)
+        _stop(proc)
+        return 0
+    finally:
+        if proc.poll() is None:
+            _stop(proc)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,91 @@
+"""The ``kmeans-tutor animate`` and ``segment`` commands, end to end."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from PIL import Image, ImageSequence
+
+from kmeans_tutor import KMeans, load_mall_customers, run_kmeans, standardize
+from kmeans_tutor.cli import main
+
+INCOME_SCORE = ["Annual Income (k$)", "Spending Score (1-100)"]
+
+
+@pytest.mark.parametrize("command", [[], ["animate"], ["segment"], ["serve"]])
+def test_help_on_every_command(command):
+    out = subprocess.run([sys.executable, "-m", "kmeans_tutor.cli", *command, "--help"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "usage: kmeans-tutor" in out.stdout
+
+
+def test_animate_mall_gif_has_one_frame_per_step(tmp_path, capsys):
+    out = tmp_path / "mall.gif"
+    assert main(["animate", "mall", "-k", "3", "--seed", "4", "-o", str(out), "--dpi", "40",
+                 "--size", "6x3"]) == 0
+    Z, _ = standardize(load_mall_customers()[INCOME_SCORE])
+    trace = run_kmeans(Z, 3, random_state=4)
+    frames = sum(1 for _ in ImageSequence.Iterator(Image.open(out)))
+    assert frames == len(trace)
+    assert "replay this run with --seed 4" in capsys.readouterr().out
+
+
+def test_animate_synthetic_html(tmp_path):
+    out = tmp_path / "rings.html"
+    assert main(["animate", "rings", "-k", "2", "--init", "random", "--raw", "-o", str(out),
+                 "--dpi", "30", "--size", "5x2.5"]) == 0
+    assert out.read_text().count("data:image/png;base64") >= 5
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["animate", "nope"], "neither a dataset name"),
+    (["animate", "mall", "-o", "x.png"], "supported formats"),
+    (["animate", "mall", "-f", "Height", "Age"], "unknown Mall feature"),
+    (["animate", "mall", "--fps", "0"], "--fps must be between 0 and 60"),
+    (["segment", "missing.csv"], "neither a dataset name"),
+])
+def test_clear_errors(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) in (1, 2)
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["animate", "mall", "-k", "0"], ["animate", "mall", "--size", "big"],
+                                  ["segment", "mall", "--seed", "-1"]])
+def test_bad_arguments_are_usage_errors(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "error: argument" in capsys.readouterr().err
+
+
+def test_segment_csv_end_to_end(tmp_path, capsys):
+    src = tmp_path / "customers.csv"
+    pd.read_csv("data/mall_customers.csv", dtype=str).to_csv(src, index=False)
+    out = tmp_path / "labelled.csv"
+    assert main(["segment", str(src), "-k", "5", "-f", *INCOME_SCORE, "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    for persona in ["Affluent", "Careful spenders", "Impulsive", "Budget", "Middle-income"]:
+        assert persona in text
+    labelled = pd.read_csv(out, dtype={"CustomerID": str})
+    assert len(labelled) == 200 and {"cluster", "segment"} <= set(labelled.columns)
+    assert labelled["CustomerID"].iloc[0] == "0001"
+    Z, _ = standardize(load_mall_customers()[INCOME_SCORE])
+    expected = KMeans(5, n_init=10, random_state=0).fit(Z).labels_
+    assert (labelled["cluster"].to_numpy() == expected).all()
+
+
+def test_segment_skips_identifier_columns_by_default(tmp_path, capsys):
+    src = tmp_path / "small.csv"
+    src.write_text("id,a,b\n1,0,0\n2,0,1\n3,10,10\n4,10,11\n5,20,0\n6,21,0\n")
+    assert main(["segment", str(src), "-k", "3", "-o", str(tmp_path / "o.csv")]) == 0
+    assert "features ['a', 'b']" in capsys.readouterr().out
+
+
+def test_segment_reports_bad_cells(tmp_path, capsys):
+    src = tmp_path / "bad.csv"
+    src.write_text("a,b\n1,2\n?,3\n4,x\n5,6\n")
+    assert main(["segment", str(src), "-k", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "row 2" in err and "'x' is not a number" in err
