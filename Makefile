@@ -1,5 +1,6 @@
 # kmeans-tutor developer tasks.  `make test` is the command CI runs (via .ci/run).
 #
+#   make serve                serve the lessons (SERVE_ARGS='--lesson 4' for options)
 #   make test                 whole suite (set PYTEST_ARGS or ARGS for extra pytest args)
 #   make test-fast            skip tests marked slow or browser
 #   make bench                run the benchmarks
@@ -20,9 +21,13 @@ ARGS        ?=
 PYTEST_RC_FILE ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-fast bench clean distclean check-python
+.PHONY: help venv serve test test-fast bench clean distclean check-python
+
+# Extra arguments for `kmeans-tutor serve`, e.g. make serve SERVE_ARGS='--lesson 4 --port 8870'
+SERVE_ARGS ?=
 
 help:
+	@echo "make serve       serve the lessons in the browser (creates .venv if needed)"
 	@echo "make test        run the whole test suite (PYTEST_ARGS='...' for extra args)"
 	@echo "make test-fast   skip tests marked slow or browser"
 	@echo "make bench       run the benchmarks"
@@ -56,6 +61,10 @@ $(VENV)/.installed: pyproject.toml | $(VPY)
 	@touch $@
 
 venv: $(VENV)/.installed
+
+# The lessons, served by Voilà on http://127.0.0.1:8866/ (Ctrl+C stops the server).
+serve: venv
+	$(VENV)/bin/kmeans-tutor serve $(SERVE_ARGS)
 
 # pytest's exit code is recorded in PYTEST_RC_FILE when that is set (see .ci/run).
 test: venv

@@ -2,7 +2,9 @@
 
 Run with ``make bench`` (or ``python benchmarks/bench_core.py``). Every figure
 is a ratio against scikit-learn measured in the same run on the same machine,
-from the same initial centres; nothing here is a pass/fail threshold.
+from the same initial centres; nothing here is a pass/fail threshold. Timings
+are best-of-N with the contenders interleaved, so load from other programs
+disturbs the ratios as little as possible — still, run it on a quiet machine.
 
 1. Time per Lloyd iteration, n = 1,000,000, d = 2, k = 8:
    ours ÷ scikit-learn (goal ≤ 2×, aim ≤ 1×).
@@ -14,7 +16,6 @@ from the same initial centres; nothing here is a pass/fail threshold.
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 import time
 import tracemalloc
@@ -31,16 +32,22 @@ from sklearn.cluster import KMeans as SkKMeans  # noqa: E402  (oracle only)
 RESULTS = Path(__file__).parent / "results"
 
 
-def _median_time(func, repeat):
-    times = []
+def _best_times(funcs, repeat):
+    """Best-of-``repeat`` seconds for each function, calling them in turn.
+
+    Interleaving the contenders and keeping each one's fastest run makes the
+    ratio robust to other work on the machine (which only ever adds time).
+    """
+    best = [float("inf")] * len(funcs)
     for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for i, func in enumerate(funcs):
+            start = time.perf_counter()
+            func()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
 
 
-def per_iteration(n=1_000_000, k=8, short=1, long=21, repeat=3):
+def per_iteration(n=1_000_000, k=8, short=1, long=21, repeat=5):
     """Seconds per Lloyd iteration: (time of `long` iterations − time of `short`) / (long − short).
 
     Subtracting a short run removes the fixed costs (validation, set-up, the
@@ -56,9 +63,9 @@ def per_iteration(n=1_000_000, k=8, short=1, long=21, repeat=3):
         return lambda: SkKMeans(k, init=C, n_init=1, max_iter=m, tol=0.0, algorithm="lloyd").fit(X)
 
     ours(2)(), theirs(2)()  # warm up thread pools and caches
-    t_ours = (_median_time(ours(long), repeat) - _median_time(ours(short), repeat)) / (long - short)
-    t_sk = (_median_time(theirs(long), repeat) - _median_time(theirs(short), repeat)) / (long - short)
-    return t_ours, t_sk
+    o_long, o_short, s_long, s_short = _best_times(
+        [ours(long), ours(short), theirs(long), theirs(short)], repeat)
+    return (o_long - o_short) / (long - short), (s_long - s_short) / (long - short)
 
 
 def mall_fit(repeat=200):
@@ -70,7 +77,7 @@ def mall_fit(repeat=200):
     ours(), theirs()
     a, b = KMeans(5, init=C, n_init=1).fit(X), SkKMeans(5, init=C, n_init=1).fit(X)
     assert (a.labels_ == b.labels_).all() and a.n_iter_ == b.n_iter_
-    return _median_time(ours, repeat), _median_time(theirs, repeat)
+    return tuple(_best_times([ours, theirs], repeat))
 
 
 def peak_memory(n=1_000_000, k=8):

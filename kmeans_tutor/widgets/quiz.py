@@ -1,0 +1,586 @@
+"""Quick checks with instant feedback: multiple choice, and "which centre?".
+
+Two kinds of question:
+
+- :class:`Question` — a prompt, options, the index of the right one and an
+  explanation.
+- :class:`NearestCentreQuestion` — data, centres and one highlighted point:
+  "which centre will this point join?". The answer is computed with the
+  algorithm's own assignment kernel (argmin of squared distance, ties to the
+  lowest index), so the quiz can never disagree with K-means.
+  :func:`nearest_centre_questions` picks several points, mixing clear cases
+  with points near a border.
+
+:class:`Quiz` (an ``ipywidgets.VBox``) shows any mix of the two, gives
+feedback on every choice and keeps a running score in a
+:class:`QuizModel` (traitlets, no widgets).
+
+Scoring rule: **the first answer to each question is the one that counts.**
+A learner may change their answer afterwards — they see the feedback for the
+new choice, so they can find the right answer and read why — but the score
+keeps the first choice. So "2 / 3 correct" means two of the three questions
+answered so far were right at the first try.
+
+Nothing a learner does is ever evaluated as code: choices are option
+indices, checked against stored answers.
+
+>>> from kmeans_tutor.widgets.quiz import Question, QuizModel
+>>> q = Question("Inertia as k grows…", ["rises", "never rises"], 1, "More centres, shorter distances.")
+>>> model = QuizModel([q.answer, 0])
+>>> model.answer(0, 0), model.answer(0, 1), model.summary
+(False, True, '0 / 1 correct')
+"""
+
+from __future__ import annotations
+
+import html
+import numbers
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import ipywidgets as widgets
+import numpy as np
+from traitlets import HasTraits, Int, Tuple, Unicode
+
+from .._kernels import assign_labels
+from .._validation import check_array, check_random_state
+
+__all__ = ["Question", "NearestCentreQuestion", "nearest_centre_questions", "QuizModel", "Quiz",
+           "quiz_from"]
+
+
+# ------------------------------------------------------------------------------- questions
+
+
+def _check_index(value, name: str, n: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number (an option index), got {value!r}.")
+    if not 0 <= int(value) < n:
+        raise ValueError(f"{name} must be between 0 and {n - 1}, got {value}.")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A multiple-choice question.
+
+    Parameters
+    ----------
+    prompt : str
+        The question (plain text; shown escaped).
+    options : sequence of str
+        At least two distinct options.
+    answer : int
+        Index of the right option (0-based).
+    explanation : str, default=""
+        Why: shown after any answer, right or wrong.
+
+    Examples
+    --------
+    >>> q = Question("K-means needs k in advance?", ["yes", "no"], 0)
+    >>> q.is_correct(0), q.options
+    (True, ('yes', 'no'))
+    """
+
+    prompt: str
+    options: tuple
+    answer: int
+    explanation: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.prompt, str) or not self.prompt.strip():
+            raise ValueError("A question needs a prompt (non-empty text).")
+        if isinstance(self.options, (str, bytes)) or not hasattr(self.options, "__iter__"):
+            raise TypeError(f"options must be a list of texts, got {self.options!r}.")
+        options = tuple(str(o) for o in self.options)
+        if len(options) < 2:
+            raise ValueError(f"A multiple-choice question needs at least 2 options, got {len(options)}.")
+        if len(set(options)) != len(options):
+            raise ValueError(f"Options must be distinct; got {options!r}.")
+        object.__setattr__(self, "options", options)
+        object.__setattr__(self, "answer", _check_index(self.answer, "answer", len(options)))
+        if not isinstance(self.explanation, str):
+            raise TypeError(f"explanation must be text, got {type(self.explanation).__name__}.")
+
+    def is_correct(self, choice: int) -> bool:
+        """Whether option ``choice`` (an index) is the right one."""
+        return _check_index(choice, "choice", len(self.options)) == self.answer
+
+    def feedback(self, choice: int) -> str:
+        """Plain-text feedback for option ``choice``."""
+        return _feedback(self, choice)
+
+
+def _feedback(question, choice: int) -> str:
+    if question.is_correct(choice):
+        head = "✔ Correct."
+    else:
+        head = f"✘ Not quite. The answer is: {question.options[question.answer]}."
+    return f"{head} {question.explanation}".strip()
+
+
+def _check_centers(centers, d: int) -> np.ndarray:
+    """Centres as a float64 (k, d) array; a Step gives its ``centers``."""
+    centers = getattr(centers, "centers", centers)  # a SeedStep / AssignStep / ... carries them
+    C, _ = check_array(centers, name="centers", min_samples=2)
+    if C.shape[1] != d:
+        raise ValueError(f"centers have {C.shape[1]} features but X has {d}.")
+    return C
+
+
+@dataclass(frozen=True, eq=False)
+class NearestCentreQuestion:
+    """"Which centre will this point join?" for one point of X.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, 2)
+        The data (two features, so the picture shows the true distances).
+    centers : array-like of shape (n_clusters, 2), or a Step
+        The centres, e.g. the last seeding step of a seeded run
+        (``run_kmeans(X, k, random_state=0)[k - 1]``); at least 2.
+    point : int
+        Row of X to ask about.
+    prompt : str, optional
+        Default: "Which centre will the circled point join?".
+
+    Attributes
+    ----------
+    options : tuple of str
+        "Centre 1" … "Centre k": centre j (0-based) is option j.
+    answer : int
+        The centre the next assign step gives the point: argmin over j of
+        ``||x - c_j||²``, ties to the lowest j — computed by the algorithm's
+        own assignment kernel.
+    sq_distances : ndarray of shape (n_clusters,)
+        ``||x - c_j||²`` for every centre.
+    explanation : str
+        The distances, and the rule.
+
+    Examples
+    --------
+    >>> q = NearestCentreQuestion([[0, 0], [4, 0], [1, 0]], [[0, 0], [4, 0]], point=2)
+    >>> q.answer, q.options
+    (0, ('Centre 1', 'Centre 2'))
+    >>> NearestCentreQuestion([[0, 0], [2, 0]], [[-1, 0], [1, 0]], point=0).answer  # a tie
+    0
+    """
+
+    X: np.ndarray
+    centers: np.ndarray
+    point: int
+    prompt: str = "Which centre will the circled point join?"
+    options: tuple = field(init=False)
+    answer: int = field(init=False)
+    sq_distances: np.ndarray = field(init=False, repr=False)
+    explanation: str = field(init=False, repr=False)
+
+    def __post_init__(self):
+        X, _ = check_array(self.X, min_samples=1)
+        if X.shape[1] != 2:
+            raise ValueError(f"X must have exactly 2 features so that the picture shows the "
+                             f"distances K-means uses; it has {X.shape[1]}. Pick two features "
+                             f"(or project the data) first.")
+        C = _check_centers(self.centers, X.shape[1])
+        i = _check_index(self.point, "point", X.shape[0])
+        x = np.ascontiguousarray(X[i:i + 1])
+        labels, _ = assign_labels(x, np.ascontiguousarray(C))  # the algorithm's own rule
+        answer = int(labels[0])
+        sq = np.einsum("kd,kd->k", C - x, C - x)
+        for name, value in (("X", X), ("centers", C), ("sq_distances", sq)):
+            value = np.array(value)
+            value.flags.writeable = False
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "point", i)
+        object.__setattr__(self, "answer", answer)
+        object.__setattr__(self, "options", tuple(f"Centre {j + 1}" for j in range(C.shape[0])))
+        object.__setattr__(self, "explanation", self._explain())
+
+    def _explain(self) -> str:
+        sq, a = self.sq_distances, self.answer
+        parts = ", ".join(f"centre {j + 1}: {_num(v)}" for j, v in enumerate(sq))
+        text = (f"Squared distances from the point — {parts}. The nearest is centre {a + 1}, so "
+                f"the next assign step puts the point in its cluster.")
+        tied = np.flatnonzero(np.isclose(sq, sq[a], rtol=1e-12, atol=0.0))
+        if tied.size > 1:
+            names = " and ".join(f"centre {j + 1}" for j in tied)
+            text += (f" It is a tie between {names}: K-means breaks ties by giving the point to "
+                     f"the lowest-numbered centre.")
+        return text
+
+    @property
+    def n_clusters(self) -> int:
+        return self.centers.shape[0]
+
+    def is_correct(self, choice: int) -> bool:
+        return _check_index(choice, "choice", len(self.options)) == self.answer
+
+    def feedback(self, choice: int) -> str:
+        return _feedback(self, choice)
+
+
+def _num(v: float) -> str:
+    return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+
+
+def nearest_centre_questions(X, centers, n=4, random_state=0, *, easy=(0.25, 0.6),
+                             hard=(0.8, 0.95)) -> list[NearestCentreQuestion]:
+    """Several "which centre?" questions about well-chosen points.
+
+    Every point gets a closeness ratio ``r = d₁ / d₂`` (distance to its
+    nearest centre over distance to the second nearest): near 0 it sits on
+    a centre (trivial, never asked), near 1 it sits on a border. Half the
+    questions (rounded down) are near-border points (``r`` in ``hard``),
+    the rest clear ones (``r`` in ``easy``), alternating from a clear one.
+    When a band has too few points, the others fill in from the nearest
+    ratios outside it (still never below ``easy[0]``).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, 2)
+    centers : array-like of shape (n_clusters, 2), or a Step
+    n : int, default=4
+        Number of questions (distinct points).
+    random_state : None, int or numpy.random.Generator, default=0
+    easy, hard : (float, float)
+        Ranges of ``r`` for clear and near-border points.
+
+    Returns
+    -------
+    list of NearestCentreQuestion
+
+    Examples
+    --------
+    >>> from kmeans_tutor.datasets import load_dataset
+    >>> X = load_dataset("blobs").X
+    >>> qs = nearest_centre_questions(X, X[[0, 100, 200]], n=4, random_state=1)
+    >>> len(qs), len({q.point for q in qs})
+    (4, 4)
+    """
+    X, _ = check_array(X, min_samples=1)
+    C = _check_centers(centers, X.shape[1])
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"n must be a positive whole number of questions, got {n!r}.")
+    for name, (lo, hi) in (("easy", easy), ("hard", hard)):
+        if not 0 <= lo < hi <= 1:
+            raise ValueError(f"{name} must be a range (low, high) within [0, 1], got {(lo, hi)!r}.")
+    rng, _ = check_random_state(random_state)
+
+    # Distance to the nearest and second-nearest centre of every point.
+    d = np.sqrt(np.maximum(((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2), 0.0))  # (n, k)
+    d.sort(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(d[:, 1] > 0, d[:, 0] / d[:, 1], 1.0)
+    # One question per distinct location (duplicate points would repeat a question).
+    _, first = np.unique(X, axis=0, return_index=True)
+    eligible = np.zeros(X.shape[0], dtype=bool)
+    eligible[first] = True
+    eligible &= r >= easy[0]
+    if eligible.sum() < n:
+        raise ValueError(f"Only {int(eligible.sum())} points are not sitting on a centre; "
+                         f"cannot ask {n} questions.")
+
+    n_hard = n // 2
+    chosen: list[int] = []
+
+    def take(count, lo, hi):
+        pool = np.flatnonzero(eligible & (r >= lo) & (r <= hi))
+        pool = pool[~np.isin(pool, chosen)]
+        picked = list(rng.permutation(pool)[:count])
+        if len(picked) < count:  # top up with the ratios closest to the band
+            rest = np.flatnonzero(eligible)
+            rest = rest[~np.isin(rest, chosen + picked)]
+            gap = np.maximum(lo - r[rest], r[rest] - hi)
+            picked += list(rest[np.argsort(gap, kind="stable")][:count - len(picked)])
+        chosen.extend(int(i) for i in picked)
+        return [int(i) for i in picked]
+
+    hard_rows = take(n_hard, *hard)
+    easy_rows = take(n - n_hard, *easy)
+    order = []
+    for j in range(n):
+        source = easy_rows if j % 2 == 0 else hard_rows
+        if not source:
+            source = hard_rows or easy_rows
+        order.append(source.pop(0))
+    return [NearestCentreQuestion(X, C, i) for i in order]
+
+
+# ------------------------------------------------------------------------------- model
+
+
+class QuizModel(HasTraits):
+    """Answers and score of a quiz, without widgets.
+
+    Parameters
+    ----------
+    answers : sequence of int
+        The right option index of every question.
+
+    Attributes
+    ----------
+    correct : tuple of int
+        The right answers.
+    choices : tuple of (int or None)
+        The latest choice per question (None: not answered yet).
+    first_choices : tuple of (int or None)
+        The first choice per question: the one that counts.
+    score : int
+        Questions whose first choice was right.
+    answered : int
+        Questions answered at least once.
+    summary : str
+        "2 / 3 correct" (score / answered), plus "(all 5 answered)" at the end.
+
+    Examples
+    --------
+    >>> m = QuizModel([1, 0])
+    >>> m.answer(0, 1), m.answer(1, 1), m.answer(1, 0)   # changing an answer doesn't count
+    (True, False, True)
+    >>> m.score, m.answered, m.summary
+    (1, 2, '1 / 2 correct (all 2 answered)')
+    """
+
+    correct = Tuple()
+    choices = Tuple()
+    first_choices = Tuple()
+    score = Int(0)
+    answered = Int(0)
+    summary = Unicode("")
+
+    def __init__(self, answers: Sequence[int]):
+        super().__init__()
+        answers = tuple(answers)
+        for i, a in enumerate(answers):
+            if isinstance(a, (bool, np.bool_)) or not isinstance(a, numbers.Integral) or a < 0:
+                raise ValueError(f"answers[{i}] must be an option index (0, 1, …), got {a!r}.")
+        self.correct = tuple(int(a) for a in answers)
+        self.reset()
+
+    @property
+    def n_questions(self) -> int:
+        return len(self.correct)
+
+    def reset(self):
+        """Forget every answer."""
+        n = self.n_questions
+        self.choices = (None,) * n
+        self.first_choices = (None,) * n
+        self._update()
+
+    def answer(self, question: int, choice: int) -> bool:
+        """Record ``choice`` for ``question``; return whether it is right.
+
+        Only the first answer to a question changes the score.
+        """
+        i = _check_index(question, "question", self.n_questions)
+        if isinstance(choice, (bool, np.bool_)) or not isinstance(choice, numbers.Integral) or choice < 0:
+            raise ValueError(f"choice must be an option index (0, 1, …), got {choice!r}.")
+        choice = int(choice)
+        self.choices = self.choices[:i] + (choice,) + self.choices[i + 1:]
+        if self.first_choices[i] is None:
+            self.first_choices = self.first_choices[:i] + (choice,) + self.first_choices[i + 1:]
+        self._update()
+        return choice == self.correct[i]
+
+    def is_correct(self, question: int) -> bool | None:
+        """Whether the latest choice for ``question`` is right (None if unanswered)."""
+        c = self.choices[_check_index(question, "question", self.n_questions)]
+        return None if c is None else c == self.correct[question]
+
+    def _update(self):
+        firsts = [(c, a) for c, a in zip(self.first_choices, self.correct) if c is not None]
+        self.answered = len(firsts)
+        self.score = sum(c == a for c, a in firsts)
+        text = f"{self.score} / {self.answered} correct"
+        if self.answered == self.n_questions and self.n_questions:
+            text += f" (all {self.n_questions} answered)"
+        self.summary = text
+
+
+# ------------------------------------------------------------------------------- view
+
+
+class _CentrePicture:
+    """A small figure of a NearestCentreQuestion: data in grey, numbered
+    centres in cluster colours and shapes, the point circled; distances
+    revealed after an answer. Built once; ``reveal`` only changes visibility."""
+
+    def __init__(self, question: NearestCentreQuestion, figsize=(3.8, 3.3)):
+        from ..palette import cluster_style, edge_color
+        from ..views import data_limits
+        from ._figure import app_figure
+
+        self.question = q = question
+        self.fig = fig = app_figure(figsize, layout="constrained")
+        ax = fig.add_subplot()
+        (x0, x1), (y0, y1) = data_limits(q.X, q.centers, pad=0.08)
+        ax.plot(q.X[:, 0], q.X[:, 1], ls="none", marker="o", ms=3, mfc="#c8c8c8", mec="#9a9a9a",
+                mew=0.3, zorder=1)
+        p = q.X[q.point]
+        span = max(x1 - x0, y1 - y0)
+        self.lines, self.texts = [], []
+        for j, c in enumerate(q.centers):
+            nearest = j == q.answer
+            line, = ax.plot([p[0], c[0]], [p[1], c[1]], color="black" if nearest else "0.45",
+                            ls="-" if nearest else "--", lw=1.8 if nearest else 1.0, zorder=2,
+                            visible=False)
+            self.lines.append(line)
+            if np.hypot(*(c - p)) > 0.15 * span:  # a short segment has no room for a label
+                mid = (p + c) / 2
+                self.texts.append(ax.text(
+                    mid[0], mid[1], _num(q.sq_distances[j]), fontsize=8, ha="center", va="center",
+                    zorder=5, visible=False,
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)))
+        for j, c in enumerate(q.centers):
+            colour, marker = cluster_style(j)
+            ax.plot([c[0]], [c[1]], ls="none", marker=marker, ms=15, mfc=colour, mec="black",
+                    mew=1.6, zorder=4)
+            ax.annotate(str(j + 1), (c[0], c[1]), xytext=(10, 8), textcoords="offset points",
+                        fontsize=11, fontweight="bold", color=edge_color(colour, 0.8), zorder=7,
+                        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec=colour, alpha=0.9))
+        ax.plot([p[0]], [p[1]], ls="none", marker="o", ms=5, mfc="black", mec="black", zorder=4)
+        ax.plot([p[0]], [p[1]], ls="none", marker="o", ms=18, mfc="none", mec="black", mew=2.0,
+                zorder=4)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.set_aspect("equal", adjustable="box")  # distances on screen = distances K-means uses
+        ax.tick_params(labelsize=7)
+        self.ax = ax
+
+    def reveal(self):
+        from ._figure import refresh
+
+        for a in (*self.lines, *self.texts):
+            a.set_visible(True)
+        q = self.question
+        self.ax.set_title(f"Nearest: centre {q.answer + 1} (squared distance "
+                          f"{_num(q.sq_distances[q.answer])})", fontsize=9)
+        refresh(self.fig)
+
+
+class _QuestionCard(widgets.VBox):
+    """One question: prompt, optional picture, options, feedback."""
+
+    def __init__(self, number: int, question):
+        super().__init__(layout=widgets.Layout(border="1px solid #ddd", padding="6px",
+                                               margin="4px 0"))
+        self.question = question
+        self.picture = _CentrePicture(question) if isinstance(question, NearestCentreQuestion) else None
+        self._prompt = widgets.HTML(f"<b>Q{number}.</b> {html.escape(question.prompt)}")
+        self._choices = widgets.RadioButtons(options=[(o, j) for j, o in enumerate(question.options)],
+                                             index=None, layout=widgets.Layout(width="auto"))
+        self._feedback = widgets.HTML()
+        parts = [self._prompt]
+        if self.picture is not None:
+            parts.append(self.picture.fig.canvas)
+        self.children = [*parts, self._choices, self._feedback]
+
+    def show_feedback(self, choice: int):
+        q = self.question
+        ok = q.is_correct(choice)
+        colour = "#1b7837" if ok else "#b2182b"
+        self._feedback.value = f"<span style='color:{colour}'>{html.escape(q.feedback(choice))}</span>"
+        if self.picture is not None:
+            self.picture.reveal()
+
+
+class Quiz(widgets.VBox):
+    """Multiple-choice questions with instant feedback and a running score.
+
+    Parameters
+    ----------
+    questions : sequence of Question or NearestCentreQuestion
+    title : str, optional
+        A heading above the questions.
+
+    Attributes
+    ----------
+    questions : tuple
+    model : QuizModel
+        Choices and score (see the module docstring for the scoring rule:
+        the first answer to each question counts).
+
+    Examples
+    --------
+    >>> quiz = Quiz([Question("2 + 2?", ["3", "4"], 1, "Count them.")])
+    >>> quiz.select(0, 1); quiz.model.summary
+    '1 / 1 correct (all 1 answered)'
+    """
+
+    def __init__(self, questions, *, title=None, **kwargs):
+        super().__init__(**kwargs)
+        questions = tuple(questions)
+        if not questions:
+            raise ValueError("A quiz needs at least one question.")
+        for i, q in enumerate(questions):
+            if not isinstance(q, (Question, NearestCentreQuestion)):
+                raise TypeError(f"questions[{i}] is a {type(q).__name__}; use Question or "
+                                f"NearestCentreQuestion (or quiz_from for dicts and tuples).")
+        self.questions = questions
+        self.model = QuizModel([q.answer for q in questions])
+        self._cards = [_QuestionCard(i + 1, q) for i, q in enumerate(questions)]
+        self._score = widgets.HTML()
+        self._show_score()
+        header = [widgets.HTML(f"<h4>{html.escape(title)}</h4>")] if title else []
+        self.children = [*header, *self._cards, self._score]
+        self._wire()
+
+    def _wire(self):
+        """Every handler, in one place."""
+        for i, card in enumerate(self._cards):
+            card._choices.observe(lambda change, i=i: self._on_choice(i, change), names="value")
+        self.model.observe(lambda change: self._show_score(), names="summary")
+
+    def _on_choice(self, i: int, change):
+        choice = change["new"]
+        if choice is None:  # deselected from code
+            return
+        self.model.answer(i, int(choice))
+        self._cards[i].show_feedback(int(choice))
+
+    def _show_score(self):
+        self._score.value = f"<b>Score:</b> {html.escape(self.model.summary)}"
+
+    def select(self, question: int, choice: int):
+        """Choose option ``choice`` of ``question`` as a click would (for lessons and tests)."""
+        i = _check_index(question, "question", len(self._cards))
+        j = _check_index(choice, "choice", len(self.questions[i].options))
+        self._cards[i]._choices.value = j
+
+    def feedback(self, question: int) -> str:
+        """The feedback HTML shown under ``question`` ("" before an answer)."""
+        return self._cards[_check_index(question, "question", len(self._cards))]._feedback.value
+
+    @property
+    def score_text(self) -> str:
+        return self._score.value
+
+
+def quiz_from(questions, *, title=None) -> Quiz:
+    """A :class:`Quiz` from Questions, dicts or tuples.
+
+    Each item is a :class:`Question` or :class:`NearestCentreQuestion`, a dict
+    with keys ``prompt``, ``options``, ``answer`` and optional
+    ``explanation``, or a tuple ``(prompt, options, answer[, explanation])``.
+
+    >>> quiz = quiz_from([("Is k chosen by K-means?", ["yes", "no"], 1, "You choose it.")])
+    >>> quiz.questions[0].answer
+    1
+    """
+    items = []
+    for i, q in enumerate(questions):
+        if isinstance(q, (Question, NearestCentreQuestion)):
+            items.append(q)
+        elif isinstance(q, dict):
+            unknown = set(q) - {"prompt", "options", "answer", "explanation"}
+            if unknown:
+                raise ValueError(f"questions[{i}] has unknown keys {sorted(unknown)}; use prompt, "
+                                 f"options, answer, explanation.")
+            items.append(Question(**q))
+        elif isinstance(q, tuple) and 3 <= len(q) <= 4:
+            items.append(Question(*q))
+        else:
+            raise TypeError(f"questions[{i}] must be a Question, a dict or a tuple "
+                            f"(prompt, options, answer[, explanation]); got {type(q).__name__}.")
+    return Quiz(items, title=title)
