@@ -17,6 +17,13 @@ artists they own, ``finalize()`` adds titles, labels and legend.
 Clusters take their colour and marker from :mod:`kmeans_tutor.palette`;
 categories such as Gender take colours from :data:`CATEGORY_COLORS`, which
 stay the same in every picture.
+
+Cluster numbers as the learner reads them count from 1, as in the step
+captions and the StepView legend: cluster id ``j`` (0-based, as in
+``labels_`` and the index of :func:`~kmeans_tutor.profiles.cluster_profiles`)
+is shown as "j + 1" — tick labels, silhouette knives and legends read
+1 … k. The data stay 0-based; only the text drawn changes. Labelings with a
+negative id (e.g. −1 for noise) are shown as they are.
 """
 
 from __future__ import annotations
@@ -127,14 +134,32 @@ def _categories(values) -> list:
         return sorted(unique, key=str)
 
 
+def _plain_ids(clusters) -> bool:
+    """True when every cluster id is a non-negative integer (0, 1, 2, … as from K-means)."""
+    return all(isinstance(c, (numbers.Integral, np.integer)) and not isinstance(c, (bool, np.bool_))
+               and c >= 0 for c in clusters)
+
+
 def _style_indices(clusters) -> list[int]:
     """Palette index of each cluster id: the id itself when all ids are
     non-negative integers (so colours match every other view), else the rank."""
     clusters = list(clusters)
-    if all(isinstance(c, (numbers.Integral, np.integer)) and not isinstance(c, (bool, np.bool_))
-           and c >= 0 for c in clusters):
+    if _plain_ids(clusters):
         return [int(c) for c in clusters]
     return list(range(len(clusters)))
+
+
+def _cluster_numbers(clusters) -> list[str]:
+    """What the learner reads for each cluster id: "1" … "k" for ids 0 … k−1.
+
+    Same rule as :func:`_style_indices`: non-negative integer ids are shown
+    plus one (the step captions' and StepView's numbering); any other ids
+    (negative, e.g. −1 for noise) are shown as they are.
+    """
+    clusters = list(clusters)
+    if _plain_ids(clusters):
+        return [str(int(c) + 1) for c in clusters]
+    return [str(c) for c in clusters]
 
 
 def _category_style(i: int) -> tuple[str, str]:
@@ -147,16 +172,20 @@ def _groups(df: pd.DataFrame, hue):
 
     hue is None (one group), a column name (categories), or one value per row
     (integer cluster labels take the cluster palette, anything else the
-    category colours).
+    category colours). Integer labels given as values, or as a column named
+    "cluster", are cluster ids and are labelled 1 … k (:func:`_cluster_numbers`);
+    other columns keep their own values as labels.
     """
     n = len(df)
     if hue is None:
         return [(None, np.ones(n, dtype=bool), _NEUTRAL, "o")], None
     if isinstance(hue, str) or (not hasattr(hue, "__len__") and hue in df.columns):
         values, title = _check_column(df, hue), str(hue)
+        cluster_ids = str(hue) == "cluster"
     else:
         values = hue
         title = "cluster"
+        cluster_ids = True
         if isinstance(hue, pd.Series) and hue.name is not None:
             title = str(hue.name)
     arr = np.asarray(values)
@@ -168,11 +197,14 @@ def _groups(df: pd.DataFrame, hue):
     if arr.dtype.kind in "iu":
         clusters = np.unique(arr).tolist()
         styles = [cluster_style(j) for j in _style_indices(clusters)]
+        names = _cluster_numbers(clusters) if cluster_ids else [str(c) for c in clusters]
     else:
         clusters = _categories(values if isinstance(values, pd.Series) else pd.Series(arr))
         styles = [_category_style(i) for i in range(len(clusters))]
+        names = [str(c) for c in clusters]
     arr = arr.astype(object) if arr.dtype.kind not in "iu" else arr
-    return [(c, arr == c, colour, marker) for c, (colour, marker) in zip(clusters, styles)], title
+    return [(name, arr == c, colour, marker)
+            for c, name, (colour, marker) in zip(clusters, names, styles)], title
 
 
 def _profile_parts(profiles):
@@ -288,7 +320,8 @@ def pairwise_scatter(df, features=None, hue=None, fig=None, *, corner=False, s=1
         Numeric columns, at least 2. Default: all numeric columns.
     hue : str or array-like of shape (n_samples,), optional
         A column of df (e.g. "Gender"), or one value per row such as
-        ``KMeans(...).labels_`` (integer labels take the cluster palette).
+        ``KMeans(...).labels_`` (integer labels take the cluster palette and
+        the legend numbers them 1 … k, like the step captions).
     fig : matplotlib Figure, optional
         An empty Figure to draw on; default: a new one.
     corner : bool, default=False
@@ -414,8 +447,9 @@ def profile_bars(profiles, fig=None, *, features=None):
     Returns
     -------
     matplotlib Figure
-        One Axes per feature, one bar per cluster (index order); a dashed
-        line marks the overall mean when the profiles know it.
+        One Axes per feature, one bar per cluster (index order), ticked
+        1 … k for cluster ids 0 … k−1; a dashed line marks the overall mean
+        when the profiles know it.
     """
     numeric, _, meta = _profile_parts(profiles)
     if features is None:
@@ -442,7 +476,7 @@ def profile_bars(profiles, fig=None, *, features=None):
             top, bottom = max(means.max(), overall, 0.0), min(means.min(), overall, 0.0)
             ax.set_ylim(bottom, top + 0.25 * (top - bottom or 1.0))
             ax.legend(loc="upper center", fontsize="small", frameon=False)
-        ax.set_xticks(x, [str(c) for c in profiles.index])
+        ax.set_xticks(x, _cluster_numbers(profiles.index))
         ax.set_xlabel("cluster")
         ax.set_title(str(f))
     axes[0].set_ylabel("mean")
@@ -462,7 +496,8 @@ def cluster_sizes(profiles, ax=None):
     Returns
     -------
     matplotlib Axes
-        One bar per cluster; height = ``profiles["size"]``.
+        One bar per cluster; height = ``profiles["size"]``; ticks 1 … k for
+        cluster ids 0 … k−1.
     """
     _profile_parts(profiles)
     ax = _axes(ax)
@@ -472,7 +507,7 @@ def cluster_sizes(profiles, ax=None):
     bars = ax.bar(x, sizes, color=colours, edgecolor=[edge_color(c) for c in colours])
     share = profiles["share"] if "share" in profiles.columns else sizes / sizes.sum()
     ax.bar_label(bars, labels=[f"{int(n)} ({p:.0%})" for n, p in zip(sizes, share)], padding=2)
-    ax.set_xticks(x, [str(c) for c in profiles.index])
+    ax.set_xticks(x, _cluster_numbers(profiles.index))
     ax.set_ylim(0, sizes.max() * 1.15)
     ax.set_xlabel("cluster")
     ax.set_ylabel("customers")
@@ -495,8 +530,9 @@ def gender_mix(profiles, ax=None, *, column=None):
     Returns
     -------
     matplotlib Axes
-        One stack per cluster, one segment per category (bottom first, in
-        category order); ``ax.containers[i]`` holds category i's bars.
+        One stack per cluster (ticked 1 … k for cluster ids 0 … k−1), one
+        segment per category (bottom first, in category order);
+        ``ax.containers[i]`` holds category i's bars.
     """
     _, categorical, _ = _profile_parts(profiles)
     if not categorical:
@@ -517,7 +553,7 @@ def gender_mix(profiles, ax=None, *, column=None):
         ax.bar_label(bars, labels=[f"{v:.0%}" if v >= 0.08 else "" for v in share],
                      label_type="center", color="white" if i % 2 == 0 else "black", fontsize=9)
         bottom += share
-    ax.set_xticks(x, [str(c) for c in profiles.index])
+    ax.set_xticks(x, _cluster_numbers(profiles.index))
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(_percent_formatter())
     ax.set_xlabel("cluster")
@@ -681,7 +717,8 @@ class SilhouetteView:
     the cluster, in the cluster's colour; a dashed line marks the mean
     silhouette (:func:`~kmeans_tutor.metrics.silhouette_score`). A good
     clustering has wide knives that all reach past the line; thin or negative
-    slivers are points that sit between clusters. After scikit-learn's
+    slivers are points that sit between clusters. Each knife is numbered on
+    its left, 1 … k for cluster ids 0 … k−1 (the step captions' numbering). After scikit-learn's
     gallery example "Selecting the number of clusters with silhouette
     analysis".
 
@@ -779,13 +816,13 @@ class SilhouetteView:
         self.knives.set_facecolor(colours)
         self.knives.set_edgecolor([edge_color(c) for c in colours])
 
-        # Cluster ids left of the knives: reuse text artists, hide the spare ones.
+        # Cluster numbers (1 … k) left of the knives: reuse text artists, hide the spare ones.
         while len(self._cluster_texts) < len(clusters):
             self._cluster_texts.append(self.ax.text(0, 0, "", ha="left", va="center", fontsize=9))
         x_min = min(-0.1, float(s.min()) - 0.05)
-        for t, c, y in zip(self._cluster_texts, clusters, middles):
+        for t, name, y in zip(self._cluster_texts, _cluster_numbers(clusters.tolist()), middles):
             t.set_position((x_min + 0.01 * (1 - x_min), y))
-            t.set_text(str(c))
+            t.set_text(name)
             t.set_visible(True)
         for t in self._cluster_texts[len(clusters):]:
             t.set_visible(False)

@@ -311,7 +311,15 @@ def _add_segment_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    """Run ``kmeans-tutor segment``."""
+    """Run ``kmeans-tutor segment``.
+
+    Numbering: the printout counts clusters from 1, like the step captions and
+    the StepView legend — the profile table's rows are 1 … k (index
+    "cluster") and each persona reads "Cluster 1" … "Cluster k". The written
+    CSV keeps the data 0-based: its ``cluster`` column holds ``labels_``
+    (0 … k−1, like scikit-learn), so "Cluster 1" is ``cluster == 0``; a
+    one-line note under the table says so. No extra column is added.
+    """
     from pathlib import Path
 
     import pandas as pd
@@ -339,9 +347,12 @@ def cmd_segment(args: argparse.Namespace) -> int:
                            "display.float_format", "{:,.2f}".format):
         print(f"{title}: {len(X)} rows, k = {args.clusters}, features {list(X.columns)}"
               f"{' (z-scored)' if args.scaled else ''}, inertia {km.inertia_:,.2f}\n")
-        print(profiles.to_string())
+        shown = profiles.set_axis(pd.Index([int(c) + 1 for c in profiles.index], name="cluster"))
+        print(shown.to_string())
+    print(f"(clusters are numbered 1 … {len(profiles)} here; the 'cluster' column of {out} "
+          f"counts from 0, so Cluster 1 is cluster 0 there)")
     for cluster, row in segments.iterrows():
-        print(f"\nCluster {cluster} · {row['name']} — {row['persona']} "
+        print(f"\nCluster {int(cluster) + 1} · {row['name']} — {row['persona']} "
               f"({row['size']} customers, {row['share']:.0%})")
         print(f"  {row['description']}")
         for rec in row["recommendations"]:

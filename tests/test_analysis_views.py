@@ -140,6 +140,9 @@ def test_pairwise_scatter_by_cluster_corner(df, labels5):
     for j, coll in enumerate(ax.collections):
         np.testing.assert_array_equal(coll.get_offsets(), df.loc[labels5 == j, [INCOME, SCORE]].to_numpy())
         assert _hex(coll.get_facecolor()) == [cluster_style(j)[0].lower()]
+    # Cluster ids 0 … 4 are read as 1 … 5, like the step captions.
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["1", "2", "3", "4", "5"]
+    assert fig.legends[0].get_title().get_text() == "cluster"
 
 
 def test_profile_bar_heights_are_the_means(profiles):
@@ -150,12 +153,15 @@ def test_profile_bar_heights_are_the_means(profiles):
         np.testing.assert_allclose([p.get_height() for p in ax.patches], profiles[f])
         assert _hex(p.get_facecolor() for p in ax.patches) == colours
         assert ax.get_title() == f
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3", "4", "5"]
 
 
 def test_cluster_sizes_and_gender_mix(profiles):
     ax = cluster_sizes(profiles, plt.figure().subplots())
     assert [p.get_height() for p in ax.patches] == profiles["size"].tolist()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3", "4", "5"]
     ax = gender_mix(profiles, plt.figure().subplots())
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3", "4", "5"]
     female, male = ax.containers
     np.testing.assert_allclose([p.get_height() for p in female], profiles["Gender: Female"])
     np.testing.assert_allclose([p.get_height() for p in male], profiles["Gender: Male"])
@@ -176,6 +182,45 @@ def test_bad_inputs(df, profiles):
         cluster_sizes(df, plt.figure().subplots())
     with pytest.raises(ValueError, match="no category shares"):
         gender_mix(profiles[["size", "share", "Age"]], plt.figure().subplots())
+
+
+def test_cluster_numbers_start_at_1_like_step_view_and_captions(df, X, labels5, profiles):
+    """Every picture numbers cluster id j as j + 1, as StepView's legend and the captions do."""
+    from kmeans_tutor.steps import EmptyClusterEvent
+    from kmeans_tutor.views import StepView
+
+    view = StepView(X, 5, ax=plt.figure().subplots()).finalize()
+    legend = [t.get_text() for t in view.ax.get_legend().get_texts()][:5]
+    assert legend == ["cluster 1", "cluster 2", "cluster 3", "cluster 4", "cluster 5"]
+    step_numbers = [text.removeprefix("cluster ") for text in legend]
+    event = EmptyClusterEvent(index=0, iteration=1, centers=np.zeros((5, 2)), labels=labels5,
+                              inertia=1.0, clusters=np.array([0]), policy="keep",
+                              new_centers=np.zeros((1, 2)))
+    assert "Cluster 1 has no points" in event.describe()  # cluster id 0
+
+    def ticks(ax):
+        return [t.get_text() for t in ax.get_xticklabels()]
+
+    assert profiles.index.tolist() == [0, 1, 2, 3, 4]  # the data stay 0-based
+    assert ticks(cluster_sizes(profiles, plt.figure().subplots())) == step_numbers
+    assert ticks(gender_mix(profiles, plt.figure().subplots())) == step_numbers
+    assert all(ticks(ax) == step_numbers for ax in profile_bars(profiles).axes)
+    sil = SilhouetteView(X, plt.figure().subplots()).draw(labels5)
+    assert [t.get_text() for t in sil._cluster_texts] == step_numbers
+    np.testing.assert_array_equal(sil.clusters_, [0, 1, 2, 3, 4])
+    fig = pairwise_scatter(df, features=[INCOME, SCORE], hue=labels5)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == step_numbers
+    # Only cluster ids are shifted: an integer column other than "cluster" keeps its values,
+    # a "cluster" column (as in a labelled CSV) is numbered like the labels.
+    small = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0],
+                          "visits": [2, 2, 5, 5], "cluster": [0, 0, 1, 1]})
+    fig = pairwise_scatter(small, features=["a", "b"], hue="visits")
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["2", "5"]
+    fig = pairwise_scatter(small, features=["a", "b"], hue="cluster")
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["1", "2"]
+    # Negative ids (e.g. −1 for noise) are shown as they are.
+    odd = cluster_profiles(df, np.where(labels5 == 0, -1, labels5))
+    assert ticks(cluster_sizes(odd, plt.figure().subplots())) == ["-1", "1", "2", "3", "4"]
 
 
 # ----------------------------------------------------------------------------- choosing k
@@ -235,6 +280,7 @@ def test_silhouette_knives_are_sorted_silhouettes(X, labels5):
     for j, values in enumerate(knives):
         np.testing.assert_allclose(values, np.sort(s[labels5 == j]))
     assert view.mean_line.get_xdata()[0] == pytest.approx(silhouette_score(X, labels5))
+    assert [t.get_text() for t in view._cluster_texts] == ["1", "2", "3", "4", "5"]
     assert _hex(view.knives.get_facecolor()) == [cluster_style(j)[0].lower() for j in range(5)]
     # Knives do not overlap: each sits above the previous one.
     tops = [path.vertices[:, 1].max() for path in view.knives.get_paths()]

@@ -1,8 +1,10 @@
 """The ``kmeans-tutor animate`` and ``segment`` commands, end to end."""
 
+import re
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image, ImageSequence
@@ -68,6 +70,7 @@ def test_segment_csv_end_to_end(tmp_path, capsys):
     text = capsys.readouterr().out
     for persona in ["Affluent", "Careful spenders", "Impulsive", "Budget", "Middle-income"]:
         assert persona in text
+    assert [int(n) for n in re.findall(r"^Cluster (\d+) · ", text, re.M)] == [1, 2, 3, 4, 5]
     labelled = pd.read_csv(out, dtype={"CustomerID": str})
     assert len(labelled) == 200 and {"cluster", "segment"} <= set(labelled.columns)
     assert labelled["CustomerID"].iloc[0] == "0001"
@@ -89,3 +92,36 @@ def test_segment_reports_bad_cells(tmp_path, capsys):
     assert main(["segment", str(src), "-k", "2"]) == 1
     err = capsys.readouterr().err
     assert "row 2" in err and "'x' is not a number" in err
+
+
+def test_segment_numbers_clusters_from_1_like_step_view_and_captions(tmp_path, capsys):
+    """The printout says Cluster 1 … k (as StepView's legend and the step captions do);
+    the written CSV's cluster column stays 0-based, and the printout says so."""
+    import matplotlib.pyplot as plt
+
+    from kmeans_tutor.steps import EmptyClusterEvent
+    from kmeans_tutor.views import StepView
+
+    out = tmp_path / "o.csv"
+    assert main(["segment", "mall", "-k", "3", "-f", *INCOME_SCORE, "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    Z, _ = standardize(load_mall_customers()[INCOME_SCORE])
+    view = StepView(Z, 3, ax=plt.figure().subplots()).finalize()
+    legend = [t.get_text() for t in view.ax.get_legend().get_texts()][:3]
+    plt.close("all")
+    numbers = [int(t.removeprefix("cluster ")) for t in legend]
+    assert numbers == [1, 2, 3]
+    event = EmptyClusterEvent(index=0, iteration=1, centers=Z[:3], labels=None, inertia=None,
+                              clusters=np.array([0]), policy="keep", new_centers=Z[:1])
+    assert "Cluster 1 has no points" in event.describe()
+
+    # Persona headings and the profile table's rows: 1 … k.
+    assert [int(n) for n in re.findall(r"^Cluster (\d+) · ", text, re.M)] == numbers
+    table = text.split("\ncluster ", 1)[1].split("(clusters are numbered", 1)[0]
+    assert [int(line.split()[0]) for line in table.strip().splitlines()] == numbers
+    assert f"the 'cluster' column of {out} counts from 0" in text
+    # The CSV keeps the labels (0 … k-1): Cluster 1's rows are cluster 0.
+    labelled = pd.read_csv(out)
+    assert sorted(labelled["cluster"].unique()) == [0, 1, 2]
+    first = re.search(r"^Cluster 1 · (.+?) — ", text, re.M).group(1)
+    assert set(labelled.loc[labelled["cluster"] == 0, "segment"]) == {first}

@@ -63,6 +63,9 @@ def test_profile_table_equals_cluster_profiles_of_the_fit(app, mall):
         assert f">{int(row['size'])}<" in table
     for name in app.model.segments["name"]:
         assert html.escape(name) in table
+    # Rows are numbered 1 … 5 for cluster ids 0 … 4 (the data keep 0 … 4).
+    assert app.model.profiles.index.tolist() == [0, 1, 2, 3, 4]
+    assert _row_numbers(table) == [1, 2, 3, 4, 5]
 
 
 def test_personas_equal_describe_segments(app, mall):
@@ -72,9 +75,51 @@ def test_personas_equal_describe_segments(app, mall):
         "Affluent target customers", "Budget-conscious", "Careful spenders",
         "Middle-income regulars", "Impulsive buyers"])
     cards = app.cards_html
-    for _, row in expected.iterrows():
+    for cluster, row in expected.iterrows():
+        assert f"Cluster {cluster + 1}: {html.escape(row['name'])}<" in cards
         for text in (row["name"], row["persona"], row["description"], *row["recommendations"]):
             assert html.escape(text) in cards
+
+
+def _row_numbers(table_html):
+    """The row labels of the profile table's body, as ints."""
+    body = table_html.split("<tbody>", 1)[1]
+    return [int(v) for v in re.findall(r"<th[^>]*row_heading[^>]*>\s*(-?\d+)\s*</th>", body)]
+
+
+def test_cluster_numbers_start_at_1_like_step_view_and_captions(app, mall):
+    """Table and cards say Cluster 1 … k, as the StepView legend and captions do; the CSV stays 0-based."""
+    import matplotlib.pyplot as plt
+
+    from kmeans_tutor.palette import cluster_style
+    from kmeans_tutor.steps import EmptyClusterEvent
+    from kmeans_tutor.views import StepView
+
+    m = app.model
+    k = len(m.profiles)
+    view = StepView(m.X, k, ax=plt.figure().subplots()).finalize()
+    legend = [t.get_text() for t in view.ax.get_legend().get_texts()][:k]
+    numbers = [int(text.removeprefix("cluster ")) for text in legend]
+    assert numbers == list(range(1, k + 1))
+    event = EmptyClusterEvent(index=0, iteration=1, centers=m.centers, labels=m.labels, inertia=1.0,
+                              clusters=np.array([0]), policy="keep", new_centers=m.centers[:1])
+    assert "Cluster 1 has no points" in event.describe()
+
+    assert _row_numbers(app.table_html) == numbers
+    assert re.findall(r"Cluster (\d+): ", app.cards_html) == [str(n) for n in numbers]
+    # Each number keeps its cluster's colour: number n is cluster id n - 1.
+    assert f"color: {cluster_style(0)[0]}" in app.table_html
+    for n in numbers:
+        card = re.search(rf"border-left: 6px solid (#\w+);[^<]*'><div style='font-weight: bold'>"
+                         rf"Cluster {n}: ", app.cards_html)
+        assert card and card.group(1) == cluster_style(n - 1)[0]
+    # Data stay 0-based: Cluster 1 is cluster 0 in the download, and the page says so.
+    _, csv = _decode_link(app.download_html)
+    assert sorted(csv["cluster"].unique()) == list(range(k))
+    name0 = m.segments.loc[0, "name"]
+    assert f"Cluster 1: {html.escape(name0)}<" in app.cards_html
+    assert set(csv.loc[csv["cluster"] == 0, "segment"]) == {name0}
+    assert "counts from 0" in app._download_note.value
 
 
 def test_download_decodes_to_the_labelled_customers(app, mall):

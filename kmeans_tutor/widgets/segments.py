@@ -6,6 +6,13 @@ seed) and reads the result the way a marketing team would: a profile table
 a card per segment with its name, persona and recommendations, and a link
 that downloads every customer with their cluster as ``segments.csv``.
 
+Numbering: what the learner reads counts clusters from 1 — the profile
+table's rows and the cards say "Cluster 1" … "Cluster k", like the step
+captions and the StepView legend. The data stay 0-based like scikit-learn:
+``labels``, the index of ``profiles`` and ``segments``, and the ``cluster``
+column of ``labelled`` and of the download (Cluster 1 is ``cluster == 0``;
+a note under the link says so).
+
 Two layers:
 
 - :class:`SegmentsModel` — traitlets, no widgets: inputs ``k``,
@@ -84,8 +91,8 @@ class SegmentsModel(HasTraits):
         ``describe_segments(profiles)``: name, persona, description,
         recommendations, summary, size, share.
     labelled : DataFrame
-        ``data`` plus a ``cluster`` and a ``segment`` (name) column, indexed
-        by CustomerID: what the download holds.
+        ``data`` plus a ``cluster`` (0-based, as ``labels``) and a ``segment``
+        (name) column, indexed by CustomerID: what the download holds.
     error : str
         Why the last inputs could not be used ("" when all is well).
     revision : int
@@ -200,10 +207,20 @@ class SegmentsModel(HasTraits):
 # ------------------------------------------------------------------------------- HTML
 
 
+def _cluster_number(cluster) -> int:
+    """The number a learner reads for cluster id ``cluster`` (0-based): 1 … k."""
+    return int(cluster) + 1
+
+
 def _profile_table_html(profiles: pd.DataFrame, segments: pd.DataFrame) -> str:
-    """The profile table as styled HTML: cluster ids in their colour, one row per cluster."""
+    """The profile table as styled HTML, one row per cluster.
+
+    Rows are numbered 1 … k (index name "cluster"), each number in its
+    cluster's colour; ``profiles`` itself keeps its 0-based index.
+    """
     table = profiles.copy()
     table.insert(0, "segment", segments["name"])
+    table.index = pd.Index([_cluster_number(c) for c in profiles.index], name="cluster")
     formats = {"size": "{:.0f}", "share": "{:.0%}"}
     for c in table.columns:
         if ": " in str(c):
@@ -211,8 +228,8 @@ def _profile_table_html(profiles: pd.DataFrame, segments: pd.DataFrame) -> str:
         elif c not in formats and c != "segment":
             formats[c] = "{:.1f}"
 
-    def colour_ids(index):
-        return [f"color: {cluster_style(int(c))[0]}; font-weight: bold" for c in index]
+    def colour_ids(index):  # index holds the numbers 1 … k: cluster id = number − 1
+        return [f"color: {cluster_style(int(c) - 1)[0]}; font-weight: bold" for c in index]
 
     try:
         styler = (table.style.format(formats).apply_index(colour_ids)
@@ -224,7 +241,8 @@ def _profile_table_html(profiles: pd.DataFrame, segments: pd.DataFrame) -> str:
 
 
 def _cards_html(segments: pd.DataFrame) -> str:
-    """One card per segment: colour, name, persona, description, recommendations."""
+    """One card per segment: "Cluster 1" … "Cluster k", name, persona, description,
+    recommendations, in the cluster's colour."""
     cards = []
     for cluster, row in segments.iterrows():
         colour = cluster_style(int(cluster))[0]
@@ -233,7 +251,8 @@ def _cards_html(segments: pd.DataFrame) -> str:
             f"<div style='border: 1px solid {edge_color(colour)}; border-left: 6px solid {colour};"
             f" border-radius: 4px; padding: 6px 10px; margin: 4px;"
             f" width: 300px; display: inline-block; vertical-align: top'>"
-            f"<div style='font-weight: bold'>Cluster {int(cluster)}: {html.escape(row['name'])}</div>"
+            f"<div style='font-weight: bold'>Cluster {_cluster_number(cluster)}: "
+            f"{html.escape(row['name'])}</div>"
             f"<div style='font-style: italic'>{html.escape(row['persona'])}</div>"
             f"<div style='font-size: 90%; color: #444'>{html.escape(row['summary'])}</div>"
             f"<div>{html.escape(row['description'])}</div>"
@@ -309,6 +328,9 @@ class SegmentsApp(widgets.VBox):
         self._table = widgets.HTML()
         self._cards = widgets.HTML()
         self._download = widgets.HTML()
+        self._download_note = widgets.HTML(
+            "<small>In the file, the <code>cluster</code> column counts from 0 (like "
+            "scikit-learn's labels): Cluster 1 above is <code>cluster = 0</code>.</small>")
 
         # One figure: a subfigure for profile_bars (it makes its own panels),
         # one for sizes and gender mix.
@@ -328,6 +350,7 @@ class SegmentsApp(widgets.VBox):
             widgets.HTML("<b>Segments</b>"),
             self._cards,
             self._download,
+            self._download_note,
         ]
         self._wire()
 
