@@ -10,8 +10,8 @@ needed (in Voilà a figure created inside an Output callback can stay blank).
 from __future__ import annotations
 
 import matplotlib
-
 import matplotlib.pyplot as plt
+from matplotlib._pylab_helpers import Gcf
 from matplotlib.figure import Figure
 
 _BACKEND = "module://ipympl.backend_nbagg"
@@ -21,13 +21,17 @@ def app_figure(figsize=(6.0, 4.5), *, dpi=80, **kwargs) -> Figure:
     """A new ipympl figure for an app: no toolbar, no header, fixed size.
 
     ``fig.canvas`` is the widget to put in the app's layout. The figure is not
-    registered with pyplot's current-figure machinery beyond its creation, so
-    it never appears on its own.
+    kept in pyplot's list of figures, so it never appears on its own and
+    ``plt.gcf()`` never returns it.
     """
     if matplotlib.get_backend() != _BACKEND:
         plt.switch_backend(_BACKEND)
     with plt.ioff():
         fig = plt.figure(figsize=figsize, dpi=dpi, **kwargs)
+    # Forget it in pyplot: a later plt.plot() must not draw into an app's figure,
+    # and re-running a cell must let the old figure be freed. (plt.close would
+    # also close the figure's widget.)
+    Gcf.figs.pop(fig.number, None)
     canvas = fig.canvas
     canvas.toolbar_visible = False
     canvas.header_visible = False
@@ -37,6 +41,20 @@ def app_figure(figsize=(6.0, 4.5), *, dpi=80, **kwargs) -> Figure:
     return fig
 
 
-def refresh(fig: Figure) -> None:
-    """Ask the browser for a new picture; repeated calls coalesce."""
-    fig.canvas.draw_idle()
+def refresh(fig: Figure, *, immediate: bool = True) -> None:
+    """Send the browser a new picture of ``fig``.
+
+    ``immediate=True`` renders now and sends the image straight away: one trip
+    from kernel to browser, the fastest answer to a click. ``immediate=False``
+    (for playback) only tells the browser a new picture exists; it asks for it
+    when it is ready, so frames that arrive faster than they can be shown are
+    skipped instead of queued.
+    """
+    canvas = fig.canvas
+    # Until the browser's canvas has said "initialized" (ipympl then stops
+    # syncing its still-image fallback), only announce; drawing early would
+    # race the browser's own set-up of the canvas.
+    if immediate and not getattr(canvas, "syncing_data_url", True):
+        canvas.draw()
+    else:
+        canvas.draw_idle()

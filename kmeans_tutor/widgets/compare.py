@@ -1,0 +1,363 @@
+"""Random vs k-means++ seeding, side by side on the same data, and a race of restarts.
+
+Top: the same data, k and seed run twice — random seeding on the left,
+k-means++ on the right — stepped in lockstep by one set of controls (a side
+that has converged waits on its last step). Bottom: a race — N restarts of
+each seeding with seeds ``seed … seed + N − 1`` — with histograms of the
+final inertia and of the iteration counts, the best inertia found and the
+share of each seeding's runs that reached it.
+
+Two layers, as in every app of this package:
+
+- :class:`~kmeans_tutor.widgets.models.CompareModel` — traitlets, no widgets.
+- :class:`CompareApp` — an ``ipywidgets.VBox`` with the controls and two
+  ipympl figures created once (the runs; the race).
+
+>>> from kmeans_tutor.widgets.compare import CompareApp
+>>> CompareApp(dataset="mall", k=5, seed=0)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+import numpy as np
+import traitlets
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from ..palette import CLUSTER_COLORS, edge_color
+from ._data_choice import DataChoice
+from ._figure import app_figure, refresh
+from .models import COMPARE_INITS, DEFAULT_FEATURES, CompareModel
+from .stepper import StepPanel, fmt_inertia, freeze_layout, info_html, step_readout, warning_html
+
+__all__ = ["CompareApp"]
+
+_TITLES = {"random": "random seeding", "k-means++": "k-means++ seeding"}
+#: One palette colour per seeding, in the race histograms and readouts.
+INIT_COLORS = {"random": CLUSTER_COLORS[1], "k-means++": CLUSTER_COLORS[0]}
+_RUNS_RANGE = (10, 500)
+
+
+class _RaceView:
+    """Histograms of final inertia and iteration counts, one outline per seeding.
+
+    Built once on two Axes (``ax.stairs`` artists, empty); ``draw(table, best)``
+    only sets their data and the axis limits.
+    """
+
+    def __init__(self, ax_inertia, ax_iter, inits=COMPARE_INITS):
+        self.axes = (ax_inertia, ax_iter)
+        self.inits = tuple(inits)
+        self.stairs = {}
+        for ax, what in ((ax_inertia, "inertia"), (ax_iter, "n_iter")):
+            for init in self.inits:
+                c = INIT_COLORS[init]
+                self.stairs[what, init] = ax.stairs([0.0], [0.0, 1.0], fill=True, alpha=0.35, color=c,
+                                                    zorder=2)
+                self.stairs[what, init, "edge"] = ax.stairs([0.0], [0.0, 1.0], fill=False, lw=1.6,
+                                                            color=edge_color(c, 0.8), zorder=3)
+            ax.set_ylabel("runs")
+        self.best_line = ax_inertia.axvline(0.0, color="black", ls="--", lw=1.2, zorder=4)
+        ax_inertia.set_xlabel("final inertia (lower is better)")
+        ax_iter.set_xlabel("Lloyd iterations to converge")
+        ax_inertia.set_title("Final inertia of each run", fontsize=10)
+        ax_iter.set_title("Iterations of each run", fontsize=10)
+        handles = [Patch(fc=INIT_COLORS[i], alpha=0.5, ec=edge_color(INIT_COLORS[i], 0.8), label=i)
+                   for i in self.inits]
+        ax_inertia.legend(handles=[*handles, Line2D([], [], color="black", ls="--", label="best found")],
+                          loc="upper right", fontsize=8)
+        ax_iter.legend(handles=handles, loc="upper right", fontsize=8)
+        self.notes = [ax.text(0.5, 0.5, "Press “run the race”.", transform=ax.transAxes, ha="center",
+                              va="center", color="0.45") for ax in self.axes]
+        self.clear()
+
+    def clear(self):
+        for key, artist in self.stairs.items():
+            artist.set_visible(False)
+        self.best_line.set_visible(False)
+        for note in self.notes:
+            note.set_visible(True)
+
+    def draw(self, table, best):
+        if table is None:
+            self.clear()
+            return
+        for note in self.notes:
+            note.set_visible(False)
+        inertia = table["inertia"].to_numpy()
+        n_iter = table["n_iter"].to_numpy()
+        # Common bins for both seedings, so the bars can be compared directly.
+        edges = {"inertia": np.histogram_bin_edges(inertia, bins=min(30, max(5, len(table) // 8))),
+                 "n_iter": np.arange(n_iter.min() - 0.5, n_iter.max() + 1.5)}
+        top = {"inertia": 1, "n_iter": 1}
+        for init in self.inits:
+            sel = (table["init"] == init).to_numpy()
+            for what, values in (("inertia", inertia[sel]), ("n_iter", n_iter[sel])):
+                counts, e = np.histogram(values, bins=edges[what])
+                top[what] = max(top[what], int(counts.max()) if counts.size else 0)
+                for key in ((what, init), (what, init, "edge")):
+                    self.stairs[key].set_data(counts, e)
+                    self.stairs[key].set_visible(True)
+        for ax, what in zip(self.axes, ("inertia", "n_iter")):
+            e = edges[what]
+            pad = 0.03 * (e[-1] - e[0])  # keep the best-inertia line off the frame
+            ax.set_xlim(e[0] - pad, e[-1] + pad)
+            ax.set_ylim(0, top[what] * 1.15)
+        self.best_line.set_xdata([best, best])
+        self.best_line.set_visible(True)
+
+
+class CompareApp(widgets.VBox):
+    """Random vs k-means++ seeding in lockstep, and a race of many restarts.
+
+    Parameters
+    ----------
+    dataset : str, default="mall"
+    features : pair of str, default=("Annual Income (k$)", "Spending Score (1-100)")
+        Mall columns (ignored for synthetic data).
+    k : int, default=5
+    seed : int, default=0
+        Both runs use it; the race uses ``seed … seed + N − 1``.
+    scaled : bool, default=True
+        Z-score the Mall columns.
+    n_samples : int, optional
+        Points of a synthetic data set.
+    n_runs : int, default=100
+        Restarts per seeding in the race (10 … 500 on the slider).
+    figsize, race_figsize : (float, float)
+        Inches at 80 dpi.
+
+    Attributes
+    ----------
+    model : CompareModel
+    fig, race_fig : Figure
+        The runs (two step panels) and the race (two histograms); each created once.
+    panels : dict of init → StepPanel
+
+    Examples
+    --------
+    In a notebook cell or a Voilà lesson, the app is the cell's last expression::
+
+        from kmeans_tutor.widgets.compare import CompareApp
+        CompareApp(dataset="mall", k=5, seed=0)
+    """
+
+    def __init__(self, dataset="mall", features=DEFAULT_FEATURES, k=5, seed=0, scaled=True,
+                 n_samples=None, *, n_runs=100, figsize=(11.0, 4.4), race_figsize=(11.0, 3.2), **kwargs):
+        super().__init__(**kwargs)
+        self.model = m = CompareModel(dataset, features, scaled=scaled, k=k, seed=seed,
+                                      n_samples=n_samples)
+
+        # --- settings ---
+        self._data = DataChoice(m)
+        self._k = widgets.IntSlider(value=min(max(m.k, 1), 10), min=1, max=10, description="k",
+                                    continuous_update=False, layout=widgets.Layout(width="260px"))
+        self._seed = widgets.IntText(value=m.seed, description="seed", layout=widgets.Layout(width="170px"))
+        self._new_seed = widgets.Button(description="new seed", icon="random",
+                                        tooltip="Draw a fresh random seed and restart both runs",
+                                        layout=widgets.Layout(width="110px"))
+
+        # --- transport ---
+        btn = widgets.Layout(width="auto")
+        self._reset = widgets.Button(description="reset", icon="fast-backward", layout=btn)
+        self._back = widgets.Button(description="back", icon="step-backward", layout=btn)
+        self._step = widgets.Button(description="step", icon="step-forward", button_style="primary",
+                                    layout=btn)
+        self._end = widgets.Button(description="run to convergence", icon="fast-forward", layout=btn)
+        self._timeline = widgets.IntSlider(value=0, min=0, max=max(m.last_index, 1), description="timeline",
+                                           continuous_update=True, layout=widgets.Layout(width="98%"))
+
+        # --- readouts ---
+        self._readouts = {init: widgets.HTML() for init in m.inits}
+        self._captions = {init: widgets.HTML() for init in m.inits}
+        self._seed_line = widgets.HTML()
+        self._message = widgets.HTML()
+
+        # --- race ---
+        lo, hi = _RUNS_RANGE
+        self._n_runs = widgets.IntSlider(value=min(max(int(n_runs), lo), hi), min=lo, max=hi, step=10,
+                                         description="restarts", continuous_update=False,
+                                         layout=widgets.Layout(width="320px"))
+        self._race = widgets.Button(description="run the race", icon="flag-checkered",
+                                    button_style="success", layout=btn)
+        self._progress = widgets.IntProgress(value=0, min=0, max=1, description="progress",
+                                             bar_style="info", layout=widgets.Layout(width="300px"))
+        self._race_text = widgets.HTML()
+
+        # --- figures, once ---
+        self.fig = app_figure(figsize)
+        axes = self.fig.subplots(1, 2)
+        self._axes = dict(zip(m.inits, axes))
+        self.panels = {}
+        self._panel_key = None
+        self.race_fig = app_figure(race_figsize)
+        self._race_view = _RaceView(*self.race_fig.subplots(1, 2))
+        freeze_layout(self.race_fig)
+        self._shown_revision = -1
+
+        row = dict(layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        sides = widgets.HBox([widgets.VBox([self._readouts[i], self._captions[i]],
+                                           layout=widgets.Layout(width="50%"))
+                              for i in m.inits])
+        self.children = [
+            self._data,
+            widgets.HBox([self._k, self._seed, self._new_seed], **row),
+            widgets.HBox([self._reset, self._back, self._step, self._end], **row),
+            self._timeline,
+            sides,
+            self._seed_line,
+            self._message,
+            self.fig.canvas,
+            widgets.HTML("<h4 style='margin:8px 0 2px'>Race: many restarts of each seeding</h4>"),
+            widgets.HBox([self._n_runs, self._race, self._progress], **row),
+            self._race_text,
+            self.race_fig.canvas,
+        ]
+        self._on_restart()
+        self._wire()
+
+    # --- wiring ------------------------------------------------------------------------------
+    def _wire(self):
+        """Every handler, in one place: widgets → model, model → widgets and figures."""
+        m = self.model
+        self._k.observe(lambda ch: self._set("k", int(ch["new"])), names="value")
+        self._seed.observe(lambda ch: self._set("seed", int(ch["new"])), names="value")
+        self._new_seed.on_click(lambda _: m.new_seed())
+        self._reset.on_click(lambda _: m.reset())
+        self._back.on_click(lambda _: m.back())
+        self._step.on_click(lambda _: m.step())
+        self._end.on_click(lambda _: m.to_end())
+        self._timeline.observe(lambda ch: m.goto(ch["new"]), names="value")
+        self._race.on_click(self._on_race)
+        m.observe(self._on_index, names="index")
+        m.observe(self._on_restart, names="revision")
+        m.observe(self._on_race_results, names="race_results")
+
+    def _set(self, name, value):
+        """Set a model setting; a refusal becomes a message, never an exception."""
+        try:
+            setattr(self.model, name, value)
+        except (traitlets.TraitError, ValueError, TypeError) as exc:
+            self._message.value = warning_html(str(exc))
+
+    def _on_race(self, _=None):
+        """Run the race, with the progress bar moving (the kernel sends each update at once)."""
+        self._race.disabled = True
+        self._progress.max = max(self._n_runs.value * len(self.model.inits), 1)
+        self._progress.value = 0
+        self._progress.bar_style = "info"
+
+        def progress(done, total):
+            self._progress.max = total
+            self._progress.value = done
+
+        try:
+            table = self.model.race(self._n_runs.value, progress=progress)
+        finally:
+            self._race.disabled = False
+        if table is None:
+            self._message.value = warning_html(self.model.message)
+        else:
+            self._progress.bar_style = "success"
+
+    # model → widgets and figures
+    def _on_restart(self, change=None):
+        m = self.model
+        self._shown_revision = m.revision
+        if 1 <= m.k <= 10:
+            self._k.value = m.k
+        self._seed.value = m.seed
+        self._timeline.value = 0
+        self._timeline.max = max(m.n_steps - 1, 1)
+        self._build_panels()
+        self._message.value = (warning_html(m.message) if m.message_level == "error"
+                               else info_html(m.message) if m.message else "")
+        self._progress.value = 0
+        self._on_race_results()
+        self._show_step()
+
+    def _on_index(self, change):
+        if self._shown_revision == self.model.revision:
+            self._show_step()
+
+    def _build_panels(self):
+        """(Re)make both step panels when the data or k changed."""
+        m = self.model
+        if not m.traces:
+            return
+        key = (m.data_key, m.k)
+        if key == self._panel_key:
+            return
+        X, names = m.X, list(m.feature_names)
+        for init, ax in self._axes.items():
+            self.panels[init] = StepPanel(ax, X, m.k, feature_names=names, title=_TITLES[init],
+                                          legend="right" if init == m.inits[-1] else None)
+        self._panel_key = key
+        freeze_layout(self.fig)
+
+    def _show_step(self):
+        m = self.model
+        running = bool(m.traces)
+        if running:
+            self._timeline.value = m.index
+        self._back.disabled = self._reset.disabled = not running or m.at_start
+        self._step.disabled = self._end.disabled = not running or m.at_end
+        self._timeline.disabled = not running
+        for init in m.inits:
+            step = m.current(init)
+            if step is None:
+                self._readouts[init].value = f"<b>{html.escape(init)}</b>: no run"
+                self._captions[init].value = ""
+                continue
+            self.panels[init].draw(step)
+            waiting = " &nbsp;<i>(converged — waiting)</i>" if m.finished(init) and not m.at_end else ""
+            colour = INIT_COLORS[init]
+            self._readouts[init].value = (f"<b style='color:{edge_color(colour, 0.8)}'>{html.escape(init)}</b>"
+                                          f" &nbsp;{step_readout(step, len(m.traces[init]))}{waiting}")
+            self._captions[init].value = (f"<div style='padding:2px 8px 2px 0'>"
+                                          f"{html.escape(self.panels[init].view.sentence)}</div>")
+        self._seed_line.value = (f"<span style='color:#444'>seed {m.seed} for both runs — rerun with "
+                                 f"the same seed to reproduce</span>")
+        refresh(self.fig)
+
+    def _on_race_results(self, change=None):
+        m = self.model
+        self._race_view.draw(m.race_results, m.best_inertia)
+        self._race_text.value = self._race_summary()
+        refresh(self.race_fig)
+
+    def _race_summary(self) -> str:
+        m = self.model
+        table = m.race_results
+        if table is None:
+            return ("<span style='color:#666'>Each seeding runs once per seed "
+                    f"{m.seed} … {m.seed} + N − 1; the lower the final inertia, the better.</span>")
+        n = int((table["init"] == m.inits[0]).sum())
+        parts = []
+        for init in m.inits:
+            share = m.shares[init]
+            iters = table.loc[table["init"] == init, "n_iter"]
+            parts.append(f"<b style='color:{edge_color(INIT_COLORS[init], 0.8)}'>{html.escape(init)}</b>: "
+                         f"{round(share * n)} of {n} runs ({share:.0%}), median {int(iters.median())} "
+                         f"iterations")
+        return (f"Best inertia found: <b>{fmt_inertia(m.best_inertia)}</b> (seeds {m.seed} … "
+                f"{m.seed + n - 1}). Runs that reached it — " + "; ".join(parts) + ".")
+
+    # --- read-only views of the screen, for tests and lesson checks --------------------------
+    def readout(self, init: str) -> str:
+        """HTML of one side's readout."""
+        return self._readouts[init].value
+
+    def caption(self, init: str) -> str:
+        return self._captions[init].value
+
+    @property
+    def race_text(self) -> str:
+        return self._race_text.value
+
+    @property
+    def message(self) -> str:
+        return self._message.value

@@ -1,0 +1,286 @@
+"""The real lessons, served by ``kmeans-tutor serve`` and used in headless Chromium.
+
+One server on ``lessons/`` for the module, and one page per lesson: each page load costs a
+kernel, so a lesson is opened once and every check of that lesson runs on that page
+(the tests run in lesson order; the previous lesson's page is closed when the next opens).
+
+For every lesson: it renders with no Voilà error and no error output, its widgets and
+pictures appear, and answering a quiz question shows feedback. Besides:
+
+* the course page links every lesson in order, and its first link opens lesson 1;
+* lesson 4: "step" changes the stepper's readout and picture, "back" restores both;
+* lesson 5: a small race of restarts reports its results.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+BROWSER_DIR = Path(__file__).resolve().parent
+LESSONS_DIR = BROWSER_DIR.parents[1] / "lessons"
+INDEX = "00_index.ipynb"
+LESSONS = sorted(p.name for p in LESSONS_DIR.glob("[0-9][0-9]_*.ipynb") if p.name != INDEX)
+
+ERROR_OUTPUT = '[data-mime-type="application/vnd.jupyter.stderr"]'
+MPL_CANVAS = ".jupyter-matplotlib-figure canvas"
+STATIC_IMAGE = ".jp-RenderedImage img"
+CHANGE_TIMEOUT = 20.0  # seconds for the kernel to answer a click and the picture to arrive
+
+
+def _harness(config):
+    """tests/browser/conftest.py as loaded by pytest (for ``start_lesson_server``)."""
+    for plugin in config.pluginmanager.get_plugins():
+        path = getattr(plugin, "__file__", None)
+        if path and Path(path).resolve() == BROWSER_DIR / "conftest.py":
+            return plugin
+    raise RuntimeError("tests/browser/conftest.py is not loaded")
+
+
+@pytest.fixture(scope="module")
+def lessons_server(request, tmp_path_factory):
+    """``kmeans-tutor serve`` on the real lessons folder, for this module."""
+    log_path = tmp_path_factory.mktemp("lessons-server") / "server.log"
+    with _harness(request.config).start_lesson_server(LESSONS_DIR, log_path) as server:
+        yield server
+
+
+class LessonPages:
+    """Opens each lesson once, keeps only the current one open."""
+
+    def __init__(self, context, open_lesson):
+        self.context = context
+        self.open_lesson = open_lesson
+        self.name = None
+        self.page = None
+
+    def adopt(self, name: str, page) -> None:
+        """Use an already loaded page (e.g. reached by a link) as lesson ``name``."""
+        if self.page is not None and self.page is not page:
+            self.page.close()
+        self.name, self.page = name, page
+
+    def get(self, name: str):
+        if self.name != name:
+            page = self.context.new_page()
+            self.open_lesson(page, name)
+            self.adopt(name, page)
+        return self.page
+
+    def close(self):
+        if self.page is not None:
+            self.page.close()
+
+
+@pytest.fixture(scope="module")
+def lessons(browser, lessons_server, open_lesson):
+    context = browser.new_context(base_url=lessons_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    pages = LessonPages(context, open_lesson)
+    yield pages
+    pages.close()
+    context.close()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def wait_until(predicate, what: str, timeout: float = CHANGE_TIMEOUT, interval: float = 0.25):
+    """Poll ``predicate()`` until it is truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+def pixels(locator) -> bytes:
+    """The element's picture as raw RGB bytes (PNG encoders may differ; pixels do not)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(locator.screenshot(animations="disabled"))) as im:
+        return im.convert("RGB").tobytes()
+
+
+def button(scope, label: str):
+    """The ipywidgets Button whose text is ``label`` (its icon glyph is not part of the
+    match: the accessible name includes it, so ``get_by_role(name=...)`` does not work)."""
+    return scope.locator("button.widget-button", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+
+
+def steady_pixels(locator, timeout: float = CHANGE_TIMEOUT):
+    """The element's pixels once two screenshots in a row agree (no frame in flight)."""
+    last = [pixels(locator)]
+
+    def settled():
+        time.sleep(0.3)
+        now = pixels(locator)
+        same = now == last[0]
+        last[0] = now
+        return same
+
+    wait_until(settled, "the picture to settle", timeout=timeout, interval=0)
+    return last[0]
+
+
+def check_rendered(page, name: str, *, figures: int = 0, images: int = 0):
+    """No error anywhere, widgets shown, pictures drawn."""
+    assert page.locator(".voila-error").count() == 0
+    errors = page.locator(ERROR_OUTPUT)
+    assert errors.count() == 0, f"{name} shows error output:\n" + "\n".join(errors.all_inner_texts())
+    # Widget views are made by the page's widget manager after the render is complete.
+    widgets = page.locator(".jupyter-widgets")
+    wait_until(lambda: widgets.count() > 0, f"the widgets of {name}")
+    if figures:
+        # ipympl canvases: app figures arrive over the widget comm after the page loads.
+        canvases = page.locator(MPL_CANVAS)
+        wait_until(lambda: canvases.count() >= figures, f"{figures} interactive figure(s) in {name}")
+        for i in range(canvases.count()):
+            box = wait_until(lambda: (b := canvases.nth(i).bounding_box()) and b["width"] > 50 and b,
+                             f"figure {i} of {name} to be drawn")
+            assert box["height"] > 50
+    if images:
+        assert page.locator(STATIC_IMAGE).count() >= images, f"{name}: static pictures missing"
+
+
+def first_question(page):
+    """The card of the page's first quiz question (prompt, picture, options, feedback)."""
+    # radio box < RadioButtons widget < the question's card
+    return page.locator(".widget-radio-box").first.locator("xpath=../..")
+
+
+def answer_first_question(page, name: str):
+    """Pick an option of the lesson's first quiz question; feedback must appear."""
+    card = first_question(page)
+    card.scroll_into_view_if_needed()
+    card.locator(".widget-radio-box input[type=radio]").first.check()
+    wait_until(lambda: re.search(r"Correct|Not quite", card.inner_text()),
+               f"quiz feedback in {name}")
+    score = page.locator(".widget-html", has_text="Score:").first
+    wait_until(lambda: re.search(r"\b[01] / \d+ correct", score.inner_text()), f"the quiz score in {name}")
+
+
+# --------------------------------------------------------------------------- the course page
+
+
+def test_index_links_every_lesson_and_opens_lesson_1(lessons, lessons_server):
+    page = lessons.get(INDEX)
+    links = page.locator("a[href$='.ipynb']")
+    hrefs = [links.nth(i).evaluate("a => a.href") for i in range(links.count())]
+    expected = [f"{lessons_server.url}/voila/render/{name}" for name in LESSONS]
+    # The list of lessons, in order (lesson footers are not on this page).
+    assert hrefs == expected
+    # Following the first link renders lesson 1 (and that page serves lesson 1's checks).
+    with page.expect_navigation(timeout=90_000):
+        links.first.click()
+    page.wait_for_selector("#loading", state="detached", timeout=90_000)
+    assert page.url == expected[0]
+    lessons.adopt(LESSONS[0], page)
+
+
+# --------------------------------------------------------------------------- the lessons
+
+
+def test_lesson_1(lessons):
+    name = "01_unsupervised_learning.ipynb"
+    page = lessons.get(name)
+    check_rendered(page, name, figures=1, images=1)
+    answer_first_question(page, name)
+
+
+def test_lesson_2(lessons):
+    name = "02_meet_the_mall_customers.ipynb"
+    page = lessons.get(name)
+    check_rendered(page, name, figures=1, images=3)
+    answer_first_question(page, name)
+
+
+def test_lesson_3(lessons):
+    name = "03_scaling_features.ipynb"
+    page = lessons.get(name)
+    check_rendered(page, name, figures=1, images=1)
+    answer_first_question(page, name)
+
+
+def test_lesson_4_stepper_steps_forward_and_back(lessons):
+    name = "04_kmeans_step_by_step.ipynb"
+    page = lessons.get(name)
+    # The stepper, and one picture per "which centre?" question.
+    check_rendered(page, name, figures=4, images=2)
+    step_button = button(page, "step")
+    app = page.locator(".widget-vbox", has=step_button).first
+    readout = app.locator(".widget-html", has_text="phase").first
+    canvas = app.locator(MPL_CANVAS).first
+    canvas.scroll_into_view_if_needed()
+
+    before_text = readout.inner_text()
+    before = steady_pixels(canvas)
+    assert re.search(r"step\s+0\s*/", before_text), before_text
+
+    step_button.click()
+    wait_until(lambda: readout.inner_text() != before_text, "the readout to change after 'step'")
+    assert re.search(r"step\s+1\s*/", readout.inner_text())
+    wait_until(lambda: pixels(canvas) != before, "the picture to change after 'step'")
+    after = steady_pixels(canvas)
+    assert after != before
+
+    button(app, "back").click()
+    wait_until(lambda: readout.inner_text() == before_text, "the readout to return after 'back'")
+    wait_until(lambda: pixels(canvas) == before, "the picture to return after 'back'")
+
+    # The first question is "which centre?": answering reveals the distances on its picture.
+    picture = first_question(page).locator(MPL_CANVAS).first
+    picture.scroll_into_view_if_needed()
+    unanswered = steady_pixels(picture)
+    answer_first_question(page, name)
+    wait_until(lambda: pixels(picture) != unanswered, "the quiz picture to show the distances")
+
+
+def test_lesson_5_race(lessons):
+    name = "05_initialisation.ipynb"
+    page = lessons.get(name)
+    # The two runs side by side, and the race.
+    check_rendered(page, name, figures=2, images=1)
+    race_button = button(page, "run the race")
+    app = page.locator(".widget-vbox", has=race_button).first
+    results = app.locator(".widget-html", has_text=re.compile(r"inertia")).last
+    before = results.inner_text()
+    assert "Best inertia found" not in before
+
+    # A small race: the fewest restarts the slider allows, typed into its readout.
+    restarts = app.locator(".widget-slider", has_text="restarts").first
+    box = restarts.locator(".widget-readout")
+    box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("10")
+    page.keyboard.press("Enter")
+    wait_until(lambda: box.inner_text().strip() == "10", "the restarts slider to read 10")
+
+    race_button.click()
+    text = wait_until(lambda: (t := results.inner_text()) and "Best inertia found" in t and t,
+                      "the race results")
+    assert re.search(r"of 10 runs", text), text
+    answer_first_question(page, name)
+
+
+def test_lesson_6(lessons):
+    name = "06_choosing_k.ipynb"
+    page = lessons.get(name)
+    check_rendered(page, name, figures=1, images=1)
+    answer_first_question(page, name)
+
+
+def test_lesson_7(lessons):
+    name = "07_from_clusters_to_customers.ipynb"
+    page = lessons.get(name)
+    check_rendered(page, name, figures=1)
+    answer_first_question(page, name)

@@ -1,0 +1,255 @@
+"""The lesson notebooks: committed clean, run without error, linked in order, no algorithm code.
+
+* Every notebook in ``lessons/`` is saved without outputs or execution counts, with the
+  ``python3`` kernel, and opens with Markdown (the idea comes before any picture).
+* Every lesson runs headless from top to bottom (nbclient, as Voilà would run it) with no
+  error and no text on stderr, and shows at least one widget and one quiz.
+* The course page links every lesson, in order; every lesson links back to it and on to
+  the next; every relative link points at a file that exists.
+* Code cells only call the package: no ``def``, ``class``, ``lambda`` or loop statements,
+  no numpy/scikit-learn imports (STYLE.md, point 9). Voilà hides code cells, so the
+  explanations must be Markdown.
+* The numbers the lesson prose states in words (where a computed value cannot be shown
+  instead) hold for the package as it is.
+
+Running all lessons takes about 20 s on 2 cores: not marked slow.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS_DIR = ROOT / "lessons"
+INDEX = "00_index.ipynb"
+LESSONS = sorted(p.name for p in LESSONS_DIR.glob("[0-9][0-9]_*.ipynb") if p.name != INDEX)
+NOTEBOOKS = [INDEX, *LESSONS]
+
+# The seven lessons the course promises, in order (tests fail if one goes missing).
+EXPECTED_LESSONS = [
+    "01_unsupervised_learning.ipynb",
+    "02_meet_the_mall_customers.ipynb",
+    "03_scaling_features.ipynb",
+    "04_kmeans_step_by_step.ipynb",
+    "05_initialisation.ipynb",
+    "06_choosing_k.ipynb",
+    "07_from_clusters_to_customers.ipynb",
+]
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+LINK = re.compile(r"\[[^\]]+\]\(([^)\s]+)\)")
+
+
+def read(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(str(LESSONS_DIR / name), as_version=4)
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def markdown(nb) -> str:
+    return "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def links(nb) -> list[str]:
+    return LINK.findall(markdown(nb))
+
+
+def python_of(cell) -> str:
+    """A code cell's source with IPython magics (``%matplotlib inline``) blanked out."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                     for line in cell.source.splitlines())
+
+
+# --------------------------------------------------------------------------- the files
+
+
+def test_the_course_has_its_seven_lessons():
+    assert LESSONS == EXPECTED_LESSONS
+    assert (LESSONS_DIR / INDEX).is_file()
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_is_committed_clean(name):
+    nb = read(name)
+    nbformat.validate(nb)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    dirty = [i for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and (c.outputs or c.execution_count is not None)]
+    assert not dirty, f"{name}: cells {dirty} have outputs or execution counts; clear them before committing"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_opens_with_the_idea_and_ends_with_a_question(name):
+    nb = read(name)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# Lesson ")
+    number = int(name[:2])
+    assert nb.cells[0].source.startswith(f"# Lesson {number} ")
+    assert "Check yourself" in markdown(nb)
+    assert any("Quiz(" in c.source for c in code_cells(nb)), f"{name} asks no quiz question"
+
+
+# --------------------------------------------------------------------------- no algorithm code
+
+
+FORBIDDEN_NODES = {
+    ast.FunctionDef: "a function definition",
+    ast.AsyncFunctionDef: "a function definition",
+    ast.ClassDef: "a class definition",
+    ast.Lambda: "a lambda",
+    ast.For: "a for loop",
+    ast.While: "a while loop",
+}
+FORBIDDEN_IMPORTS = ("numpy", "scipy", "sklearn")
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_code_cells_only_call_the_package(name):
+    for i, cell in enumerate(code_cells(read(name))):
+        assert not re.search(r"^\s*(def|class)\s", cell.source, re.M), f"{name} cell {i} defines code"
+        tree = ast.parse(python_of(cell), filename=f"{name}[{i}]")
+        for node in ast.walk(tree):
+            for kind, what in FORBIDDEN_NODES.items():
+                assert not isinstance(node, kind), (
+                    f"{name} cell {i} has {what}: lessons call the package, they do not "
+                    f"implement anything (put the code in kmeans_tutor)")
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                bad = [m for m in modules if m.split(".")[0] in FORBIDDEN_IMPORTS]
+                assert not bad, f"{name} cell {i} imports {bad}: use the package instead"
+
+
+# --------------------------------------------------------------------------- links
+
+
+def test_index_links_every_lesson_in_order():
+    targets = [t for t in links(read(INDEX)) if t.endswith(".ipynb")]
+    assert targets == EXPECTED_LESSONS
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_link_target_exists(name):
+    for target in links(read(name)):
+        if re.match(r"^[a-z]+://", target) or target.startswith("#"):
+            continue
+        # Relative to the rendered page /voila/render/<name>: a file next to it.
+        assert not target.startswith("/"), f"{name}: use relative links, not {target!r}"
+        assert (LESSONS_DIR / target).is_file(), f"{name} links to {target!r}, which does not exist"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_links_back_to_the_course_and_on_to_the_next(name):
+    targets = links(read(name))
+    assert INDEX in targets
+    i = EXPECTED_LESSONS.index(name)
+    if i > 0:
+        assert EXPECTED_LESSONS[i - 1] in targets
+    if i + 1 < len(EXPECTED_LESSONS):
+        assert EXPECTED_LESSONS[i + 1] in targets
+
+
+# --------------------------------------------------------------------------- running them
+
+
+def execute(name: str) -> tuple[nbformat.NotebookNode, float]:
+    from nbclient import NotebookClient
+
+    nb = read(name)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(LESSONS_DIR)}}).execute()
+    return nb, time.perf_counter() - start
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_lesson_runs_headless(name):
+    nb, seconds = execute(name)  # raises CellExecutionError on the first error
+    outputs = [(i, o) for i, c in enumerate(code_cells(nb)) for o in c.outputs]
+    # Anything on stderr (a warning, a traceback printed by a callback) would be shown to
+    # the class in Voilà.
+    stderr = [(i, o.text) for i, o in outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert not stderr, f"{name} wrote to stderr: {stderr}"
+    if name != INDEX:
+        widgets = [i for i, o in outputs if WIDGET_MIME in o.get("data", {})]
+        assert widgets, f"{name} displays no widget: nothing to poke"
+    # Classroom servers have 2 cores and each page load runs the whole lesson.
+    assert seconds < 60, f"{name} took {seconds:.0f} s to run"
+
+
+# --------------------------------------------------------------------------- what the prose says
+
+
+def test_lesson_3_numbers():
+    from kmeans_tutor import Standardizer, load_mall_customers
+
+    X = load_mall_customers()[["Age", "Annual Income (k$)"]]
+    s = Standardizer().fit(X)
+    # "Income's standard deviation is almost twice age's."
+    assert 1.7 < s.scale_[1] / s.scale_[0] < 2.0
+    # "Customer 1 is 19: ... z = −1.42. Their income of 15 k$ is 1.74 standard deviations below"
+    first = s.transform(X).iloc[0]
+    assert X.iloc[0].tolist() == [19, 15]
+    assert first.round(2).tolist() == [-1.42, -1.74]
+
+
+def test_lesson_4_tiny_run_is_the_one_described():
+    from kmeans_tutor import run_kmeans
+
+    points = [[1, 1], [1.5, 2], [2, 1], [2.5, 2.5], [6, 5], [7, 6], [6.5, 7], [8, 6]]
+    tiny = run_kmeans(points, 2, init=[[1, 1], [1.5, 2]])
+    # Eight panels (2 × 4): seed, seed, assign, update, assign, update, assign, converged.
+    assert tiny.phases() == ["seed", "seed", "assign", "update", "assign", "update", "assign", "converged"]
+    # "the two bottom-left points it left behind switch to the blue centre"
+    assert sorted(tiny[4].changed.tolist()) == [1, 3]
+    assert tiny[4].labels[[1, 3]].tolist() == [0, 0]
+
+
+def test_lesson_5_some_starts_go_wrong_for_both_methods():
+    from kmeans_tutor import KMeans, load_mall_customers
+
+    mall = load_mall_customers()[["Annual Income (k$)", "Spending Score (1-100)"]]
+    endings = {init: KMeans(5, init=init, n_init=30, random_state=0).fit(mall).restarts_["inertia"].round(0)
+               for init in ["random", "k-means++"]}
+    best = min(e.min() for e in endings.values())
+    for init, e in endings.items():
+        # "Most runs end in the same, best valley; a few get stuck far higher."
+        assert (e < best * 1.01).sum() > len(e) / 2, init
+        assert (e > best * 1.2).any(), f"no {init} start went wrong: the lesson says some do"
+    # "k-means++ gets stuck less often than random"
+    stuck = {init: int((e > best * 1.2).sum()) for init, e in endings.items()}
+    assert stuck["k-means++"] < stuck["random"]
+
+
+def test_lesson_6_knee_and_silhouette_disagree_on_five_blobs():
+    from kmeans_tutor import elbow, suggest_k
+    from kmeans_tutor.datasets import make_blobs
+
+    five = make_blobs(n_samples=300, centers=5, random_state=0)
+    table = elbow(five.X, ks=range(1, 9), n_init=10, random_state=0)
+    assert suggest_k(table) == 3  # "Why does Kneedle say 3?"
+    assert int(table.loc[table["silhouette"].idxmax(), "k"]) == 5
+
+
+def test_lesson_7_single_runs_and_the_leftover_silhouette():
+    from kmeans_tutor import KMeans, load_mall_customers, silhouette_score
+    from kmeans_tutor.profiles import cluster_profiles
+
+    raw = load_mall_customers()[["Annual Income (k$)", "Spending Score (1-100)"]]
+    run_a = KMeans(5, n_init=1, random_state=0).fit(raw)
+    run_b = KMeans(5, n_init=1, random_state=1).fit(raw)
+    best = KMeans(5, n_init=10, random_state=0).fit(raw)
+    # "its inertia is much higher ... The seed-1 run finds the five groups"
+    assert run_a.inertia_ > 1.3 * run_b.inertia_
+    assert run_b.inertia_ == pytest.approx(best.inertia_)
+    # "one big 'average' group of about a hundred customers"
+    assert 90 <= cluster_profiles(raw, run_a.labels_)["size"].max() <= 110
+    # The silhouette of the last model of the loop is not the chosen model's.
+    last = KMeans(10, n_init=10, random_state=0).fit(raw)
+    assert abs(silhouette_score(raw, last.labels_) - silhouette_score(raw, best.labels_)) > 0.05
