@@ -377,3 +377,24 @@ def test_a_step_at_10k_points_is_cheap():
     assert app.panel.view.mode == "points"
     assert np.median(handler) < 0.05, handler
     assert np.median(render) < 0.5, render
+
+
+def test_blitted_frames_equal_full_redraws():
+    """After a click only the changing artists are redrawn; the picture must be
+    exactly what a full redraw gives."""
+    import numpy as np
+
+    from kmeans_tutor.widgets.stepper import StepperApp
+
+    app = StepperApp(dataset="blobs", k=3, init="k-means++", seed=2)
+    canvas = app.fig.canvas
+    canvas.syncing_data_url = False  # as once the browser's canvas is ready
+    canvas.draw()
+    for _ in range(6):  # through seeding, an assign and an update step
+        app._step.click()
+        blitted = np.asarray(canvas.get_renderer().buffer_rgba()).copy()
+        canvas.draw()
+        full = np.asarray(canvas.get_renderer().buffer_rgba())
+        assert np.array_equal(blitted, full), app.model.current.describe()
+    app._back.click()
+    assert app.model.index == 5

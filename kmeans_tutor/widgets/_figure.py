@@ -58,3 +58,68 @@ def refresh(fig: Figure, *, immediate: bool = True) -> None:
         canvas.draw()
     else:
         canvas.draw_idle()
+
+
+class Blitter:
+    """Redraw only what changes from step to step.
+
+    Most of a frame — axes, ticks, legend, labels — never changes while a run is
+    on screen, and text is the slowest thing Agg draws. The blitter marks the
+    artists that do change as *animated*, keeps a snapshot of everything else
+    (taken after each full draw), and for a new step pastes the snapshot back,
+    draws only the animated artists on it and sends that picture.
+
+    Parameters
+    ----------
+    fig : Figure
+        An :func:`app_figure`.
+    dynamic : callable
+        Returns the artists that change between steps (views' ``artists``,
+        a title, a cursor); asked again after every :meth:`track`.
+    """
+
+    def __init__(self, fig: Figure, dynamic):
+        self.fig = fig
+        self._dynamic = dynamic
+        self._background = None
+        self._artists: list = []
+        fig.canvas.mpl_connect("draw_event", self._on_draw)
+
+    def _collect(self) -> list:
+        return sorted((a for a in self._dynamic() if a is not None), key=lambda a: a.get_zorder())
+
+    def track(self):
+        """Mark the current dynamic artists as animated; call after (re)building views."""
+        for artist in self._artists:
+            artist.set_animated(False)
+        self._artists = self._collect()
+        for artist in self._artists:
+            artist.set_animated(True)
+        self._background = None  # taken again at the next full draw
+
+    def _on_draw(self, event):
+        # A full draw leaves animated artists out: snapshot, then add them.
+        self._background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        self._draw_animated()
+
+    def _draw_animated(self):
+        for artist in self._artists:
+            if artist.get_visible() and artist.figure is self.fig:
+                self.fig.draw_artist(artist)
+
+    def update(self, *, immediate: bool = True):
+        """Show the artists' new state: a blit after a click, a coalesced
+        full redraw while playing or before the browser is ready."""
+        canvas = self.fig.canvas
+        current = self._collect()
+        if [id(a) for a in current] != [id(a) for a in self._artists]:
+            # A view made new artists while drawing (e.g. candidate labels):
+            # track them, and take a new snapshot with a full draw.
+            self.track()
+        if (not immediate or self._background is None
+                or getattr(canvas, "syncing_data_url", True)):
+            refresh(self.fig, immediate=immediate)
+            return
+        canvas.restore_region(self._background)
+        self._draw_animated()
+        canvas.blit(self.fig.bbox)

@@ -40,7 +40,7 @@ from matplotlib.text import Text
 from ..steps import AssignStep
 from ..views import InertiaView, SeedingView, StepView
 from ._data_choice import DataChoice
-from ._figure import app_figure, refresh
+from ._figure import Blitter, app_figure, refresh
 from .models import DEFAULT_FEATURES, INIT_CHOICES, StepperModel, dataset_choices
 
 __all__ = ["StepperApp"]
@@ -245,6 +245,7 @@ class StepperApp(widgets.VBox):
         # --- the figure, once ---
         self.fig = app_figure(figsize)
         self._ax_step, self._ax_inertia = self.fig.subplots(1, 2, width_ratios=[1.35, 1.0])
+        self._blitter = Blitter(self.fig, self._dynamic_artists)
         self.panel = None
         self.inertia_view = None
         self._panel_key = None
@@ -362,12 +363,22 @@ class StepperApp(widgets.VBox):
             w.max = last
         self._build_panel()
         self._build_inertia()
+        self._blitter.track()
         if m.message:
             self._message.value = (warning_html(m.message) if m.message_level == "error"
                                    else info_html(m.message))
         else:
             self._message.value = ""
         self._show_step()
+
+    def _dynamic_artists(self) -> list:
+        """What changes from one step to the next (redrawn by the blitter)."""
+        out = []
+        if self.panel is not None:
+            out += self.panel.view.artists + self.panel.seeding.artists + [self.panel.ax.title]
+        if self.inertia_view is not None:
+            out += [self.inertia_view.cursor, self.inertia_view.current]
+        return out
 
     def _on_index(self, change):
         if self._shown_revision != self.model.revision:
@@ -425,7 +436,7 @@ class StepperApp(widgets.VBox):
         freeze_layout(self.fig)
 
     def _show_step(self):
-        """Draw the step on screen and update every readout (artists only, then draw_idle)."""
+        """Draw the step on screen and update every readout (artists only, then a blit)."""
         m = self.model
         step = m.current
         running = step is not None
@@ -443,7 +454,7 @@ class StepperApp(widgets.VBox):
         if self.inertia_view is not None and step is not None:
             self.inertia_view.draw(step)
         self._show_readouts(step)
-        refresh(self.fig, immediate=not m.playing)
+        self._blitter.update(immediate=not m.playing)
 
     def _show_readouts(self, step):
         m = self.model
