@@ -21,7 +21,7 @@ ARGS        ?=
 PYTEST_RC_FILE ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv serve test test-fast bench clean distclean check-python
+.PHONY: help venv browser serve test test-fast bench clean distclean check-python
 
 # Extra arguments for `kmeans-tutor serve`, e.g. make serve SERVE_ARGS='--lesson 4 --port 8870'
 SERVE_ARGS ?=
@@ -66,8 +66,22 @@ venv: $(VENV)/.installed
 serve: venv
 	$(VENV)/bin/kmeans-tutor serve $(SERVE_ARGS)
 
+# The browser tests need Debian's chromium. Install it when we can (root with
+# apt-get); otherwise say that only the browser tests will be skipped.
+browser:
+	@if [ -x "$${KMEANS_TUTOR_CHROMIUM:-/usr/bin/chromium}" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium for the browser tests (apt-get)..."; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation; } >/dev/null 2>&1 \
+	    && echo "chromium installed." \
+	    || echo "Could not install chromium: the browser tests (pytest -m browser) will be skipped."; \
+	else \
+	  echo "No chromium at $${KMEANS_TUTOR_CHROMIUM:-/usr/bin/chromium}: the browser tests (pytest -m browser) will be skipped."; \
+	  echo "Install Debian's 'chromium' package (or set KMEANS_TUTOR_CHROMIUM) to run them."; \
+	fi
+
 # pytest's exit code is recorded in PYTEST_RC_FILE when that is set (see .ci/run).
-test: venv
+test: venv browser
 	@rc=0; $(VPY) -m pytest $(PYTEST_ARGS) $(ARGS) || rc=$$?; \
 	if [ -n "$(PYTEST_RC_FILE)" ]; then echo $$rc > "$(PYTEST_RC_FILE)"; fi; \
 	exit $$rc

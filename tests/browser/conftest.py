@@ -251,7 +251,9 @@ def _open_lesson(page, notebook: str, query: str = "", timeout: float = LOAD_TIM
     response = page.goto(f"/voila/render/{notebook}{query}", timeout=timeout)
     assert response is not None and response.ok, f"GET {notebook}: HTTP {response and response.status}"
     page.wait_for_selector("#loading", state="detached", timeout=timeout)
-    errors = page.locator(".voila-error")
+    # A failed render shows .voila-error; an exception in a cell shows as an
+    # error output (stderr mime type) instead, so look for both.
+    errors = page.locator('.voila-error, [data-mime-type="application/vnd.jupyter.stderr"]')
     assert errors.count() == 0, f"{notebook} rendered with errors:\n" + "\n".join(errors.all_inner_texts())
     return page
 
