@@ -28,3 +28,16 @@ def mall():
 def rng():
     """A fresh, fixed-seed NumPy Generator for each test."""
     return np.random.default_rng(20240601)
+
+
+@pytest.fixture(scope="module")
+def restore_backend():
+    """The widget apps switch pyplot to ipympl; put the session's backend back
+    after the module (use with ``pytest.mark.usefixtures("restore_backend")``)."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    old = matplotlib.get_backend()
+    yield
+    plt.close("all")
+    plt.switch_backend(old)

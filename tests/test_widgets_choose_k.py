@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("ipympl")
+pytestmark = pytest.mark.usefixtures("restore_backend")
 
 from kmeans_tutor.choosing import elbow, suggest_k
 from kmeans_tutor.datasets import load_dataset
@@ -18,16 +19,6 @@ from kmeans_tutor.widgets.choose_k import ChooseKApp, ChooseKModel
 FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _restore_backend():
-    """The apps switch pyplot to ipympl; put the test session's backend back."""
-    import matplotlib
-    import matplotlib.pyplot as plt
-
-    old = matplotlib.get_backend()
-    yield
-    plt.close("all")
-    plt.switch_backend(old)
 
 
 @pytest.fixture(scope="module")

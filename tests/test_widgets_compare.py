@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("ipympl")
+pytestmark = pytest.mark.usefixtures("restore_backend")
 
 from kmeans_tutor.preprocessing import standardize
 from kmeans_tutor.trace import run_kmeans
@@ -18,16 +19,6 @@ FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
 INITS = ("random", "k-means++")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _restore_backend():
-    """The apps switch pyplot to ipympl; put the test session's backend back."""
-    import matplotlib
-    import matplotlib.pyplot as plt
-
-    old = matplotlib.get_backend()
-    yield
-    plt.close("all")
-    plt.switch_backend(old)
 
 
 @pytest.fixture(scope="module")

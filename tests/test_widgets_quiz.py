@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("ipympl")
+pytestmark = pytest.mark.usefixtures("restore_backend")
 
 from kmeans_tutor.datasets import load_dataset
 from kmeans_tutor.trace import run_kmeans
@@ -17,16 +18,6 @@ from kmeans_tutor.widgets.quiz import (
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _restore_backend():
-    """Quizzes with pictures switch pyplot to ipympl; put the session's backend back."""
-    import matplotlib
-    import matplotlib.pyplot as plt
-
-    old = matplotlib.get_backend()
-    yield
-    plt.close("all")
-    plt.switch_backend(old)
 
 
 def _brute_force(x, centers):

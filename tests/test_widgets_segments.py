@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("ipympl")
+pytestmark = pytest.mark.usefixtures("restore_backend")
 
 from kmeans_tutor.estimator import KMeans
 from kmeans_tutor.preprocessing import standardize
@@ -19,16 +20,6 @@ from kmeans_tutor.widgets.segments import MALL_FEATURES, SegmentsApp, SegmentsMo
 FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _restore_backend():
-    """The apps switch pyplot to ipympl; put the test session's backend back."""
-    import matplotlib
-    import matplotlib.pyplot as plt
-
-    old = matplotlib.get_backend()
-    yield
-    plt.close("all")
-    plt.switch_backend(old)
 
 
 @pytest.fixture(scope="module")

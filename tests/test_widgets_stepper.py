@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("ipympl")
+pytestmark = pytest.mark.usefixtures("restore_backend")
 
 from matplotlib.backend_bases import KeyEvent, MouseEvent
 
@@ -21,16 +22,6 @@ from kmeans_tutor.widgets.stepper import StepperApp
 FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _restore_backend():
-    """The apps switch pyplot to ipympl; put the test session's backend back."""
-    import matplotlib
-    import matplotlib.pyplot as plt
-
-    old = matplotlib.get_backend()
-    yield
-    plt.close("all")
-    plt.switch_backend(old)
 
 
 @pytest.fixture(scope="module")
