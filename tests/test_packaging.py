@@ -77,6 +77,9 @@ def test_wheel_contains_package_and_data_but_no_tests(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
 
     assert "kmeans_tutor/_data/mall_customers.csv" in names
+    # The lessons ship inside the package, so `kmeans-tutor serve` works when installed.
+    lessons = sorted(p.name for p in (ROOT / "lessons").glob("*.ipynb"))
+    assert lessons and all(f"kmeans_tutor/_lessons/{name}" in names for name in lessons)
 
     modules = {
         p.relative_to(ROOT).as_posix()
