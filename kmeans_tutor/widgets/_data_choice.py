@@ -23,7 +23,7 @@ import html
 import ipywidgets as widgets
 import traitlets
 
-from .models import MALL_FEATURES, dataset_choices
+from .models import DEFAULT_FEATURES, MALL_FEATURES, UPLOAD, dataset_choices
 
 __all__ = ["DataChoice"]
 
@@ -50,7 +50,14 @@ class DataChoice(widgets.HBox):
     Notes
     -----
     Choosing for x the column that y shows (or the reverse) swaps the two, so
-    the row can never ask for the same column twice. Errors the model raises
+    the row can never ask for the same column twice.
+
+    Uploaded data: when the model has an ``uploaded`` DataFrame (see
+    :meth:`~kmeans_tutor.widgets.models.DataModel.use_upload`), a "Your CSV"
+    entry (value "upload") joins the data set dropdown and, while it is
+    chosen, the x and y dropdowns offer the file's columns. The row remembers
+    the columns chosen for Mall and for the file, so switching back and forth
+    keeps both. Errors the model raises
     (a traitlets ``TraitError`` or ``ValueError``) are shown under the row,
     never raised from the handler.
     """
@@ -63,13 +70,17 @@ class DataChoice(widgets.HBox):
         self._scale_synthetic = bool(scale_synthetic)
         self._syncing = False
         options = list(datasets) if datasets is not None else dataset_choices()
+        self._base_options = options
+        self._mall_features = tuple(mall_features)
+        self._remembered = {"mall": tuple(model.features) if model.dataset == "mall" else DEFAULT_FEATURES}
+        options = self._dataset_options()
         known = model.dataset in {name for _, name in options}  # else blank; the model explains
         self._dataset = widgets.Dropdown(options=options, value=model.dataset if known else None,
                                          description="Data",
                                          style={"description_width": "initial"},
                                          layout=widgets.Layout(width="250px"))
         x, y = model.features
-        cols = list(mall_features)
+        cols = list(self._columns_for(model.dataset))
         narrow = dict(style={"description_width": "initial"}, layout=widgets.Layout(width="235px"))
         self._x = widgets.Dropdown(options=cols, value=x if x in cols else cols[0], description="x",
                                    **narrow)
@@ -90,6 +101,8 @@ class DataChoice(widgets.HBox):
         self._y.observe(self._on_feature, names="value")
         self._scaled.observe(self._on_scaled, names="value")
         self.model.observe(self._on_model, names=["dataset", "features", "scaled"])
+        if self.model.has_trait("uploaded"):
+            self.model.observe(self._on_upload, names=["uploaded", "uploaded_name"])
 
     @contextlib.contextmanager
     def _quiet(self):
@@ -116,8 +129,15 @@ class DataChoice(widgets.HBox):
     def _on_dataset(self, change):
         if self._syncing:
             return
-        self._show_for(change["new"])
-        self._set(dataset=change["new"])
+        new, old = change["new"], self.model.dataset
+        if new in self._remembered and new != old:
+            # Mall and the uploaded file have their own columns: restore the pair chosen before.
+            if old in self._remembered:
+                self._remembered[old] = tuple(self.model.features)
+            self._set(dataset=new, features=self._remembered[new])
+        else:
+            self._set(dataset=new)
+        self._show_for(self.model.dataset)
 
     def _on_feature(self, change):
         if self._syncing:
@@ -137,11 +157,30 @@ class DataChoice(widgets.HBox):
         if not self._syncing:
             self._set(scaled=bool(change["new"]))
 
+    def _on_upload(self, change):
+        """A new file: offer it in the data set dropdown, with its columns."""
+        m = self.model
+        self._remembered.pop(UPLOAD, None)
+        if m.uploaded is not None:
+            cols = tuple(map(str, m.uploaded.columns))
+            feats = tuple(m.features)
+            self._remembered[UPLOAD] = feats if set(feats) <= set(cols) and len(feats) == 2 else cols[:2]
+        with self._quiet():
+            self._dataset.options = self._dataset_options()
+            self._dataset.value = (m.dataset if m.dataset in {v for _, v in self._dataset.options}
+                                   else None)
+        self._on_model(None)
+
     def _on_model(self, change):
         m = self.model
         with self._quiet():
             if m.dataset in {v for _, v in self._dataset.options}:
                 self._dataset.value = m.dataset
+            cols = list(self._columns_for(m.dataset))
+            if list(self._x.options) != cols and len(cols) >= 2:
+                self._x.options = self._y.options = cols
+            if m.dataset in self._remembered and set(m.features) <= set(cols):
+                self._remembered[m.dataset] = tuple(m.features)
             x, y = tuple(m.features)[:2] if len(m.features) >= 2 else (None, None)
             if x in self._x.options and y in self._y.options:
                 self._x.value, self._y.value = x, y
@@ -149,9 +188,25 @@ class DataChoice(widgets.HBox):
         self._show_for(m.dataset)
 
     # --- helpers --------------------------------------------------------------------------
+    def _dataset_options(self) -> list:
+        """The data sets offered: the given ones, plus "Your CSV" once a file is loaded."""
+        options = list(self._base_options)
+        if getattr(self.model, "uploaded", None) is not None:
+            name = str(getattr(self.model, "uploaded_name", "") or "")
+            short = name if len(name) <= 30 else name[:27] + "…"
+            # A Dropdown label is plain text in the browser, never HTML.
+            options.append((f"Your CSV: {short}" if short else "Your CSV", UPLOAD))
+        return options
+
+    def _columns_for(self, dataset) -> tuple:
+        """The columns the x and y dropdowns offer for a data set."""
+        if dataset == UPLOAD and getattr(self.model, "uploaded", None) is not None:
+            return tuple(map(str, self.model.uploaded.columns))
+        return self._mall_features
+
     def _show_for(self, dataset):
-        """Column dropdowns only for Mall; the scaling box where it applies."""
-        mall = dataset == "mall"
+        """Column dropdowns only for Mall and an uploaded file; the scaling box where it applies."""
+        mall = dataset in ("mall", UPLOAD)
         self._x.layout.display = self._y.layout.display = None if mall else _HIDDEN
         self._scaled.layout.display = None if (mall or self._scale_synthetic) else _HIDDEN
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import secrets
 
 import numpy as np
@@ -50,6 +51,8 @@ __all__ = [
     "MAX_SEED",
     "dataset_choices",
     "load_choice",
+    "load_upload",
+    "UPLOAD",
 ]
 
 #: The numeric Mall columns a learner may plot and cluster on (two at a time).
@@ -61,6 +64,10 @@ INIT_CHOICES = ("k-means++", "random", "farthest", "manual")
 COMPARE_INITS = ("random", "k-means++")
 #: Largest seed accepted (numpy's and the package's limit).
 MAX_SEED = 2**32 - 1
+#: The ``dataset`` value of a learner's uploaded CSV (see :meth:`DataModel.use_upload`).
+UPLOAD = "upload"
+# Column names of row identifiers: "id", "ID", "customer_id", "Customer ID", "CustomerID".
+_ID_LIKE = re.compile(r"(?i:(^|[\s_-])id)$|[a-z]ID$")
 _NEW_SEED_BELOW = 100_000  # "new seed" draws short seeds: easy to read aloud and type
 
 
@@ -127,6 +134,44 @@ def load_choice(dataset: str, features=DEFAULT_FEATURES, scaled: bool = True,
     return np.ascontiguousarray(ds.X, dtype=np.float64), tuple(ds.feature_names)
 
 
+def load_upload(frame: pd.DataFrame, features, scaled: bool = True) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The 2-D data of an uploaded CSV (a :func:`~kmeans_tutor.data.load_csv` frame).
+
+    Parameters
+    ----------
+    frame : DataFrame of shape (n_samples, n_columns), float
+    features : pair of str
+        Two different columns of ``frame``.
+    scaled : bool
+        Z-score both columns (like the Mall columns: their units may differ).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2)
+    feature_names : tuple of str
+
+    Raises
+    ------
+    ValueError
+        No file, or columns it does not have (the message says what is valid).
+    """
+    if frame is None:
+        raise ValueError("No CSV file is loaded yet: upload one first.")
+    features = tuple(features)
+    if len(features) != 2 or len(set(features)) != 2:
+        raise ValueError(f"Choose two different columns of your file to plot; got {features!r}.")
+    unknown = [f for f in features if f not in frame.columns]
+    if unknown:
+        raise ValueError(f"Your file has no column {unknown[0]!r}; choose from "
+                         f"{', '.join(map(repr, map(str, frame.columns)))}.")
+    X = frame[list(features)].to_numpy(dtype=np.float64)
+    if scaled:
+        from ..preprocessing import standardize
+
+        X, _ = standardize(X)
+    return np.ascontiguousarray(X, dtype=np.float64), features
+
+
 # ---------------------------------------------------------------------------- base model
 
 
@@ -142,7 +187,14 @@ class DataModel(HasTraits):
         The two Mall columns; kept while a synthetic set is shown, so that
         going back to Mall restores them.
     scaled : bool
-        Z-score the Mall columns.
+        Z-score the Mall columns (and those of an uploaded file).
+    uploaded : DataFrame or None
+        The learner's own CSV (numeric columns, from
+        :func:`~kmeans_tutor.data.load_csv`), shown when ``dataset`` is
+        "upload"; set it with :meth:`use_upload`. ``features`` then names two
+        of its columns.
+    uploaded_name : str
+        The uploaded file's name (as given: escape it before showing it).
     n_samples : int or None
         Points drawn for a synthetic set (None: its default).
     k : int
@@ -171,6 +223,8 @@ class DataModel(HasTraits):
     n_samples = Int(None, allow_none=True)
     k = Int(5)
     seed = Int(0)
+    uploaded = Instance(pd.DataFrame, allow_none=True)
+    uploaded_name = Unicode("")
 
     index = Int(0)
     playing = Bool(False)
@@ -179,11 +233,12 @@ class DataModel(HasTraits):
     message_level = Enum(("", "info", "error"), default_value="")
     revision = Int(0)
 
-    _data_settings = ("dataset", "features", "scaled", "n_samples")
-    _settings: tuple[str, ...] = ("dataset", "features", "scaled", "n_samples", "k", "seed")
+    _data_settings = ("dataset", "features", "scaled", "n_samples", "uploaded")
+    _settings: tuple[str, ...] = ("dataset", "features", "scaled", "n_samples", "uploaded", "k", "seed")
 
     def __init__(self, **kwargs):
         self._holding = 0
+        self._upload_serial = 0
         self._data_cache = self._distinct_cache = (None, None)
         super().__init__()
         with self.hold():
@@ -198,16 +253,58 @@ class DataModel(HasTraits):
     def _normalise_dataset(self, proposal):
         return _dataset_key(proposal["value"])
 
+    @observe("uploaded")
+    def _count_uploads(self, change):
+        self._upload_serial += 1  # a new file: cached data of the old one is stale
+
     # --- data ----------------------------------------------------------------------------
     @property
     def is_mall(self) -> bool:
         return self.dataset == "mall"
 
+    @property
+    def is_upload(self) -> bool:
+        return self.dataset == UPLOAD
+
+    @property
+    def upload_columns(self) -> tuple[str, ...]:
+        """Numeric columns of the uploaded file (empty before an upload)."""
+        return () if self.uploaded is None else tuple(map(str, self.uploaded.columns))
+
+    def use_upload(self, frame: pd.DataFrame, name: str = "", features=None):
+        """Show a learner's CSV (from :func:`~kmeans_tutor.data.load_csv`): one restart.
+
+        ``features`` defaults to the file's first two columns. Raises
+        ValueError, changing nothing, when the file has fewer than two numeric
+        columns or ``features`` are not two of them.
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"frame must be a DataFrame; got {type(frame).__name__}.")
+        columns = [str(c) for c in frame.columns]
+        if len(columns) < 2:
+            raise ValueError(f"The file has {len(columns)} numeric column"
+                             f"{'' if len(columns) == 1 else 's'} "
+                             f"({', '.join(map(repr, columns))}); plotting needs two.")
+        if features is None:  # the first two columns, passing over ID-like ones when possible
+            plain = [c for c in columns if not _ID_LIKE.search(c)]
+            features = tuple((plain if len(plain) >= 2 else columns)[:2])
+        features = tuple(features)
+        frame = frame.set_axis(columns, axis=1)
+        load_upload(frame, features, scaled=False)  # checks the columns before anything changes
+        with self.hold():
+            self.uploaded = frame
+            self.uploaded_name = str(name)
+            self.features = features
+            self.dataset = UPLOAD
+
     def _data(self):
         key = self.data_key
         if self._data_cache[0] != key:
-            self._data_cache = (key, load_choice(self.dataset, self.features, self.scaled,
-                                                 self.n_samples))
+            if self.is_upload:
+                data = load_upload(self.uploaded, self.features, self.scaled)
+            else:
+                data = load_choice(self.dataset, self.features, self.scaled, self.n_samples)
+            self._data_cache = (key, data)
         return self._data_cache[1]
 
     def _n_distinct(self, X) -> int:
@@ -220,6 +317,8 @@ class DataModel(HasTraits):
     @property
     def data_key(self) -> tuple:
         """Changes exactly when :attr:`X` changes (views rebuild on it)."""
+        if self.is_upload:
+            return (self.dataset, self.features, self.scaled, self._upload_serial)
         return (self.dataset, self.features if self.is_mall else None,
                 self.scaled if self.is_mall else None, None if self.is_mall else self.n_samples)
 
@@ -237,8 +336,8 @@ class DataModel(HasTraits):
 
     @property
     def units(self) -> str:
-        """"z-scores", "raw units" (Mall) or "" (synthetic)."""
-        if not self.is_mall:
+        """"z-scores", "raw units" (Mall, uploaded file) or "" (synthetic)."""
+        if not (self.is_mall or self.is_upload):
             return ""
         return "z-scores" if self.scaled else "raw units"
 
@@ -273,7 +372,9 @@ class DataModel(HasTraits):
         if self.k < 1:
             return f"k must be at least 1; got {self.k}."
         names = [name for _, name in dataset_choices()]
-        if self.dataset not in names:
+        if self.is_upload and self.uploaded is None:
+            return "No CSV file is loaded yet: upload one, or choose another data set."
+        if self.dataset not in names and not self.is_upload:
             return f"Unknown data set {self.dataset!r}; choose one of {', '.join(names)}."
         try:
             X = self.X

@@ -34,6 +34,7 @@ import base64
 import contextlib
 import html
 import math
+import re
 
 import ipywidgets as widgets
 import numpy as np
@@ -44,6 +45,7 @@ from traitlets import Bool, Float, HasTraits, Instance, Int, Tuple, Unicode, obs
 from ..estimator import KMeans
 from ..palette import cluster_style, edge_color
 from ..profiles import cluster_profiles, describe_segments
+from .upload import UploadRow
 
 __all__ = ["SegmentsModel", "SegmentsApp", "download_link", "MALL_FEATURES", "CSV_NAME"]
 
@@ -52,6 +54,8 @@ MALL_FEATURES = ("Age", "Annual Income (k$)", "Spending Score (1-100)")
 _DEFAULT_FEATURES = ("Annual Income (k$)", "Spending Score (1-100)")
 _LABELS = {"Age": "Age", "Annual Income (k$)": "Annual income", "Spending Score (1-100)": "Spending score"}
 _N_INIT = 10
+# Column names of row identifiers: "id", "ID", "customer_id", "Customer ID", "CustomerID".
+_ID_LIKE = re.compile(r"(?i:(^|[\s_-])id)$|[a-z]ID$")
 _K_RANGE = (2, 10)
 _MAX_SEED = 2**32 - 1
 #: File name the download link suggests.
@@ -66,7 +70,7 @@ class SegmentsModel(HasTraits):
     k : int
         Number of clusters, 1 … n_customers (the app's slider: 2 … 10).
     features : tuple of str
-        Mall columns to cluster on (:data:`MALL_FEATURES`), at least one.
+        Columns to cluster on, at least one, from ``feature_choices``.
     scaled : bool
         Standardise the features (z-scores) before clustering.
     seed : int
@@ -74,10 +78,19 @@ class SegmentsModel(HasTraits):
 
     Any input change refits; :meth:`hold` batches several changes into one fit.
 
+    Data
+    ----
+    data : DataFrame
+        The customers (``load_mall_customers()``), never changed; or a
+        learner's own CSV after :meth:`use_data`.
+    feature_choices : tuple of str
+        The columns ``features`` may name: :data:`MALL_FEATURES`, or the
+        uploaded file's numeric columns.
+    data_name : str
+        "Mall Customers" or the uploaded file's name (escape before showing).
+
     Outputs
     -------
-    data : DataFrame
-        The customers (``load_mall_customers()``), never changed.
     X : ndarray of shape (n_customers, n_features)
         What was clustered (scaled if asked).
     labels, centers : ndarray
@@ -105,6 +118,8 @@ class SegmentsModel(HasTraits):
     seed = Int(0)
 
     data = Instance(pd.DataFrame)
+    feature_choices = Tuple(default_value=MALL_FEATURES)
+    data_name = Unicode("Mall Customers")
     X = Instance(np.ndarray, allow_none=True)
     labels = Instance(np.ndarray, allow_none=True)
     centers = Instance(np.ndarray, allow_none=True)
@@ -120,6 +135,7 @@ class SegmentsModel(HasTraits):
         from ..data import load_mall_customers
 
         self._holding = 0
+        self._mall = data is None  # the Mall frame goes through mall_features (Gender etc.)
         self.data = load_mall_customers() if data is None else data
         try:
             with self.hold():
@@ -137,10 +153,12 @@ class SegmentsModel(HasTraits):
         value = tuple(proposal["value"])
         if not value:
             raise traitlets.TraitError("Pick at least one feature to cluster on.")
-        unknown = [f for f in value if f not in MALL_FEATURES]
+        choices = tuple(self.feature_choices)
+        unknown = [f for f in value if f not in choices]
         if unknown:
-            raise traitlets.TraitError(f"{unknown[0]!r} is not a Mall feature; choose from "
-                                       f"{', '.join(map(repr, MALL_FEATURES))}.")
+            what = "a Mall feature" if choices == MALL_FEATURES else "a numeric column of your file"
+            raise traitlets.TraitError(f"{unknown[0]!r} is not {what}; choose from "
+                                       f"{', '.join(map(repr, choices))}.")
         if len(set(value)) != len(value):
             raise traitlets.TraitError(f"features lists a column more than once: {value!r}.")
         return value
@@ -180,7 +198,10 @@ class SegmentsModel(HasTraits):
         from ..preprocessing import mall_features, standardize
 
         try:
-            X = mall_features(self.data, columns=list(self.features)).to_numpy(dtype=np.float64)
+            if self._mall:
+                X = mall_features(self.data, columns=list(self.features)).to_numpy(dtype=np.float64)
+            else:
+                X = self.data[list(self.features)].to_numpy(dtype=np.float64)
             if self.scaled:
                 X, _ = standardize(X)
             km = KMeans(n_clusters=self.k, n_init=_N_INIT, random_state=self.seed).fit(X)
@@ -198,6 +219,41 @@ class SegmentsModel(HasTraits):
         self.profiles, self.segments, self.labelled = profiles, segments, labelled
         self.error = ""
         self.revision += 1
+
+    def use_data(self, frame: pd.DataFrame, name: str = "", features=None):
+        """Cluster a learner's own data (a :func:`~kmeans_tutor.data.load_csv` frame).
+
+        Every numeric column of ``frame`` becomes a feature choice; ``features``
+        defaults to the first two (one if that is all there is), passing over
+        ID-like names. One refit. If it fails (e.g. k above the number of
+        distinct points), everything is put back as it was and ValueError
+        says why.
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"frame must be a DataFrame; got {type(frame).__name__}.")
+        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+        numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+        if not numeric:
+            raise ValueError("The file has no numeric column to cluster on.")
+        if features is None:
+            plain = [c for c in numeric if not _ID_LIKE.search(c)] or numeric
+            features = plain[:2]
+        features = (features,) if isinstance(features, str) else tuple(features)
+        if not features or len(set(features)) != len(features) or not set(features) <= set(numeric):
+            raise ValueError(f"Choose one or more different numeric columns of the file; got {features!r}.")
+        old = (self._mall, self.data, self.feature_choices, self.features, self.data_name)
+        with self.hold():
+            self._mall = False
+            self.data = frame
+            self.feature_choices = tuple(numeric)
+            self.features = tuple(features)
+            self.data_name = str(name)
+        if self.error:
+            problem = self.error
+            with self.hold():
+                self._mall, self.data = old[0], old[1]
+                self.feature_choices, self.features, self.data_name = old[2], old[3], old[4]
+            raise ValueError(f"{problem} (k is {self.k}: lower it, then upload the file again.)")
 
     def to_csv(self) -> str:
         """The labelled customers as CSV text (CustomerID first)."""
@@ -219,7 +275,9 @@ def _profile_table_html(profiles: pd.DataFrame, segments: pd.DataFrame) -> str:
     cluster's colour; ``profiles`` itself keeps its 0-based index.
     """
     table = profiles.copy()
-    table.insert(0, "segment", segments["name"])
+    table.insert(0, "segment", segments["name"].map(lambda v: html.escape(str(v))))
+    # Column names may come from a learner's file: escaped here, as the Styler does not.
+    table.columns = [html.escape(str(c)) for c in table.columns]
     table.index = pd.Index([_cluster_number(c) for c in profiles.index], name="cluster")
     formats = {"size": "{:.0f}", "share": "{:.0%}"}
     for c in table.columns:
@@ -237,7 +295,7 @@ def _profile_table_html(profiles: pd.DataFrame, segments: pd.DataFrame) -> str:
                   .set_table_styles([{"selector": "td, th", "props": "padding: 2px 8px;"}]))
         return styler.to_html()
     except ImportError:  # pandas' Styler needs jinja2 (Voilà brings it)
-        return table.to_html(float_format=lambda v: f"{v:.2f}")
+        return table.to_html(float_format=lambda v: f"{v:.2f}", escape=False)  # escaped above
 
 
 def _cards_html(segments: pd.DataFrame) -> str:
@@ -317,9 +375,9 @@ class SegmentsApp(widgets.VBox):
 
         self._k = widgets.IntSlider(value=m.k, min=_K_RANGE[0], max=_K_RANGE[1], description="k",
                                     continuous_update=False, layout=widgets.Layout(width="360px"))
-        self._feature_boxes = [widgets.Checkbox(value=f in m.features, description=_LABELS[f],
-                                                indent=False, layout=widgets.Layout(width="auto"))
-                               for f in MALL_FEATURES]
+        self._upload = UploadRow(self._use_upload)
+        self._feature_names = list(m.feature_choices)
+        self._feature_boxes = self._make_feature_boxes()
         self._scaled = widgets.Checkbox(value=m.scaled, description="standardise features",
                                         indent=False, layout=widgets.Layout(width="auto"))
         self._seed = widgets.BoundedIntText(value=m.seed, min=0, max=_MAX_SEED, description="seed",
@@ -338,11 +396,14 @@ class SegmentsApp(widgets.VBox):
         top, bottom = self.fig.subfigures(2, 1, height_ratios=[1.0, 1.0])
         self._bars_fig = top
         self._ax_sizes, self._ax_gender = bottom.subplots(1, 2)
+        self._features_row = widgets.HBox([widgets.Label("Cluster on:"), *self._feature_boxes, self._scaled],
+                                          layout=widgets.Layout(flex_flow="row wrap"))
         self._redraw()
 
         self.children = [
             widgets.HBox([self._k, self._seed]),
-            widgets.HBox([widgets.Label("Cluster on:"), *self._feature_boxes, self._scaled]),
+            self._upload,
+            self._features_row,
             self._message,
             widgets.HTML("<b>Profiles</b> (means in the original units)"),
             self._table,
@@ -371,8 +432,25 @@ class SegmentsApp(widgets.VBox):
         except traitlets.TraitError as exc:
             self._message.value = _warning(str(exc))
 
+    def _make_feature_boxes(self) -> list:
+        """One checkbox per column the model may cluster on (labels are plain text)."""
+        return [widgets.Checkbox(value=f in self.model.features, description=_LABELS.get(f, str(f)),
+                                 indent=False, layout=widgets.Layout(width="auto"))
+                for f in self._feature_names]
+
+    def _use_upload(self, frame, name):
+        """A learner's CSV: refit on it, then offer its numeric columns as the checkboxes."""
+        self.model.use_data(frame, name)  # raises ValueError (shown by the upload row) if unusable
+        for box in self._feature_boxes:
+            box.unobserve(self._on_feature, names="value")
+        self._feature_names = list(self.model.feature_choices)
+        self._feature_boxes = self._make_feature_boxes()
+        for box in self._feature_boxes:
+            box.observe(self._on_feature, names="value")
+        self._features_row.children = [widgets.Label("Cluster on:"), *self._feature_boxes, self._scaled]
+
     def _on_feature(self, change):
-        chosen = tuple(f for f, b in zip(MALL_FEATURES, self._feature_boxes) if b.value)
+        chosen = tuple(f for f, b in zip(self._feature_names, self._feature_boxes) if b.value)
         if not chosen:  # at least one: put the tick back
             box = change["owner"]
             box.unobserve(self._on_feature, names="value")
@@ -396,20 +474,31 @@ class SegmentsApp(widgets.VBox):
         from ._figure import refresh
 
         m = self.model
+        profiles = m.profiles
+        if not m._mall:  # a learner's column names are plain text: no matplotlib mathtext
+            profiles = profiles.rename(columns=lambda c: str(c).replace("$", r"\$"))
         # Small bar charts: clearing and redrawing the same axes is cheap and simple.
         self._bars_fig.clear()
-        profile_bars(m.profiles, self._bars_fig)
+        profile_bars(profiles, self._bars_fig)
         for ax in (self._ax_sizes, self._ax_gender):
             ax.clear()
-        cluster_sizes(m.profiles, self._ax_sizes)
-        gender_mix(m.profiles, self._ax_gender)
+        cluster_sizes(profiles, self._ax_sizes)
+        try:
+            gender_mix(profiles, self._ax_gender)
+        except ValueError:  # an uploaded file has no category column to show
+            ax = self._ax_gender
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.text(0.5, 0.5, "No category column\n(e.g. Gender) in this data.", ha="center",
+                    va="center", transform=ax.transAxes, color="0.4")
         refresh(self.fig)
 
         self._table.value = _profile_table_html(m.profiles, m.segments)
         self._cards.value = _cards_html(m.segments)
         n, k = len(m.labelled), int(m.profiles.shape[0])
         self._download.value = download_link(
-            m.to_csv(), CSV_NAME, f"⬇ Download {CSV_NAME} ({n} customers, {k} clusters)")
+            m.to_csv(), CSV_NAME,
+            f"⬇ Download {CSV_NAME} ({n} {'customers' if m._mall else 'rows'}, {k} clusters)")
 
     # --- read-only handles for tests and lesson text -------------------------------------
     @property
@@ -427,6 +516,16 @@ class SegmentsApp(widgets.VBox):
     @property
     def message(self) -> str:
         return self._message.value
+
+    @property
+    def upload_row(self) -> UploadRow:
+        """The "bring your own CSV" row (tests set ``upload_row.upload.value``)."""
+        return self._upload
+
+    @property
+    def feature_boxes(self) -> dict:
+        """Column name → its checkbox (the file's columns after an upload)."""
+        return dict(zip(self._feature_names, self._feature_boxes))
 
 
 def _warning(text: str) -> str:

@@ -42,6 +42,7 @@ from ..views import InertiaView, SeedingView, StepView
 from ._data_choice import DataChoice
 from ._figure import Blitter, app_figure, refresh
 from .models import DEFAULT_FEATURES, INIT_CHOICES, StepperModel, dataset_choices
+from .upload import UploadRow
 
 __all__ = ["StepperApp"]
 
@@ -204,6 +205,7 @@ class StepperApp(widgets.VBox):
 
         # --- settings ---
         self._data = DataChoice(m)
+        self._upload = UploadRow(lambda frame, name: m.use_upload(frame, name))
         self._k = widgets.IntSlider(value=min(max(m.k, 1), 10), min=1, max=10, description="k",
                                     continuous_update=False, layout=widgets.Layout(width="260px"))
         self._init = widgets.Dropdown(options=[(INIT_LABELS[i], i) for i in INIT_CHOICES], value=m.init,
@@ -255,6 +257,7 @@ class StepperApp(widgets.VBox):
 
         self.children = [
             self._data,
+            self._upload,
             widgets.HBox([self._k, self._init, self._seed, self._new_seed, self._voronoi, self._clear],
                          layout=widgets.Layout(flex_flow="row wrap", align_items="center")),
             widgets.HBox([self._reset, self._back, self._step, self._play, self._speed, self._end],
@@ -409,6 +412,12 @@ class StepperApp(widgets.VBox):
             return
         if m.is_mall:
             title = f"Mall customers · {m.units}"
+        elif m.is_upload:
+            name = m.uploaded_name if len(m.uploaded_name) <= 40 else m.uploaded_name[:39] + "…"
+            title = f"{name or 'Your CSV'} · {m.units}"
+            # A learner's names are plain text: "$" must not start matplotlib mathtext.
+            title = title.replace("$", r"\$")
+            names = [str(n).replace("$", r"\$") for n in names]
         else:
             title = dict((name, label) for label, name in dataset_choices()).get(m.dataset, "")
         self.panel = StepPanel(self._ax_step, X, m.k, feature_names=list(names),
@@ -493,3 +502,8 @@ class StepperApp(widgets.VBox):
     def message(self) -> str:
         """HTML of the current message (an error, or what to do next)."""
         return self._message.value
+
+    @property
+    def upload_row(self) -> UploadRow:
+        """The "bring your own CSV" row (tests set ``upload_row.upload.value``)."""
+        return self._upload
