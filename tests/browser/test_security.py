@@ -1,0 +1,192 @@
+"""The kernel websocket refuses code: only widget (comm) messages reach a lesson's kernel.
+
+Standalone Voilà tells jupyter_server to let through only ``comm_*``,
+``kernel_info_request`` and ``shutdown_request`` from a browser; anything else, above
+all an ``execute_request``, is logged ("... which is not allowed. Ignoring.") and dropped.
+These tests check that on the real server: a lesson page is opened in Chromium (so that
+Voilà starts its kernel and writes the kernel id into the page), then an attacker who
+knows the id connects to ``/api/kernels/<id>/channels`` — from Python, and from the
+page's own JavaScript — and sends an ``execute_request`` whose code would create a marker
+file and change the page's label. Neither may happen; a ``kernel_info_request`` sent
+right after on the same socket must be answered, which proves the socket was live.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+websocket = pytest.importorskip("websocket", reason="needs websocket-client")
+
+REFUSED = 'Received message of type "execute_request", which is not allowed. Ignoring.'
+WAIT_AFTER_REPLY_S = 3.0  # after kernel_info_reply, how long a late execute_reply may take
+REPLY_TIMEOUT_S = 30.0
+
+
+def attack_code(marker) -> str:
+    """Code that, if it ever ran in the kernel, leaves traces we can see."""
+    return (
+        f"open({str(marker)!r}, 'w').write('pwned')\n"
+        "import ipywidgets\n"
+        "for w in list(ipywidgets.Widget.widgets.values()):\n"
+        "    if isinstance(w, ipywidgets.Label):\n"
+        "        w.value = 'PWNED'\n"
+    )
+
+
+def message(msg_type: str, content: dict, channel: str, session: str) -> dict:
+    """A Jupyter message in the websocket's JSON ("legacy") form."""
+    return {
+        "header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "username": "attacker",
+                   "session": session, "date": "2024-01-01T00:00:00.000000Z", "version": "5.3"},
+        "parent_header": {},
+        "metadata": {},
+        "content": content,
+        "buffers": [],
+        "channel": channel,
+    }
+
+
+def execute_request(code: str, channel: str, session: str) -> dict:
+    return message("execute_request", {"code": code, "silent": False, "store_history": False,
+                                       "user_expressions": {}, "allow_stdin": False,
+                                       "stop_on_error": True}, channel, session)
+
+
+# --- fixtures ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lesson_page(module_page, open_lesson, sample_lessons):
+    return open_lesson(module_page, sample_lessons.lesson)
+
+
+@pytest.fixture(scope="module")
+def kernel_channels_url(lesson_page, voila_server) -> str:
+    """``ws://127.0.0.1:PORT/api/kernels/<id>/channels`` of the page's kernel, read from the page."""
+    config = json.loads(lesson_page.locator("#jupyter-config-data").text_content())
+    kernel_id = config["kernelId"]
+    assert kernel_id, config
+    base = config.get("baseUrl", "/")
+    return voila_server.url.replace("http://", "ws://", 1) + f"{base.rstrip('/')}/api/kernels/{kernel_id}/channels"
+
+
+# --- assertions shared by both routes ----------------------------------------------------
+
+
+def assert_not_executed(replies, execute_id: str, info_id: str, marker, page, voila_server):
+    """``replies``: (msg_type, parent msg_id, content status or None) of every message received."""
+    about_execute = [r for r in replies if r[1] == execute_id]
+    # Not even a "busy" status or an execute_input: the request never reached the kernel.
+    assert about_execute == [], f"the kernel answered the execute_request: {about_execute}"
+    info = [r for r in replies if r[1] == info_id and r[0] == "kernel_info_reply"]
+    assert info and info[0][2] == "ok", f"no kernel_info_reply: the socket was not live ({replies[:20]})"
+
+    deadline = time.monotonic() + WAIT_AFTER_REPLY_S
+    while time.monotonic() < deadline:
+        assert not marker.exists(), "the execute_request ran: the marker file exists"
+        time.sleep(0.2)
+    assert not marker.exists(), "the execute_request ran: the marker file exists"
+    assert "PWNED" not in page.locator(".widget-label").inner_text()
+
+    log_deadline = time.monotonic() + 10
+    while REFUSED not in voila_server.log() and time.monotonic() < log_deadline:
+        time.sleep(0.2)
+    assert REFUSED in voila_server.log(), "the server log does not show the execute_request refused"
+
+
+# --- from Python ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channel", ["shell", "control"])
+def test_execute_request_over_websocket_is_ignored(kernel_channels_url, lesson_page, voila_server,
+                                                   tmp_path, channel):
+    marker = tmp_path / f"pwned-{channel}"
+    session = uuid.uuid4().hex
+    execute = execute_request(attack_code(marker), channel, session)
+    info = message("kernel_info_request", {}, "shell", session)
+    ws = websocket.create_connection(f"{kernel_channels_url}?session_id={session}",
+                                     timeout=REPLY_TIMEOUT_S)
+    replies = []
+    try:
+        ws.send(json.dumps(execute))
+        # Shell requests are handled in order: had the execute_request got through, its
+        # reply would come before this one's.
+        ws.send(json.dumps(info))
+        deadline = time.monotonic() + REPLY_TIMEOUT_S
+        got_info_at = None
+        while time.monotonic() < deadline:
+            if got_info_at is not None and time.monotonic() > got_info_at + WAIT_AFTER_REPLY_S:
+                break
+            ws.settimeout(0.5)
+            try:
+                raw = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            msg = json.loads(raw)
+            parent = (msg.get("parent_header") or {}).get("msg_id")
+            replies.append((msg["header"]["msg_type"], parent, msg.get("content", {}).get("status")))
+            if parent == info["header"]["msg_id"] and msg["header"]["msg_type"] == "kernel_info_reply":
+                got_info_at = time.monotonic()
+    finally:
+        ws.close()
+    assert_not_executed(replies, execute["header"]["msg_id"], info["header"]["msg_id"], marker,
+                        lesson_page, voila_server)
+
+
+# --- from the page's own JavaScript -----------------------------------------------------------
+
+PAGE_ATTACK_JS = """
+async ([url, execute, info, timeoutMs, afterMs]) => {
+  const replies = [];
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error("websocket did not open"));
+  });
+  let gotInfo = null;
+  ws.onmessage = (event) => {
+    if (typeof event.data !== "string") return;
+    const msg = JSON.parse(event.data);
+    const parent = (msg.parent_header || {}).msg_id || null;
+    replies.push([msg.header.msg_type, parent, (msg.content || {}).status || null]);
+    if (parent === info.header.msg_id && msg.header.msg_type === "kernel_info_reply") gotInfo = performance.now();
+  };
+  ws.send(JSON.stringify(execute));
+  ws.send(JSON.stringify(info));
+  const t0 = performance.now();
+  while (performance.now() - t0 < timeoutMs) {
+    if (gotInfo !== null && performance.now() - gotInfo > afterMs) break;
+    await new Promise(r => setTimeout(r, 100));
+  }
+  ws.close();
+  return replies;
+}
+"""
+
+
+def test_execute_request_from_page_javascript_is_ignored(kernel_channels_url, lesson_page, voila_server,
+                                                        tmp_path):
+    marker = tmp_path / "pwned-page"
+    session = uuid.uuid4().hex
+    execute = execute_request(attack_code(marker), "shell", session)
+    info = message("kernel_info_request", {}, "shell", session)
+    replies = lesson_page.evaluate(
+        PAGE_ATTACK_JS,
+        [f"{kernel_channels_url}?session_id={session}", execute, info,
+         REPLY_TIMEOUT_S * 1000, WAIT_AFTER_REPLY_S * 1000],
+    )
+    replies = [tuple(r) for r in replies]
+    assert_not_executed(replies, execute["header"]["msg_id"], info["header"]["msg_id"], marker,
+                        lesson_page, voila_server)
+
+
+def test_widgets_still_work_after_the_attempts(lesson_page):
+    # The kernel is alive and the comm route (the one the lesson needs) still works.
+    lesson_page.locator(".widget-button", has_text="Click me").click()
+    lesson_page.locator(".widget-label", has_text="clicked 1 time(s)").wait_for(timeout=30_000)
