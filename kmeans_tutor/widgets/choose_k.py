@@ -40,6 +40,7 @@ from traitlets import Any, Bool, Float, HasTraits, Instance, Int, Tuple, Unicode
 from ..choosing import elbow, suggest_k
 from ..estimator import KMeans
 from ..metrics import silhouette_score
+from ._common import batched, warning_html
 
 __all__ = ["ChooseKModel", "ChooseKApp", "MALL_FEATURES", "DATASET_CHOICES"]
 
@@ -242,7 +243,6 @@ class ChooseKModel(HasTraits):
         return proposal["value"]
 
     # --- recomputation -----------------------------------------------------------------
-    @contextlib.contextmanager
     def hold(self):
         """Change several data inputs, then recompute once::
 
@@ -252,15 +252,7 @@ class ChooseKModel(HasTraits):
 
         Nothing is recomputed if the block raises.
         """
-        self._holding += 1
-        try:
-            yield self
-        except BaseException:
-            self._holding -= 1  # a failed batch recomputes nothing
-            raise
-        self._holding -= 1
-        if self._holding == 0:
-            self.recompute()
+        return batched(self, self.recompute)
 
     @observe("dataset", "features", "scaled", "k_max", "seed")
     def _data_changed(self, change):
@@ -479,7 +471,7 @@ class ChooseKApp(widgets.VBox):
         try:
             setattr(self.model, name, value)
         except traitlets.TraitError as exc:
-            self._message.value = _warning(str(exc))
+            self._message.value = warning_html(str(exc))
 
     def _on_dataset(self, change):
         name = change["new"]
@@ -497,7 +489,7 @@ class ChooseKApp(widgets.VBox):
         if not chosen:  # at least one: put the tick back
             with self._quiet_boxes():
                 change["owner"].value = True
-            self._message.value = _warning("Keep at least one feature ticked.")
+            self._message.value = warning_html("Keep at least one feature ticked.")
             return
         self._set_model("features", chosen)
 
@@ -522,7 +514,7 @@ class ChooseKApp(widgets.VBox):
         self._k.value = change["new"]
 
     def _on_error(self, change):
-        self._message.value = _warning(change["new"]) if change["new"] else ""
+        self._message.value = warning_html(change["new"]) if change["new"] else ""
 
     # --- helpers ---------------------------------------------------------------------------
     def _boxes_for(self, dataset):
@@ -597,6 +589,3 @@ class ChooseKApp(widgets.VBox):
     def message(self) -> str:
         return self._message.value
 
-
-def _warning(text: str) -> str:
-    return f"<span style='color:#b00020'>⚠ {html.escape(text)}</span>"

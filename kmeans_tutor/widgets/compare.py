@@ -31,7 +31,8 @@ from ..palette import CLUSTER_COLORS, edge_color
 from ._data_choice import DataChoice
 from ._figure import app_figure, refresh
 from .models import COMPARE_INITS, DEFAULT_FEATURES, CompareModel
-from .stepper import StepPanel, fmt_inertia, freeze_layout, info_html, step_readout, warning_html
+from ._common import info_html, warning_html
+from .stepper import StepPanel, fmt_inertia, freeze_layout, step_readout
 
 __all__ = ["CompareApp"]
 

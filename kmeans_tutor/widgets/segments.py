@@ -31,7 +31,6 @@ Two layers:
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
 import math
 import re
@@ -45,6 +44,7 @@ from traitlets import Bool, Float, HasTraits, Instance, Int, Tuple, Unicode, obs
 from ..estimator import KMeans
 from ..palette import cluster_style, edge_color
 from ..profiles import cluster_profiles, describe_segments
+from ._common import batched, warning_html
 from .upload import UploadRow
 
 __all__ = ["SegmentsModel", "SegmentsApp", "download_link", "MALL_FEATURES", "CSV_NAME"]
@@ -175,18 +175,9 @@ class SegmentsModel(HasTraits):
             raise traitlets.TraitError(f"seed must be between 0 and {_MAX_SEED}, got {proposal['value']}.")
         return proposal["value"]
 
-    @contextlib.contextmanager
     def hold(self):
         """Change several inputs, then refit once (nothing is refitted if the block raises)."""
-        self._holding += 1
-        try:
-            yield self
-        except BaseException:
-            self._holding -= 1  # a failed batch recomputes nothing
-            raise
-        self._holding -= 1
-        if self._holding == 0:
-            self.refit()
+        return batched(self, self.refit)
 
     @observe("k", "features", "scaled", "seed")
     def _inputs_changed(self, change):
@@ -430,7 +421,7 @@ class SegmentsApp(widgets.VBox):
         try:
             setattr(self.model, name, value)
         except traitlets.TraitError as exc:
-            self._message.value = _warning(str(exc))
+            self._message.value = warning_html(str(exc))
 
     def _make_feature_boxes(self) -> list:
         """One checkbox per column the model may cluster on (labels are plain text)."""
@@ -456,7 +447,7 @@ class SegmentsApp(widgets.VBox):
             box.unobserve(self._on_feature, names="value")
             box.value = True
             box.observe(self._on_feature, names="value")
-            self._message.value = _warning("Keep at least one feature ticked.")
+            self._message.value = warning_html("Keep at least one feature ticked.")
             return
         self._set_model("features", chosen)
 
@@ -467,7 +458,7 @@ class SegmentsApp(widgets.VBox):
 
     def _on_error(self, change):
         if change["new"]:
-            self._message.value = _warning(change["new"])
+            self._message.value = warning_html(change["new"])
 
     def _redraw(self):
         from ..analysis_views import cluster_sizes, gender_mix, profile_bars
@@ -527,6 +518,3 @@ class SegmentsApp(widgets.VBox):
         """Column name → its checkbox (the file's columns after an upload)."""
         return dict(zip(self._feature_names, self._feature_boxes))
 
-
-def _warning(text: str) -> str:
-    return f"<span style='color:#b00020'>⚠ {html.escape(text)}</span>"

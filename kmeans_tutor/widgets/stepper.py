@@ -40,7 +40,8 @@ from matplotlib.text import Text
 from ..steps import AssignStep
 from ..views import InertiaView, SeedingView, StepView
 from ._data_choice import DataChoice
-from ._figure import Blitter, app_figure, refresh
+from ._common import info_html, warning_html
+from ._figure import Blitter, app_figure
 from .models import DEFAULT_FEATURES, INIT_CHOICES, StepperModel, dataset_choices
 from .upload import UploadRow
 
@@ -68,14 +69,6 @@ def fmt_inertia(x) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "—"
     return f"{x:,.1f}" if abs(x) >= 100 else f"{x:.4g}"
-
-
-def warning_html(text: str) -> str:
-    return f"<span style='color:#b00020'>⚠ {html.escape(text)}</span>"
-
-
-def info_html(text: str) -> str:
-    return f"<span style='color:#0b5394'>➜ {html.escape(text)}</span>"
 
 
 def freeze_layout(fig):
