@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-from kmeans_tutor.serve import build_voila_command
+from kmeans_tutor.serve import build_voila_command, voila_env
 
 RESULTS = Path(__file__).parent / "results"
 CHROMIUM = os.environ.get("KMEANS_TUTOR_CHROMIUM", "/usr/bin/chromium")
@@ -142,7 +142,7 @@ class Server:
         self.port = _free_port()
         cmd = build_voila_command(folder, port=self.port, extra_args=list(extra_args))
         self.log = open(folder / f"voila-{self.port}.log", "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=voila_env())
         _wait_port(self.port, self.proc)
         self.url = f"http://127.0.0.1:{self.port}"
 

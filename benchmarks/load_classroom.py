@@ -1,52 +1,59 @@
 """A class of 30 students on one laptop's lesson server: latency, errors and memory.
 
-Run with ``python benchmarks/load_classroom.py`` (about 4–6 minutes; needs Debian's
-``chromium``, ``playwright`` and ``psutil``). Not part of ``make bench``: it is long and
-loads the machine on purpose.
+Run with ``python benchmarks/load_classroom.py`` (about 3–5 minutes; needs ``psutil``, and
+for ``--clients browser`` Debian's ``chromium`` and ``playwright``). Not part of ``make
+bench``: it is long and loads the machine on purpose.
 
 What it does
 ------------
-1. Starts Voilà on the real ``lessons/`` folder with :func:`kmeans_tutor.serve.build_voila_command`
-   (127.0.0.1, a free port, ``--Voila.port_retries=0``) and short cull settings for the run:
-   ``cull_interval`` 10 s, ``cull_idle_timeout`` 60 s. ``--pool-size N`` adds
-   ``--preheat_kernel=True --pool_size=N``, with the other lessons denied a pool (Voilà
-   keeps one pool per notebook of the folder).
-2. 30 students open ``04_kmeans_step_by_step.ipynb``, at random times within a 10 s window
-   for each batch (see Batches below). Each is a
-   separate browser context (own cookies, own kernel). Once the lesson is interactive
-   (loading screen gone, "step" button shown, first picture drawn) the student clicks
-   "step" 8 times, about one click a second like a person reading the picture.
-3. Per student: time to interactive (navigation start → interactive) and, per click,
-   click → new picture, measured in the page as in ``bench_browser.py``: from the click to
-   the first animation frame in which the pixels of the first
-   ``.jupyter-matplotlib-figure canvas`` differ from before the click. Errors: a failed
-   load or render (``.voila-error`` / error output), an uncaught page exception, a click
-   whose picture did not change within 15 s.
+1. Starts Voilà on the real ``lessons/`` folder exactly as ``kmeans-tutor serve`` does
+   (:func:`kmeans_tutor.serve.build_voila_command` and :func:`~kmeans_tutor.serve.voila_env`;
+   127.0.0.1, a free port) with short cull settings for the run: ``cull_interval`` 10 s,
+   ``cull_idle_timeout`` 60 s, and no cap on kernels, so that every student is measured.
+   ``--pool-size N`` preheats N kernels for the lesson, as ``kmeans-tutor serve --lesson 4
+   --preheat N`` does (``--fill-delay`` seconds before a kernel handed out is replaced); the
+   students come once those kernels have run the lesson.
+2. 30 students open ``04_kmeans_step_by_step.ipynb`` at random times within 10 s. Each has
+   a kernel of their own. Once the lesson is usable, the student clicks "step" 8 times
+   (``--clicks``; "reset" when the run is at its end),
+   once a second, like a person reading the picture.
+3. Per student: time to interactive, and per click, click → new picture. Errors: a failed
+   load or render, a missing "step" button, a click without a new picture within 15 s.
 4. Memory (psutil): RSS of the Voilà server and the sum over its kernels (RSS, and PSS, which
    splits shared library pages between the kernels and so adds up honestly), at start, at the
-   peak (sampled every second) and after the students leave: all pages are closed, then
-   the script waits until the culler has shut the idle kernels down (or 60 + 2×10 + 30 s).
-   A kernel that has already been idle for more than 60 s when its tab closes goes at the
-   culler's next check.
+   peak (sampled every second) and after the students leave: all connections are closed,
+   then the script waits until the culler has shut every student's kernel down (or
+   60 + 2×10 + 30 s). Preheated kernels that replaced the ones handed out stay: they are the
+   pool for the next students.
 
-Batches: by default the 30 students come in 3 batches of 10 (``--batch-size``; 0 = all at
-once). Each batch arrives within 10 s, and the next batch comes once the previous one has
-finished its clicks. Finished students keep their page, and so their kernel, open until
-everyone leaves, so the memory peak is still that of 30 live kernels. All pages run in one
-headless Chromium (one context per student; 30 pages take only a few GB of the 24 GB).
-The batches are needed because of CPU, not memory. On this 2-core machine Chromium (parsing
-the widget bundle, drawing 30 pages) competes with the server and the 30 kernels for the
-same two cores; in a classroom that browser work runs on the students' machines. With all
-30 arriving within 10 s, 8 of the 30 pages were not interactive after 180 s (p50 111 s for
-the 22 that loaded). Some of those kernels were culled before their page connected: a
-loading page has no connection yet, and the run's 60 s cull timeout is short. With batches
-of 10 all 30 load. The latencies here are an upper bound for a 2-core teacher laptop; the
-memory figures are not affected.
+Two kinds of students (``--clients``)
+-------------------------------------
+``protocol`` (the default): a widget-protocol client per student, no browser. It loads the
+page over HTTP (the server runs the lesson in the student's kernel while it streams the
+HTML), connects to the kernel's websocket with the protocol the page's JavaScript uses,
+fetches every widget's state over the ``jupyter.widget.control`` comm, introduces itself
+to each ipympl figure as the figure's view does, and clicks "step" by sending the button's
+click event. Time to interactive ends when the widget states have arrived; click → picture
+ends when the kernel's new image arrives. That is all the server and the kernels see of a
+browser. What it leaves out is the browser's own work (parsing the widget bundle, drawing),
+which in a classroom runs on each student's machine; ``bench_browser.py`` measures it for
+one page (about 70 ms from click to pixels).
+
+``browser``: one headless Chromium, a browser context (own cookies, own kernel) per student,
+measured in the page as in ``bench_browser.py`` (time to interactive = navigation start →
+loading screen gone, "step" shown, first picture drawn; click → new picture = from the
+click to the first animation frame whose pixels differ). On this 2-core machine 30 Chromium
+pages compete with the server and the 30 kernels for the same two cores: with all 30
+arriving within 10 s, most pages were not usable after 150 s even with 30 preheated kernels
+(the server had nothing left to do; Chromium was the bottleneck). So browsers come in
+batches of 10 (``--batch-size``; 0 = all at once), the next batch once the previous one has
+finished its clicks; finished students keep their page, and so their kernel, open until
+everyone leaves. Browser latencies are an upper bound for a 2-core teacher laptop.
 
 Traffic stays on this machine: the server listens on 127.0.0.1 only, and Chromium runs with
 the background-networking flags from VOILA_NOTES.md plus a host-resolver rule that makes
-every host name except 127.0.0.1 unresolvable. The script stops the server and the browser
-on its own, within a fixed time budget.
+every host name except 127.0.0.1 unresolvable. The script stops the server (and the
+browser) on its own, within a fixed time budget.
 
 Writes ``benchmarks/results/classroom.json`` and prints a table.
 """
@@ -55,15 +62,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import psutil
@@ -71,7 +81,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kmeans_tutor.serve import build_voila_command  # noqa: E402
+from kmeans_tutor.serve import build_voila_command, voila_env  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 LESSON = "04_kmeans_step_by_step.ipynb"
@@ -86,6 +96,7 @@ CULL_IDLE_TIMEOUT = 60
 LOAD_TIMEOUT_S = 150
 CLASS_BUDGET_S = 240  # from the first arrival until everyone leaves, at most
 CLICK_TIMEOUT_MS = 15_000
+WS_PROTOCOL = "v1.kernel.websocket.jupyter.org"
 
 # True once the first picture has been drawn (some pixel is not transparent).
 PICTURE_DRAWN_JS = """
@@ -196,6 +207,32 @@ class Memory:
             except asyncio.TimeoutError:
                 pass
 
+    def kernel_ids(self) -> set[str]:
+        """Ids of the kernels running now (from their connection file's name)."""
+        ids = set()
+        for child in self.server.children(recursive=True):
+            try:
+                ids.update(re.findall(r"kernel-([0-9a-f-]{36})\.json", " ".join(child.cmdline())))
+            except psutil.Error:
+                pass
+        return ids
+
+    def kernels_idle(self, window: float = 2.0) -> bool:
+        """Whether the kernels together used under 5% of a core over ``window`` seconds."""
+        def cpu() -> float:
+            total = 0.0
+            for child in self.server.children(recursive=True):
+                try:
+                    t = child.cpu_times()
+                    total += t.user + t.system
+                except psutil.Error:
+                    pass
+            return total
+
+        before = cpu()
+        time.sleep(window)
+        return cpu() - before < 0.05 * window
+
     def peak(self) -> dict:
         return max(self.samples, key=lambda s: s["server_mb"] + s["kernels_mb"])
 
@@ -219,6 +256,7 @@ async def student(record: dict, browser, url: str, delay: float, clicks: int,
         await page.wait_for_function(PICTURE_DRAWN_JS, arg=PICTURE, timeout=LOAD_TIMEOUT_S * 1000,
                                      polling=100)
         record["tti_s"] = time.perf_counter() - start
+        record["kernel_id"] = json.loads(await page.locator("#jupyter-config-data").text_content())["kernelId"]
         bad = page.locator('.voila-error, [data-mime-type="application/vnd.jupyter.stderr"]')
         if await bad.count():
             record["errors"].append("rendered with errors: " + " | ".join(await bad.all_inner_texts())[:300])
@@ -237,32 +275,187 @@ async def student(record: dict, browser, url: str, delay: float, clicks: int,
     await context.close()
 
 
+# --- protocol students ---------------------------------------------------------------------
+#
+# What the lesson page's JavaScript does, without a browser: fetch the page (the server runs
+# the lesson in the student's kernel while it streams the HTML), connect to the kernel's
+# websocket, ask for every widget's state over the "jupyter.widget.control" comm, introduce
+# itself to each ipympl canvas as the canvas view does ("refresh", "send_image_mode",
+# "initialized"; "draw" whenever the kernel asks), then click "step" by sending the button's
+# "click" event. Click → picture is the time until the kernel sends the new image bytes.
+
+
+def _kernel_message(msg_type: str, content: dict, session: str, metadata: dict | None = None) -> dict:
+    return {"header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "username": "student",
+                       "session": session, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                       "version": "5.3"},
+            "parent_header": {}, "metadata": metadata or {}, "content": content, "channel": "shell", "buffers": []}
+
+
+class WidgetClient:
+    """One student's websocket to their kernel, speaking the widget protocol."""
+
+    def __init__(self, ws, session: str):
+        self.ws, self.session = ws, session
+        self.states: dict[str, dict] = {}
+        self.images = asyncio.Queue()  # (time, comm_id) of every picture the kernel sends
+        self._states_ready = asyncio.Event()
+        self._waiting: set[str] = set()  # canvases asked to draw, picture not yet here
+        self.received: dict[str, int] = {}  # ipympl messages by type, for diagnosis
+        self._reader = asyncio.create_task(self._read())
+
+    async def send_comm(self, comm_id: str, data: dict, msg_type: str = "comm_msg", metadata=None, **extra) -> None:
+        from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
+
+        msg = _kernel_message(msg_type, {"comm_id": comm_id, "data": data, **extra}, self.session, metadata)
+        pack = lambda part: json.dumps(part).encode()  # noqa: E731
+        await self.ws.write_message(serialize_msg_to_ws_v1(msg, "shell", pack), binary=True)
+
+    async def _read(self) -> None:
+        from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1
+
+        while True:
+            raw = await self.ws.read_message()
+            if raw is None:
+                return
+            channel, parts = deserialize_msg_from_ws_v1(raw)
+            header = json.loads(parts[0])
+            if channel != "iopub" or header.get("msg_type") != "comm_msg":
+                continue
+            content = json.loads(parts[3])
+            data = content.get("data", {})
+            if data.get("method") == "update_states":
+                self.states.update(data["states"])
+                self._states_ready.set()
+            elif data.get("method") == "update" and content["comm_id"] in self.states:
+                self.states[content["comm_id"]].setdefault("state", {}).update(data.get("state", {}))
+            elif data.get("method") == "custom" and isinstance(data.get("content", {}).get("data"), str):
+                kind = json.loads(data["content"]["data"]).get("type")  # ipympl: JSON in a string
+                self.received[kind] = self.received.get(kind, 0) + 1
+                if kind == "binary":
+                    self._waiting.discard(content["comm_id"])
+                    self.images.put_nowait((time.perf_counter(), content["comm_id"]))
+                elif kind == "draw" and content["comm_id"] not in self._waiting:
+                    # As the canvas view: ask for the picture, then no more until it comes.
+                    self._waiting.add(content["comm_id"])
+                    await self.send_comm(content["comm_id"], {"method": "custom", "content": {"type": "draw"}})
+
+    async def load_widgets(self, timeout: float) -> None:
+        control = uuid.uuid4().hex
+        # ipywidgets' control comm checks the protocol version it is opened with.
+        await self.send_comm(control, {}, "comm_open", metadata={"version": "1.0.0"},
+                             target_name="jupyter.widget.control")
+        await self.send_comm(control, {"method": "request_states"})
+        await asyncio.wait_for(self._states_ready.wait(), timeout)
+        for comm_id in self.models("MPLCanvasModel"):
+            for kind in ("refresh", "send_image_mode", "initialized"):
+                await self.send_comm(comm_id, {"method": "custom", "content": {"type": kind}})
+
+    def models(self, name: str, **state) -> list[str]:
+        return [mid for mid, m in self.states.items() if m.get("model_name") == name
+                and all(m.get("state", {}).get(k) == v for k, v in state.items())]
+
+    async def click(self, button_id: str, timeout: float) -> float:
+        """Click and return the ms until the next picture arrives (NaN if none in time)."""
+        while not self.images.empty():
+            self.images.get_nowait()
+        t0 = time.perf_counter()
+        await self.send_comm(button_id, {"method": "custom", "content": {"event": "click"}})
+        try:
+            t1, _ = await asyncio.wait_for(self.images.get(), timeout)
+        except asyncio.TimeoutError:
+            return float("nan")
+        return (t1 - t0) * 1000
+
+    def close(self) -> None:
+        self._reader.cancel()
+        self.ws.close()
+
+
+async def protocol_student(record: dict, base_url: str, url: str, delay: float, clicks: int,
+                           finished: asyncio.Event, leave: asyncio.Event) -> None:
+    """One student as a widget-protocol client: arrive, load, click "step", stay until `leave`."""
+    from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    await asyncio.sleep(delay)
+    client = None
+    try:
+        start = time.perf_counter()
+        response = await AsyncHTTPClient().fetch(HTTPRequest(url, request_timeout=LOAD_TIMEOUT_S),
+                                                 raise_error=False)
+        if response.code != 200:
+            raise RuntimeError(f"HTTP {response.code}")
+        page = response.body.decode()
+        if "voila-error" in page or "application/vnd.jupyter.stderr" in page:
+            record["errors"].append("rendered with errors")
+        kernel_id = record["kernel_id"] = re.search(r'"kernelId": "([0-9a-f-]{36})"', page).group(1)
+        session = uuid.uuid4().hex
+        # The kernel websocket protocol the lesson page's JavaScript speaks.
+        ws = await websocket_connect(base_url.replace("http://", "ws://", 1)
+                                     + f"/api/kernels/{kernel_id}/channels?session_id={session}",
+                                     subprotocols=[WS_PROTOCOL], max_message_size=64 * 2**20)
+        client = WidgetClient(ws, session)
+        await client.load_widgets(timeout=LOAD_TIMEOUT_S)
+        steps = client.models("ButtonModel", description="step")
+        resets = client.models("ButtonModel", description="reset")
+        if not steps or not resets:
+            raise RuntimeError('no "step" or "reset" button among the widgets')
+        record["tti_s"] = time.perf_counter() - start
+        await asyncio.sleep(1.0)  # the student looks at the first picture
+        for _ in range(clicks):
+            # At the end of the run "step" is disabled: start the run again with "reset".
+            at_end = client.states[steps[0]]["state"].get("disabled")
+            record["click_ms"].append(await client.click(resets[0] if at_end else steps[0],
+                                                         CLICK_TIMEOUT_MS / 1000))
+            await asyncio.sleep(1.0)
+        lost = sum(1 for t in record["click_ms"] if t != t)
+        if lost:
+            record["errors"].append(f"{lost} click(s) without a new picture within {CLICK_TIMEOUT_MS} ms")
+    except Exception as exc:  # noqa: BLE001 - every failure is a data point
+        record["errors"].append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+    finished.set()
+    await leave.wait()
+    if client is not None:
+        client.close()
+
+
 async def run(args) -> dict:
     from playwright.async_api import async_playwright
+    from tornado.httpclient import AsyncHTTPClient
+
+    # Tornado's client runs 10 requests at a time by default; every student loads at once.
+    AsyncHTTPClient.configure(None, max_clients=max(10, args.students))
 
     port = free_port()
-    extra = []
-    if args.pool_size:
-        # Voilà keeps a pool per notebook of the folder; preheat only the measured lesson.
-        extra = ["--preheat_kernel=True", f"--pool_size={args.pool_size}",
-                 f"--VoilaKernelManager.preheat_denylist=^(?!(.*/)?{LESSON[:3]})"]
+    # The command and environment `kmeans-tutor serve` uses; no cap, so that every
+    # student is measured (the cap has its own test).
     cmd = build_voila_command(ROOT / "lessons", port=port, cull_interval=CULL_INTERVAL,
-                              cull_idle_timeout=CULL_IDLE_TIMEOUT, extra_args=extra)
+                              cull_idle_timeout=CULL_IDLE_TIMEOUT, max_kernels=0,
+                              lesson=int(LESSON[:2]), preheat=args.pool_size, fill_delay=args.fill_delay)
     url = f"http://127.0.0.1:{port}/voila/render/{LESSON}"
     log_path = Path(tempfile.gettempdir()) / f"classroom-voila-{port}.log"
     log = open(log_path, "wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=voila_env())
     result: dict = {}
     try:
         wait_port(port, proc)
         memory = Memory(proc.pid)
-        # Let the server (and a kernel pool, if any) settle before the "start" figure.
-        settle_until = time.monotonic() + (20 + 15 * args.pool_size if args.pool_size else 3)
+        # Let the server (and the kernel pool, if any) settle before the "start" figure.
+        t_up = time.monotonic()
+        settle_until = t_up + (30 + 10 * args.pool_size if args.pool_size else 3)
+        pool_ready_s = None
         while time.monotonic() < settle_until:
-            s = memory.sample()
-            if args.pool_size and s["kernels"] >= args.pool_size and time.monotonic() > settle_until - 10:
-                break
+            memory.sample()
+            # The pool is ready once its kernels are started and have run the lesson
+            # (their CPU time stops growing).
+            if args.pool_size and "Kernel pool of" in log_path.read_text(errors="replace"):
+                if memory.kernels_idle():
+                    pool_ready_s = time.monotonic() - t_up
+                    break
             await asyncio.sleep(1)
+        if args.pool_size and pool_ready_s is None:
+            raise RuntimeError(f"the pool of {args.pool_size} kernels was not ready in time; see {log_path}")
         start = memory.sample()
         print(f"server up on 127.0.0.1:{port}; start: server {start['server_mb']:.0f} MB, "
               f"{start['kernels']} kernel(s) {start['kernels_mb']:.0f} MB", flush=True)
@@ -270,7 +463,9 @@ async def run(args) -> dict:
         stop_sampling = asyncio.Event()
         sampler = asyncio.create_task(memory.run(stop_sampling))
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = None
+            if args.clients == "browser":
+                browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             leave = asyncio.Event()
             rng = random.Random(0)
             t_open = time.monotonic()
@@ -284,10 +479,15 @@ async def run(args) -> dict:
                 finished = [asyncio.Event() for _ in ids]
                 all_finished += finished
                 batch = [{"student": i, "batch": first // batch_size, "arrived_s": round(d, 2),
-                          "tti_s": None, "click_ms": [], "errors": []} for i, d in zip(ids, delays)]
+                          "kernel_id": None, "tti_s": None, "click_ms": [], "errors": []} for i, d in zip(ids, delays)]
                 records += batch
-                tasks += [asyncio.create_task(student(r, browser, url, d, args.clicks, f, leave))
-                          for r, d, f in zip(batch, delays, finished)]
+                if browser is not None:
+                    tasks += [asyncio.create_task(student(r, browser, url, d, args.clicks, f, leave))
+                              for r, d, f in zip(batch, delays, finished)]
+                else:
+                    base = f"http://127.0.0.1:{port}"
+                    tasks += [asyncio.create_task(protocol_student(r, base, url, d, args.clicks, f, leave))
+                              for r, d, f in zip(batch, delays, finished)]
                 remaining = CLASS_BUDGET_S - (time.monotonic() - t_open)
                 try:
                     await asyncio.wait_for(asyncio.gather(*(f.wait() for f in finished)),
@@ -298,6 +498,7 @@ async def run(args) -> dict:
                 print(f"  students {ids[0] + 1}-{ids[-1] + 1} done at {time.monotonic() - t_open:.0f} s; "
                       f"{s['kernels']} kernels, {s['kernels_mb']:.0f} MB", flush=True)
             in_class = memory.sample()
+            student_kernels = {r["kernel_id"] for r in records if r.get("kernel_id")}
             print(f"all students done after {time.monotonic() - t_open:.0f} s; "
                   f"{in_class['kernels']} kernels, {in_class['kernels_mb']:.0f} MB", flush=True)
             leave.set()
@@ -307,15 +508,17 @@ async def run(args) -> dict:
                     record["errors"].append(f"did not finish within the class time ({CLASS_BUDGET_S} s)")
             await asyncio.gather(*tasks, return_exceptions=True)
             t_left = time.monotonic()
-            await browser.close()
+            if browser is not None:
+                await browser.close()
         print("students left (pages closed); waiting for the culler ...", flush=True)
 
-        baseline = start["kernels"]
+        # Reclaimed once every student kernel is gone (replacements for preheated kernels
+        # that were handed out stay: they are the pool, waiting for the next class).
         deadline = t_left + CULL_IDLE_TIMEOUT + 2 * CULL_INTERVAL + 30
         reclaimed_after = None
         while time.monotonic() < deadline:
             await asyncio.sleep(2)
-            if memory.samples[-1]["kernels"] <= baseline:
+            if not student_kernels & memory.kernel_ids():
                 reclaimed_after = time.monotonic() - t_left
                 break
         await asyncio.sleep(2)
@@ -331,11 +534,15 @@ async def run(args) -> dict:
         live = [s["kernels"] for s in memory.samples]
         result = {
             "lesson": LESSON,
+            "clients": args.clients,
             "students": args.students,
             "arrival_window_s": args.arrival_s,
             "clicks_per_student": args.clicks,
             "batch_size": args.batch_size or args.students,
             "pool_size": args.pool_size,
+            "fill_delay_s": args.fill_delay if args.pool_size else None,
+            "pool_ready_after_s": pool_ready_s,
+            "preheated_pages": server_log.count("Using pre-heated kernel"),
             "cull_interval_s": CULL_INTERVAL,
             "cull_idle_timeout_s": CULL_IDLE_TIMEOUT,
             "machine": {"cpus": os.cpu_count(), "ram_gb": round(psutil.virtual_memory().total / 2**30, 1)},
@@ -374,9 +581,11 @@ def table(r: dict) -> str:
     tti, clk = r["time_to_interactive_s"], r["click_to_picture_ms"]
     fmt = lambda v, spec: "—" if v is None else format(v, spec)  # noqa: E731
     rows = [
-        ("students / arrival window", f"{r['students']} in batches of {r['batch_size']}, "
+        ("students / arrival window", f"{r['students']} {r['clients']} clients in batches of {r['batch_size']}, "
                                       f"each within {r['arrival_window_s']:g} s"
-                                      + (f", pool {r['pool_size']}" if r["pool_size"] else ", no preheat")),
+                                      + (f", {r['pool_size']} preheated (ready after {r['pool_ready_after_s']:.0f} s, "
+                                         f"{r['preheated_pages']} pages used one, refill after {r['fill_delay_s']:g} s)"
+                                         if r["pool_size"] else ", no preheat")),
         ("time to interactive p50 / p95 / max",
          f"{fmt(tti['p50'], '.1f')} / {fmt(tti['p95'], '.1f')} / {fmt(tti['max'], '.1f')} s "
          f"({tti['completed']}/{r['students']} loaded)"),
@@ -401,12 +610,20 @@ def table(r: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=30)
+    parser.add_argument("--clients", choices=["protocol", "browser"], default="protocol",
+                        help="widget-protocol clients (default) or Chromium pages; see the module docstring")
     parser.add_argument("--arrival-s", type=float, default=10.0, help="students arrive within this many seconds")
     parser.add_argument("--clicks", type=int, default=8, help='clicks on "step" per student')
-    parser.add_argument("--batch-size", type=int, default=10,
-                        help="students arriving together (0: all at once); see the module docstring")
-    parser.add_argument("--pool-size", type=int, default=0, help="preheated kernels (0: none)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="students arriving together (0: all at once; default: all at once for "
+                             "protocol clients, 10 for browsers); see the module docstring")
+    parser.add_argument("--pool-size", type=int, default=0,
+                        help="preheated kernels for the lesson, as kmeans-tutor serve --preheat (0: none)")
+    parser.add_argument("--fill-delay", type=float, default=1.0,
+                        help="seconds before a preheated kernel that was handed out is replaced")
     args = parser.parse_args(argv)
+    if args.batch_size is None:
+        args.batch_size = 0 if args.clients == "protocol" else 10
     result = asyncio.run(run(args))
     print()
     print(table(result))

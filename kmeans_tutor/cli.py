@@ -12,6 +12,7 @@ Examples
 --------
 $ kmeans-tutor serve                    # lessons at http://127.0.0.1:8866/
 $ kmeans-tutor serve --lesson 2 --no-browser
+$ kmeans-tutor serve --host 0.0.0.0 --lesson 4 --preheat 10   # a class on the LAN
 $ kmeans-tutor animate mall -k 5 -o mall.gif
 $ kmeans-tutor animate rings -k 2 --init random -o rings.mp4
 $ kmeans-tutor segment data/mall_customers.csv -k 5 -f "Annual Income (k$)" "Spending Score (1-100)"
@@ -42,15 +43,25 @@ def _port(text: str) -> int:
     return value
 
 
-def _lesson_number(text: str) -> int:
-    """A lesson number (0 for the index), for argparse."""
+def _non_negative(text: str, what: str) -> int:
+    """``text`` as an int >= 0, for argparse; ``what`` names it in the error."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a lesson number (0, 1, 2, ...)") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
     if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is not a lesson number (0, 1, 2, ...)")
+        raise argparse.ArgumentTypeError(f"{value} is not {what}")
     return value
+
+
+def _lesson_number(text: str) -> int:
+    """A lesson number (0 for the index), for argparse."""
+    return _non_negative(text, "a lesson number (0, 1, 2, ...)")
+
+
+def _count(text: str) -> int:
+    """A whole number >= 0, for argparse."""
+    return _non_negative(text, "a whole number (0 or more)")
 
 
 def _seconds(text: str) -> int:
@@ -73,7 +84,9 @@ def _add_serve_parser(subparsers) -> argparse.ArgumentParser:
         DEFAULT_CULL_IDLE_TIMEOUT,
         DEFAULT_CULL_INTERVAL,
         DEFAULT_HOST,
+        DEFAULT_MIN_AVAILABLE_MB,
         DEFAULT_PORT,
+        MB_PER_KERNEL,
     )
 
     parser = subparsers.add_parser(
@@ -99,6 +112,12 @@ def _add_serve_parser(subparsers) -> argparse.ArgumentParser:
                         help="do not open a web browser (by default one opens when run from a desktop terminal)")
     parser.add_argument("--no-token", action="store_true",
                         help="with a non-local --host, serve WITHOUT an access token (anyone on the network can use it)")
+    parser.add_argument("--preheat", type=_count, default=0, metavar="P",
+                        help="keep P kernels that have already run --lesson ready, so the first P students "
+                             f"get it at once (each holds ~{MB_PER_KERNEL} MB until the server stops; default 0)")
+    parser.add_argument("--max-kernels", type=_count, default=None, metavar="N",
+                        help="most lessons open at once; past it students see a 'Lesson server full' page "
+                             f"(default: what the free memory holds at {MB_PER_KERNEL} MB each; 0 = no limit)")
 
     advanced = parser.add_argument_group("advanced")
     advanced.add_argument("--lessons-dir", metavar="PATH",
@@ -111,6 +130,9 @@ def _add_serve_parser(subparsers) -> argparse.ArgumentParser:
                           help=f"look for idle kernels every S seconds (default {DEFAULT_CULL_INTERVAL})")
     advanced.add_argument("--cull-connected", action="store_true",
                           help="also shut down idle kernels whose browser tab is still open")
+    advanced.add_argument("--min-available-mb", type=_count, default=DEFAULT_MIN_AVAILABLE_MB, metavar="MB",
+                          help="start no lesson while the machine has less memory available "
+                               f"(default {DEFAULT_MIN_AVAILABLE_MB}; 0 = no check)")
     advanced.add_argument("--show-tracebacks", action="store_true",
                           help="show Python tracebacks in the page (they reveal code; for debugging)")
     parser.set_defaults(func=cmd_serve)
@@ -133,6 +155,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             cull_interval=args.cull_interval,
             cull_idle_timeout=args.cull_idle_timeout,
             cull_connected=args.cull_connected,
+            max_kernels=args.max_kernels,
+            min_available_mb=args.min_available_mb,
+            preheat=args.preheat,
             show_tracebacks=args.show_tracebacks,
         )
     except (ServeError, ValueError) as exc:

@@ -9,10 +9,22 @@ server on the lessons folder:
   (``--Voila.port_retries=0``);
 * code cells hidden (``--strip_sources=True``), ``?theme=``/``?template=`` query
   overrides refused, a per-cell time limit, and idle kernels culled;
-* ``lesson=N`` opens ``NN_*.ipynb`` directly at ``/voila/render/NN_*.ipynb``.
+* ``lesson=N`` opens ``NN_*.ipynb`` directly at ``/voila/render/NN_*.ipynb``;
+  ``preheat=P`` keeps P kernels that have already run that lesson ready for the next
+  students;
+* at most ``max_kernels`` lessons open at once (by default as many as the memory available
+  at start-up holds, :func:`default_max_kernels`), and none started while the machine is
+  low on memory: a student past the limit gets a "Lesson server full" page that says what
+  to do (:mod:`kmeans_tutor.lesson_server`);
+* kernel websockets only in the protocol lesson pages speak (v1): Voilà mishandles the
+  older one (:class:`kmeans_tutor.lesson_server.LessonWebsocketConnection`);
+* the ``kmeans-tutor`` page template: Voilà's lab template without its Font Awesome CDN
+  links, so that a page needs nothing but this server (icons come with the widget bundle).
 
-This module imports only the standard library: Voilà runs as a child process
-(``python -m voila``) of the same interpreter.
+This module imports only the standard library (and psutil, lazily, to size the default
+cap): Voilà runs as a child process (``python -m voila``) of the same interpreter, with
+``JUPYTER_PATH`` pointing at the package's ``_jupyter`` folder for the template
+(:func:`voila_env`).
 
 Voilà facts this relies on (checked with voila 0.5.13 / jupyter_server 2.x):
 
@@ -59,6 +71,7 @@ __all__ = [
     "LessonNotFoundError",
     "build_voila_command",
     "check_port_free",
+    "default_max_kernels",
     "find_lesson",
     "find_lessons_dir",
     "is_local_host",
@@ -66,6 +79,7 @@ __all__ = [
     "list_lessons",
     "serve",
     "server_url",
+    "voila_env",
 ]
 
 DEFAULT_HOST = "127.0.0.1"
@@ -73,6 +87,18 @@ DEFAULT_PORT = 8866
 DEFAULT_CELL_TIMEOUT = 60  # seconds one cell may run while a lesson renders
 DEFAULT_CULL_INTERVAL = 60  # seconds between checks for idle kernels
 DEFAULT_CULL_IDLE_TIMEOUT = 600  # seconds of inactivity before a kernel is shut down
+
+# Memory per open lesson: one kernel after stepping through lesson 4 measured 158 MB RSS
+# (benchmarks/load_classroom.py); 200 leaves room for bigger uploads and other lessons.
+MB_PER_KERNEL = 200
+RESERVED_MB = 1024  # left for the server, the teacher's own browser and the system
+DEFAULT_MIN_AVAILABLE_MB = 400  # no new kernel below this much available memory
+DEFAULT_FILL_DELAY = 1  # seconds before a preheated kernel that was handed out is replaced
+
+TEMPLATE = "kmeans-tutor"
+JUPYTER_DATA_DIR = Path(__file__).resolve().parent / "_jupyter"  # holds voila/templates/kmeans-tutor
+KERNEL_MANAGER = "kmeans_tutor.lesson_server.LessonKernelManager"
+WEBSOCKET_CONNECTION = "kmeans_tutor.lesson_server.LessonWebsocketConnection"
 
 # Files Voilà may hand out from the lessons folder at /voila/files/: pictures only.
 # Notebooks, Python files and dot-files are refused even if a pattern above matched.
@@ -334,6 +360,70 @@ def server_url(host: str, port: int, path: str = "/", token: str | None = None) 
     return f"http://{shown}:{int(port)}{path}{query}"
 
 
+# --- capacity ------------------------------------------------------------------------
+
+
+def default_max_kernels(available_mb: float | None = None) -> int:
+    """How many lessons may be open at once, from the memory available now.
+
+    ``(available - 1024 MB) / 200 MB``, at least 4: 200 MB per open lesson (one kernel)
+    and 1 GB kept for the server, the teacher's browser and the system.
+
+    Parameters
+    ----------
+    available_mb : float, optional
+        Memory available to new processes, in MB; measured with psutil when omitted.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> default_max_kernels(8 * 1024)   # 8 GB available
+    35
+    >>> default_max_kernels(1500)
+    4
+    """
+    if available_mb is None:
+        import psutil
+
+        available_mb = psutil.virtual_memory().available / 2**20
+    return max(4, int((available_mb - RESERVED_MB) // MB_PER_KERNEL))
+
+
+def _check_count(name: str, value, *, minimum: int = 0) -> int:
+    """A whole number >= ``minimum``, or a ValueError naming the setting."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum}, got {value!r}")
+    return value
+
+
+def voila_env(token: str | None = None, base: dict | None = None) -> dict:
+    """The environment to run Voilà in: the package's template on ``JUPYTER_PATH``, the token.
+
+    Parameters
+    ----------
+    token : str, optional
+        Put into ``JUPYTER_TOKEN`` (read by ``--Voila.auto_token=True``); any token or
+        token file inherited from ``base`` is removed either way.
+    base : dict, optional
+        Environment to start from (default ``os.environ``).
+
+    Returns
+    -------
+    dict
+    """
+    env = dict(os.environ if base is None else base)
+    env.pop("JUPYTER_TOKEN", None)
+    env.pop("JUPYTER_TOKEN_FILE", None)
+    if token is not None:
+        env["JUPYTER_TOKEN"] = token
+    paths = [str(JUPYTER_DATA_DIR)] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    env["JUPYTER_PATH"] = os.pathsep.join(paths)
+    return env
+
+
 # --- the command ---------------------------------------------------------------------
 
 
@@ -350,6 +440,10 @@ def build_voila_command(
     cull_interval: int = DEFAULT_CULL_INTERVAL,
     cull_idle_timeout: int = DEFAULT_CULL_IDLE_TIMEOUT,
     cull_connected: bool = False,
+    max_kernels: int = 0,
+    min_available_mb: int = DEFAULT_MIN_AVAILABLE_MB,
+    preheat: int = 0,
+    fill_delay: float = DEFAULT_FILL_DELAY,
     show_tracebacks: bool = False,
     python: str | None = None,
     extra_args: Sequence[str] = (),
@@ -366,8 +460,8 @@ def build_voila_command(
         Address to bind (``--Voila.ip``). Anything but loopback needs ``token`` (or
         ``no_token=True``).
     lesson : int, optional
-        Only checked here (a missing lesson fails before anything starts); use
-        :func:`lesson_path` for the URL that opens it.
+        Checked here (a missing lesson fails before anything starts); use
+        :func:`lesson_path` for the URL that opens it. The lesson that ``preheat`` prepares.
     token : str, optional
         Access token. Passed as ``--Voila.token=<token>`` unless ``token_in_env``.
     no_token : bool, default False
@@ -384,6 +478,19 @@ def build_voila_command(
         for more than ``cull_idle_timeout`` seconds.
     cull_connected : bool, default False
         Also cull idle kernels whose browser tab is still open.
+    max_kernels : int, default 0
+        Most kernels (open lessons, preheated ones included) at once; past it a student
+        gets a "Lesson server full" page. 0: no limit (:func:`serve` defaults to
+        :func:`default_max_kernels` instead).
+    min_available_mb : int, default 400
+        Start no kernel while the machine has less memory available (0: no check).
+    preheat : int, default 0
+        Keep this many kernels that have already run ``lesson`` (which must be given)
+        waiting for the next students (``--preheat_kernel=True --pool_size=N``, and a
+        denylist so that no other notebook gets a pool). Preheated kernels are never
+        culled: each costs its memory until the server stops.
+    fill_delay : float, default 1
+        Seconds before a preheated kernel that was handed out is replaced.
     show_tracebacks : bool, default False
         Show Python tracebacks in the page (they quote the hidden code: tests only).
     python : str, optional
@@ -419,8 +526,16 @@ def build_voila_command(
     cell_timeout = _check_seconds("cell_timeout", cell_timeout)
     cull_interval = _check_seconds("cull_interval", cull_interval)
     cull_idle_timeout = _check_seconds("cull_idle_timeout", cull_idle_timeout)
-    if lesson is not None:
-        find_lesson(folder, lesson)
+    max_kernels = _check_count("max_kernels", max_kernels)
+    min_available_mb = _check_count("min_available_mb", min_available_mb)
+    preheat = _check_count("preheat", preheat)
+    if isinstance(fill_delay, bool) or not isinstance(fill_delay, (int, float)) or not 0 <= fill_delay < 86400:
+        raise ValueError(f"fill_delay must be a number of seconds from 0 to 86400, got {fill_delay!r}")
+    notebook = find_lesson(folder, lesson) if lesson is not None else None
+    if preheat and notebook is None:
+        raise ValueError("preheat needs a lesson: say which lesson to prepare kernels for (lesson=N, --lesson N)")
+    if preheat and max_kernels and preheat > max_kernels:
+        raise ValueError(f"preheat ({preheat}) cannot be more than max_kernels ({max_kernels})")
     if token is not None and (not isinstance(token, str) or not token or any(c.isspace() for c in token)):
         raise ValueError("token must be a non-empty string without spaces")
     if token is not None and no_token:
@@ -439,6 +554,7 @@ def build_voila_command(
         # The browser is opened by serve() itself, on the requested lesson's URL.
         "--no-browser",
         "--strip_sources=True",
+        f"--template={TEMPLATE}",
         f"--show_tracebacks={show_tracebacks}",
         "--VoilaConfiguration.allow_theme_override=NO",
         "--VoilaConfiguration.allow_template_override=NO",
@@ -446,7 +562,23 @@ def build_voila_command(
         f"--MappingKernelManager.cull_interval={cull_interval}",
         f"--MappingKernelManager.cull_idle_timeout={cull_idle_timeout}",
         f"--MappingKernelManager.cull_connected={cull_connected}",
+        f"--VoilaConfiguration.multi_kernel_manager_class={KERNEL_MANAGER}",
+        f"--Voila.kernel_websocket_connection_class={WEBSOCKET_CONNECTION}",
+        # Kernels talk to the server over Unix sockets in a private folder, not TCP ports
+        # on 127.0.0.1: no port race when a class starts 30 at once, no port to probe.
+        *(["--KernelManager.transport=ipc"] if os.name != "nt" else []),
+        f"--LessonKernelManager.max_kernels={max_kernels}",
+        f"--LessonKernelManager.min_available_mb={min_available_mb}",
     ]
+    if preheat:
+        # Voilà keeps one pool per notebook of the folder; deny every other notebook one.
+        # It matches the patterns against absolute paths at start-up, relative ones later.
+        cmd += [
+            "--preheat_kernel=True",
+            f"--pool_size={preheat}",
+            f"--VoilaKernelManager.preheat_denylist=^(?!(.*[\\\\/])?{re.escape(notebook.name)}$)",
+            f"--VoilaKernelManager.fill_delay={fill_delay:g}",
+        ]
     cmd += [f"--VoilaConfiguration.file_allowlist={p}" for p in FILE_ALLOWLIST]
     cmd += [f"--VoilaConfiguration.file_denylist={p}" for p in FILE_DENYLIST]
     if token_in_env and not no_token:
@@ -513,6 +645,10 @@ def serve(
     cull_interval: int = DEFAULT_CULL_INTERVAL,
     cull_idle_timeout: int = DEFAULT_CULL_IDLE_TIMEOUT,
     cull_connected: bool = False,
+    max_kernels: int | None = None,
+    min_available_mb: int = DEFAULT_MIN_AVAILABLE_MB,
+    preheat: int = 0,
+    fill_delay: float = DEFAULT_FILL_DELAY,
     show_tracebacks: bool = False,
     extra_args: Iterable[str] = (),
     startup_timeout: float = 120.0,
@@ -525,8 +661,11 @@ def serve(
     lessons_dir : path-like, optional
         Defaults to :func:`find_lessons_dir`.
     port, host, lesson, cell_timeout, cull_interval, cull_idle_timeout, cull_connected, \
-show_tracebacks, extra_args
+min_available_mb, preheat, fill_delay, show_tracebacks, extra_args
         As in :func:`build_voila_command`.
+    max_kernels : int, optional
+        Most lessons open at once; by default :func:`default_max_kernels` of the memory
+        available now. 0 removes the limit.
     token : str, optional
         Access token. For a non-local host one is generated when not given (unless
         ``no_token``). It reaches Voilà through ``JUPYTER_TOKEN``, not the command line.
@@ -563,11 +702,15 @@ show_tracebacks, extra_args
     if no_token:
         token = None
 
+    if max_kernels is None:
+        max_kernels = max(default_max_kernels(), preheat)
+
     cmd = build_voila_command(
         folder, port=port, host=host, lesson=lesson, token=token, no_token=no_token,
         token_in_env=token is not None, cell_timeout=cell_timeout, cull_interval=cull_interval,
         cull_idle_timeout=cull_idle_timeout, cull_connected=cull_connected,
-        show_tracebacks=show_tracebacks, extra_args=tuple(extra_args),
+        max_kernels=max_kernels, min_available_mb=min_available_mb, preheat=preheat,
+        fill_delay=fill_delay, show_tracebacks=show_tracebacks, extra_args=tuple(extra_args),
     )
     path = lesson_path(folder, lesson)
     port = _check_port(port)
@@ -582,11 +725,7 @@ show_tracebacks, extra_args
             file=sys.stderr, flush=True,
         )
 
-    env = dict(os.environ)
-    env.pop("JUPYTER_TOKEN", None)
-    env.pop("JUPYTER_TOKEN_FILE", None)
-    if token is not None:
-        env["JUPYTER_TOKEN"] = token
+    env = voila_env(token)
 
     print(f"Starting Voilà on {folder.resolve()} ...", file=out, flush=True)
     proc = subprocess.Popen(cmd, env=env)
@@ -613,6 +752,12 @@ show_tracebacks, extra_args
         if lesson is not None:
             url = server_url(host, port, path, token)
             lines.append(f"Lesson {int(lesson)}: {url}")
+        if max_kernels:
+            lines.append(f"Room for {max_kernels} open lessons (about {MB_PER_KERNEL} MB each); "
+                         "past that, students see a 'Lesson server full' page (--max-kernels).")
+        if preheat:
+            lines.append(f"{preheat} kernel(s) preheated for lesson {int(lesson)}: they run the lesson "
+                         "now, so the first students get it at once.")
         print("\n" + "\n".join(lines) + "\nPress Ctrl+C to stop the server.\n", file=out, flush=True)
         if open_browser is None:
             open_browser = _should_open_browser()

@@ -80,6 +80,9 @@ def test_wheel_contains_package_and_data_but_no_tests(wheel):
     # The lessons ship inside the package, so `kmeans-tutor serve` works when installed.
     lessons = sorted(p.name for p in (ROOT / "lessons").glob("*.ipynb"))
     assert lessons and all(f"kmeans_tutor/_lessons/{name}" in names for name in lessons)
+    # So does the lesson server's page template (found through JUPYTER_PATH).
+    template = "kmeans_tutor/_jupyter/voila/templates/kmeans-tutor/"
+    assert {template + f for f in ("conf.json", "index.html.j2", "503.html")} <= names
 
     modules = {
         p.relative_to(ROOT).as_posix()
@@ -142,6 +145,11 @@ assert data.is_file() and inside(str(data), venv), str(data)
 
 import numpy
 assert inside(numpy.__file__, dev_site), numpy.__file__
+
+from kmeans_tutor import serve
+template = serve.JUPYTER_DATA_DIR / "voila" / "templates" / serve.TEMPLATE / "index.html.j2"
+assert template.is_file() and inside(template, venv), template
+assert inside(serve.find_lessons_dir(), venv), serve.find_lessons_dir()
 
 df = kmeans_tutor.load_mall_customers()
 assert len(df) == 200, len(df)

@@ -5,6 +5,9 @@ End-to-end serving is in tests/browser/test_server.py.
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,8 +20,11 @@ from kmeans_tutor.serve import (
     LessonNotFoundError,
     PortInUseError,
     ServeError,
+    JUPYTER_DATA_DIR,
+    TEMPLATE,
     build_voila_command,
     check_port_free,
+    default_max_kernels,
     find_lesson,
     find_lessons_dir,
     is_local_host,
@@ -26,6 +32,7 @@ from kmeans_tutor.serve import (
     list_lessons,
     serve,
     server_url,
+    voila_env,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,8 +75,14 @@ def test_defaults_are_safe(lessons):
         "--MappingKernelManager.cull_idle_timeout=600",
         "--MappingKernelManager.cull_connected=False",
         r"--VoilaConfiguration.file_denylist=.*\.(ipynb|py)",
+        "--template=kmeans-tutor",
+        "--VoilaConfiguration.multi_kernel_manager_class=kmeans_tutor.lesson_server.LessonKernelManager",
+        "--Voila.kernel_websocket_connection_class=kmeans_tutor.lesson_server.LessonWebsocketConnection",
+        "--LessonKernelManager.max_kernels=0",
+        "--LessonKernelManager.min_available_mb=400",
     ]:
         assert flag in cmd
+    assert not [arg for arg in cmd if "preheat" in arg or "pool_size" in arg]
     assert not [arg for arg in cmd if arg.startswith("--") and "token" in arg.lower()]
 
 
@@ -275,3 +288,118 @@ def test_cli_requires_a_command(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([])
     assert exit_info.value.code == 2
+
+
+# --- capacity: cap, memory floor, preheated kernels -------------------------------------
+
+
+def _option(cmd, name):
+    """The value of ``--name=value`` in ``cmd`` (exactly one)."""
+    values = [arg.split("=", 1)[1] for arg in cmd if arg.startswith(f"--{name}=")]
+    assert len(values) == 1, (name, cmd)
+    return values[0]
+
+
+def test_cap_and_memory_floor_reach_the_command(lessons):
+    cmd = build_voila_command(lessons, max_kernels=25, min_available_mb=0)
+    assert _option(cmd, "LessonKernelManager.max_kernels") == "25"
+    assert _option(cmd, "LessonKernelManager.min_available_mb") == "0"
+
+
+def test_preheat_pools_only_the_chosen_lesson(lessons):
+    cmd = build_voila_command(lessons, lesson=2, preheat=3, fill_delay=30)
+    assert _option(cmd, "preheat_kernel") == "True"
+    assert _option(cmd, "pool_size") == "3"
+    assert _option(cmd, "VoilaKernelManager.fill_delay") == "30"
+    denied = re.compile(_option(cmd, "VoilaKernelManager.preheat_denylist"))
+    # Voilà filters absolute paths at start-up and relative names later; a pattern
+    # that matches a notebook denies it a pool.
+    folder = str(lessons.resolve())
+    for name in ("02_update step.ipynb", os.path.join(folder, "02_update step.ipynb")):
+        assert not denied.match(name), name
+    for name in ("01_assign.ipynb", os.path.join(folder, "10_choose_k.ipynb"), "x02_update step.ipynb",
+                 os.path.join(folder, "02_update step.ipynb.bak")):
+        assert denied.match(name), name
+
+
+def test_preheat_needs_a_lesson(lessons):
+    with pytest.raises(ValueError, match="preheat needs a lesson"):
+        build_voila_command(lessons, preheat=2)
+
+
+def test_preheat_cannot_exceed_the_cap(lessons):
+    with pytest.raises(ValueError, match=r"preheat \(5\) cannot be more than max_kernels \(4\)"):
+        build_voila_command(lessons, lesson=1, preheat=5, max_kernels=4)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("max_kernels", -1), ("max_kernels", 2.5), ("max_kernels", True),
+    ("min_available_mb", -5), ("preheat", "3"), ("fill_delay", -1), ("fill_delay", True),
+])
+def test_bad_capacity_values(lessons, name, value):
+    kwargs = {name: value, "lesson": 1}
+    with pytest.raises(ValueError, match=name):
+        build_voila_command(lessons, **kwargs)
+
+
+@pytest.mark.parametrize("available, expected", [(100, 4), (1024, 4), (8 * 1024, 35), (24 * 1024, 117)])
+def test_default_max_kernels_from_memory(available, expected):
+    assert default_max_kernels(available) == expected
+
+
+def test_default_max_kernels_measures_this_machine(monkeypatch):
+    import collections
+
+    import psutil
+
+    memory = collections.namedtuple("svmem", "available")
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: memory(available=6 * 2**30))
+    assert default_max_kernels() == (6 * 1024 - 1024) // 200
+
+
+def test_voila_env_puts_the_template_first_and_handles_the_token():
+    env = voila_env("tok", base={"JUPYTER_PATH": "/elsewhere", "JUPYTER_TOKEN_FILE": "/f", "KEEP": "1"})
+    assert env["JUPYTER_PATH"].split(os.pathsep) == [str(JUPYTER_DATA_DIR), "/elsewhere"]
+    assert env["JUPYTER_TOKEN"] == "tok" and "JUPYTER_TOKEN_FILE" not in env and env["KEEP"] == "1"
+    assert "JUPYTER_TOKEN" not in voila_env(None, base={"JUPYTER_TOKEN": "old"})
+
+
+def test_the_page_template_ships_with_the_package():
+    folder = JUPYTER_DATA_DIR / "voila" / "templates" / TEMPLATE
+    assert json.loads((folder / "conf.json").read_text())["base_template"] == "lab"
+    index = (folder / "index.html.j2").read_text()
+    assert "extends 'voila/templates/lab/index.html.j2'" in index
+    assert "http" not in index, "the page template links an outside URL"
+    assert "{{ message }}" in (folder / "503.html").read_text()
+
+
+def test_cli_capacity_options_reach_serve(lessons, monkeypatch):
+    seen = {}
+
+    def fake_serve(lessons_dir, **kwargs):
+        seen.update(kwargs)
+        return 0
+
+    monkeypatch.setattr("kmeans_tutor.serve.serve", fake_serve)
+    assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons), "--lesson", "1",
+                     "--preheat", "3", "--max-kernels", "12", "--min-available-mb", "0"]) == 0
+    assert (seen["preheat"], seen["max_kernels"], seen["min_available_mb"]) == (3, 12, 0)
+    seen.clear()
+    assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons)]) == 0
+    assert (seen["preheat"], seen["max_kernels"], seen["min_available_mb"]) == (0, None, 400)
+
+
+def test_cli_preheat_without_lesson_is_an_error(lessons, capsys):
+    assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons), "--preheat", "2"]) == 1
+    assert "preheat needs a lesson" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max-kernels", "-1"], "-1 is not a whole number (0 or more)"),
+    (["--preheat", "many"], "'many' is not a whole number (0 or more)"),
+])
+def test_cli_capacity_usage_errors(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["serve", *args])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -2,7 +2,8 @@
 
 * ``voila_server``: a session-wide ``kmeans-tutor serve`` on a free port, serving a
   tiny generated lesson folder (``sample_lessons``), with short cull settings.
-  ``start_lesson_server()`` starts one on any folder (e.g. the real lessons).
+  ``start_server(folder, log_path, extra_args=())`` (the fixture behind it) starts one
+  on any folder with any options, e.g. the real lessons.
 * Playwright (pytest-playwright's ``browser``/``page``) launches Debian's
   ``/usr/bin/chromium`` (override with ``KMEANS_TUTOR_CHROMIUM``) with flags that stop
   it from calling home. ``base_url`` is the server's, so ``page.goto("/")`` works.
@@ -224,6 +225,12 @@ def start_lesson_server(lessons_dir, log_path: Path, *, extra_args=(), startup_t
         yield server
     finally:
         _stop_group(proc)
+
+
+@pytest.fixture(scope="session")
+def start_server():
+    """:func:`start_lesson_server`, for a module that needs a server of its own."""
+    return start_lesson_server
 
 
 @pytest.fixture(scope="session")

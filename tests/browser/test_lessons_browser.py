@@ -34,20 +34,11 @@ STATIC_IMAGE = ".jp-RenderedImage img"
 CHANGE_TIMEOUT = 20.0  # seconds for the kernel to answer a click and the picture to arrive
 
 
-def _harness(config):
-    """tests/browser/conftest.py as loaded by pytest (for ``start_lesson_server``)."""
-    for plugin in config.pluginmanager.get_plugins():
-        path = getattr(plugin, "__file__", None)
-        if path and Path(path).resolve() == BROWSER_DIR / "conftest.py":
-            return plugin
-    raise RuntimeError("tests/browser/conftest.py is not loaded")
-
-
 @pytest.fixture(scope="module")
-def lessons_server(request, tmp_path_factory):
+def lessons_server(start_server, tmp_path_factory):
     """``kmeans-tutor serve`` on the real lessons folder, for this module."""
     log_path = tmp_path_factory.mktemp("lessons-server") / "server.log"
-    with _harness(request.config).start_lesson_server(LESSONS_DIR, log_path) as server:
+    with start_server(LESSONS_DIR, log_path) as server:
         yield server
 
 
@@ -243,6 +234,45 @@ def test_lesson_4_stepper_steps_forward_and_back(lessons):
     unanswered = steady_pixels(picture)
     answer_first_question(page, name)
     wait_until(lambda: pixels(picture) != unanswered, "the quiz picture to show the distances")
+
+
+def test_lesson_4_stepper_takes_an_uploaded_csv(lessons):
+    """A student's own CSV, chosen with the browser's file dialog: used if good, refused
+    with a reason (and nothing lost) if not."""
+    name = "04_kmeans_step_by_step.ipynb"
+    page = lessons.get(name)
+    app = page.locator(".widget-vbox", has=button(page, "step")).first
+    upload_button = app.locator(".widget-upload").first
+
+    def upload(name: str, data: bytes):
+        # The button opens the browser's file dialog; Playwright answers it.
+        with page.expect_file_chooser() as chooser:
+            upload_button.click()
+        chooser.value.set_files(files=[{"name": name, "mimeType": "text/csv", "buffer": data}])
+
+    status = app.locator(".widget-html", has_text=re.compile("CSV file|Loaded|Could not use")).first
+    readout = app.locator(".widget-html", has_text="phase").first
+    canvas = app.locator(MPL_CANVAS).first
+    canvas.scroll_into_view_if_needed()
+    before = steady_pixels(canvas)
+
+    rows = "\n".join(f"{150 + (i * 7) % 40},{50 + (i * 11) % 30},{'ab'[i % 2]}" for i in range(40))
+    upload("heights.csv", f"height,weight,team\n{rows}\n".encode())
+    status.locator("text=Loaded heights.csv").wait_for(timeout=CHANGE_TIMEOUT * 1000)
+    assert "40 rows, 2 numeric columns (height, weight)" in status.inner_text()
+    assert "text columns left out: team" in status.inner_text()
+    wait_until(lambda: "heights.csv" in app.inner_text(), "the stepper to name the uploaded file")
+    wait_until(lambda: pixels(canvas) != before, "the picture to show the uploaded points")
+    after_good = steady_pixels(canvas)
+    shown = readout.inner_text()
+
+    upload("broken.csv", b"height,weight\n170,60\n180,seventy\n165,55\n")
+    status.locator("text=Could not use broken.csv").wait_for(timeout=CHANGE_TIMEOUT * 1000)
+    problem = status.inner_text()
+    assert "the data on screen are unchanged" in problem
+    assert "seventy" in problem and "weight" in problem, problem
+    assert readout.inner_text() == shown
+    assert steady_pixels(canvas) == after_good
 
 
 def test_lesson_5_race(lessons):

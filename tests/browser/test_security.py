@@ -9,6 +9,9 @@ knows the id connects to ``/api/kernels/<id>/channels`` — from Python, and fro
 page's own JavaScript — and sends an ``execute_request`` whose code would create a marker
 file and change the page's label. Neither may happen; a ``kernel_info_request`` sent
 right after on the same socket must be answered, which proves the socket was live.
+
+The sockets speak the ``v1.kernel.websocket.jupyter.org`` protocol, like lesson pages: the
+server refuses the older JSON ("legacy") protocol outright, which is tested too.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ import time
 import uuid
 
 import pytest
+from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1, serialize_msg_to_ws_v1
+
+from kmeans_tutor.lesson_server import WS_PROTOCOL
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +46,7 @@ def attack_code(marker) -> str:
 
 
 def message(msg_type: str, content: dict, channel: str, session: str) -> dict:
-    """A Jupyter message in the websocket's JSON ("legacy") form."""
+    """A Jupyter message, with the channel it goes to."""
     return {
         "header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "username": "attacker",
                    "session": session, "date": "2024-01-01T00:00:00.000000Z", "version": "5.3"},
@@ -50,6 +56,19 @@ def message(msg_type: str, content: dict, channel: str, session: str) -> dict:
         "buffers": [],
         "channel": channel,
     }
+
+
+def to_wire(msg: dict) -> bytes:
+    """``msg`` as a v1 websocket frame."""
+    return serialize_msg_to_ws_v1(msg, msg["channel"], lambda part: json.dumps(part).encode())
+
+
+def from_wire(frame: bytes) -> dict:
+    """A v1 websocket frame as a message (header, parent_header, metadata, content)."""
+    channel, parts = deserialize_msg_from_ws_v1(frame)
+    header, parent, metadata, content = (json.loads(part) for part in parts[:4])
+    return {"channel": channel, "header": header, "parent_header": parent, "metadata": metadata,
+            "content": content}
 
 
 def execute_request(code: str, channel: str, session: str) -> dict:
@@ -111,13 +130,13 @@ def test_execute_request_over_websocket_is_ignored(kernel_channels_url, lesson_p
     execute = execute_request(attack_code(marker), channel, session)
     info = message("kernel_info_request", {}, "shell", session)
     ws = websocket.create_connection(f"{kernel_channels_url}?session_id={session}",
-                                     timeout=REPLY_TIMEOUT_S)
+                                     timeout=REPLY_TIMEOUT_S, subprotocols=[WS_PROTOCOL])
     replies = []
     try:
-        ws.send(json.dumps(execute))
+        ws.send_binary(to_wire(execute))
         # Shell requests are handled in order: had the execute_request got through, its
         # reply would come before this one's.
-        ws.send(json.dumps(info))
+        ws.send_binary(to_wire(info))
         deadline = time.monotonic() + REPLY_TIMEOUT_S
         got_info_at = None
         while time.monotonic() < deadline:
@@ -128,7 +147,7 @@ def test_execute_request_over_websocket_is_ignored(kernel_channels_url, lesson_p
                 raw = ws.recv()
             except websocket.WebSocketTimeoutException:
                 continue
-            msg = json.loads(raw)
+            msg = from_wire(raw)
             parent = (msg.get("parent_header") or {}).get("msg_id")
             replies.append((msg["header"]["msg_type"], parent, msg.get("content", {}).get("status")))
             if parent == info["header"]["msg_id"] and msg["header"]["msg_type"] == "kernel_info_reply":
@@ -142,23 +161,45 @@ def test_execute_request_over_websocket_is_ignored(kernel_channels_url, lesson_p
 # --- from the page's own JavaScript -----------------------------------------------------------
 
 PAGE_ATTACK_JS = """
-async ([url, execute, info, timeoutMs, afterMs]) => {
+async ([url, protocol, execute, info, timeoutMs, afterMs]) => {
+  // The v1 kernel websocket framing: part count and offsets (8-byte little-endian),
+  // then the channel and the JSON parts.
+  const enc = new TextEncoder(), dec = new TextDecoder();
+  const toWire = (msg) => {
+    const parts = [msg.channel, ...[msg.header, msg.parent_header, msg.metadata, msg.content]
+                   .map(p => JSON.stringify(p))].map(p => enc.encode(p));
+    const offsets = [8 * (2 + parts.length)];
+    for (const p of parts) offsets.push(offsets[offsets.length - 1] + p.length);
+    const buf = new Uint8Array(offsets[offsets.length - 1]);
+    const view = new DataView(buf.buffer);
+    view.setBigUint64(0, BigInt(offsets.length), true);
+    offsets.forEach((o, i) => view.setBigUint64(8 * (i + 1), BigInt(o), true));
+    parts.forEach((p, i) => buf.set(p, offsets[i]));
+    return buf;
+  };
+  const fromWire = (data) => {
+    const view = new DataView(data);
+    const n = Number(view.getBigUint64(0, true));
+    const offs = [...Array(n).keys()].map(i => Number(view.getBigUint64(8 * (i + 1), true)));
+    const part = (i) => JSON.parse(dec.decode(new Uint8Array(data, offs[i], offs[i + 1] - offs[i])));
+    return {header: part(1), parent_header: part(2), content: part(4)};
+  };
   const replies = [];
-  const ws = new WebSocket(url);
+  const ws = new WebSocket(url, [protocol]);
+  ws.binaryType = "arraybuffer";
   await new Promise((resolve, reject) => {
     ws.onopen = resolve;
     ws.onerror = () => reject(new Error("websocket did not open"));
   });
   let gotInfo = null;
   ws.onmessage = (event) => {
-    if (typeof event.data !== "string") return;
-    const msg = JSON.parse(event.data);
+    const msg = fromWire(event.data);
     const parent = (msg.parent_header || {}).msg_id || null;
     replies.push([msg.header.msg_type, parent, (msg.content || {}).status || null]);
     if (parent === info.header.msg_id && msg.header.msg_type === "kernel_info_reply") gotInfo = performance.now();
   };
-  ws.send(JSON.stringify(execute));
-  ws.send(JSON.stringify(info));
+  ws.send(toWire(execute));
+  ws.send(toWire(info));
   const t0 = performance.now();
   while (performance.now() - t0 < timeoutMs) {
     if (gotInfo !== null && performance.now() - gotInfo > afterMs) break;
@@ -178,12 +219,21 @@ def test_execute_request_from_page_javascript_is_ignored(kernel_channels_url, le
     info = message("kernel_info_request", {}, "shell", session)
     replies = lesson_page.evaluate(
         PAGE_ATTACK_JS,
-        [f"{kernel_channels_url}?session_id={session}", execute, info,
+        [f"{kernel_channels_url}?session_id={session}", WS_PROTOCOL, execute, info,
          REPLY_TIMEOUT_S * 1000, WAIT_AFTER_REPLY_S * 1000],
     )
     replies = [tuple(r) for r in replies]
     assert_not_executed(replies, execute["header"]["msg_id"], info["header"]["msg_id"], marker,
                         lesson_page, voila_server)
+
+
+def test_legacy_websocket_protocol_is_refused(kernel_channels_url, lesson_page, voila_server):
+    # Voilà would spin on the first picture sent over it (see kmeans_tutor.lesson_server).
+    with pytest.raises(websocket.WebSocketBadStatusException) as info:
+        websocket.create_connection(f"{kernel_channels_url}?session_id={uuid.uuid4().hex}",
+                                    timeout=REPLY_TIMEOUT_S)
+    assert info.value.status_code == 400
+    assert f"Refused a kernel websocket without the {WS_PROTOCOL} protocol" in voila_server.log()
 
 
 def test_widgets_still_work_after_the_attempts(lesson_page):

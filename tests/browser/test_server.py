@@ -68,12 +68,13 @@ def test_tree_listing_loads_in_chromium(page, sample_lessons):
 )
 def test_query_string_theme_and_template_overrides_are_ignored(voila_server, query, forbidden):
     # Voilà does not reject the query: with the overrides locked it ignores it and
-    # renders the configured light theme and lab template, exactly as without it.
+    # renders the configured light theme and kmeans-tutor template (lab's, minus its CDN
+    # links), exactly as without it.
     status, body = http_get(f"{voila_server.url}/{query}")
     assert status == 200
     assert forbidden not in body
     assert b"theme-light.css" in body
-    assert b"voila/templates/lab/" in body
+    assert b"voila/templates/kmeans-tutor/" in body
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,179 @@
+"""The lesson server's kernel manager: a cap on open lessons, and a clear page when full.
+
+Every lesson page a student opens starts a Python kernel of its own (about 160 MB; see
+"Teaching a class" in the README). Standalone Voilà starts as many as it is asked for,
+so a class that reloads pages, or a stranger hammering an open port, can use up the
+teacher's memory. :class:`LessonKernelManager` refuses to start a kernel
+
+* when ``max_kernels`` kernels are already running or starting (0: no limit), or
+* when the machine has less than ``min_available_mb`` of memory available,
+
+and the student then gets a page that says so (HTTP 503, "Lesson server full") instead
+of a lesson that never loads. Kernels restarted in place and kernels already running
+are never touched.
+
+Preheated kernels are replaced one at a time once students arrive: Voilà replaces each
+kernel it hands out after ``fill_delay`` seconds, so a class arriving within a few seconds
+would set off as many lesson runs at once as there are students, right when they start
+clicking. :class:`LessonKernelManager` lets a replacement start only every
+``refill_interval`` seconds (3 s: one lesson run keeps one core busy for about that long),
+which leaves the other core to the students. The pool is filled at full speed before the
+first student comes.
+
+It also fixes a race of Voilà's preheated kernels with culling: a pooled kernel keeps the
+time of its last activity from when it ran the lesson, perhaps long before a student takes
+it, so the culler could shut it down in the seconds before the student's page connects.
+A kernel handed out from the pool is marked active at that moment.
+
+:func:`kmeans_tutor.serve.serve` installs it in the Voilà process with
+``--VoilaConfiguration.multi_kernel_manager_class=kmeans_tutor.lesson_server.LessonKernelManager``;
+Voilà wraps it in its own pooling class when kernels are preheated, and preheated
+kernels count towards the cap like any other.
+
+:class:`LessonWebsocketConnection` accepts kernel websockets that speak the
+``v1.kernel.websocket.jupyter.org`` protocol, the one lesson pages use, and refuses the
+older ("legacy") one: Voilà 0.5 reads the header of every binary message it sends as if it
+were v1, and a legacy binary message (every ipympl picture is one) sends that code into a
+loop that takes a core and gigabytes of memory within seconds. Any client holding a
+kernel id could set that off.
+
+This module runs inside the Voilà server (it imports jupyter_server and tornado), never
+in a kernel, and nothing else in the package imports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import psutil
+from jupyter_server._tz import utcnow
+from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from tornado import web
+from traitlets import Float, Int
+
+__all__ = ["LessonKernelManager", "LessonWebsocketConnection", "ServerFullError", "available_mb",
+           "WS_PROTOCOL"]
+
+FULL_REASON = "Lesson server full"
+WS_PROTOCOL = "v1.kernel.websocket.jupyter.org"  # the kernel websocket protocol lesson pages speak
+
+
+class ServerFullError(web.HTTPError):
+    """No room for another kernel; rendered as a 503 page carrying the message."""
+
+    def __init__(self, message: str):
+        # The message is passed as an argument, not as the format string, so that a
+        # "%" in it cannot break jupyter_server's error page (log_message % args).
+        super().__init__(503, "%s", message, reason=FULL_REASON)
+
+    @property
+    def message(self) -> str:
+        return self.args[0]
+
+
+def available_mb() -> float:
+    """Memory the machine can still give to new processes, in MB (psutil's ``available``)."""
+    return psutil.virtual_memory().available / 2**20
+
+
+class LessonKernelManager(AsyncMappingKernelManager):
+    """jupyter_server's kernel manager with a cap on kernels and a memory floor.
+
+    Configure with ``--LessonKernelManager.max_kernels=N`` and
+    ``--LessonKernelManager.min_available_mb=M`` (both 0 to switch off).
+    """
+
+    max_kernels = Int(0, min=0, config=True,
+                      help="Most kernels running or starting at once; 0 means no limit.")
+    min_available_mb = Int(0, min=0, config=True,
+                           help="Refuse a new kernel while the machine has less memory available (MB).")
+    refill_interval = Float(3.0, min=0, config=True,
+                            help="Seconds between the starts of preheated kernels that replace ones "
+                                 "handed out (0: no pacing).")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._starting = 0  # kernels asked for whose start has not finished yet
+        self._handed_out = False  # has a page taken a preheated kernel yet?
+        self._next_refill = 0.0  # time.monotonic() before which no replacement starts
+        # Voilà's pooling subclass (preheated kernels) defines get_rendered_notebook,
+        # which hands a pooled kernel to a page; wrap it to mark that kernel active.
+        hand_out = getattr(self, "get_rendered_notebook", None)
+        if hand_out is not None:
+            async def get_rendered_notebook(*args, **kwargs):
+                self._handed_out = True
+                render_task, rendered_cache, kernel_id = await hand_out(*args, **kwargs)
+                self.mark_active(kernel_id)
+                return render_task, rendered_cache, kernel_id
+
+            self.get_rendered_notebook = get_rendered_notebook
+
+    def mark_active(self, kernel_id: str) -> None:
+        """Reset a kernel's idle time, as if it had just done something."""
+        if kernel_id in self:
+            self.get_kernel(kernel_id).last_activity = utcnow()
+
+    @property
+    def kernels_in_use(self) -> int:
+        """Kernels running plus kernels still starting."""
+        return len(self) + self._starting
+
+    def check_room(self) -> None:
+        """Raise :class:`ServerFullError` if another kernel must not start now."""
+        if self.max_kernels and self.kernels_in_use >= self.max_kernels:
+            self.log.warning("Refused a new kernel: %d of %d in use.", self.kernels_in_use, self.max_kernels)
+            raise ServerFullError(
+                f"This lesson server already has {self.kernels_in_use} lessons open, the most it "
+                f"is set up for ({self.max_kernels}). Close lesson tabs you are not using, wait "
+                "a minute, then reload this page. Teachers: see \"Teaching a class\" in the "
+                "kmeans-tutor README (kmeans-tutor serve --max-kernels)."
+            )
+        if self.min_available_mb:
+            free = available_mb()
+            if free < self.min_available_mb:
+                self.log.warning("Refused a new kernel: %.0f MB of memory available, below %d MB.",
+                                 free, self.min_available_mb)
+                raise ServerFullError(
+                    f"The computer running this lesson server is low on memory ({free:.0f} MB "
+                    f"available), so no new lesson can start. Close lesson tabs you are not "
+                    "using, wait a minute, then reload this page."
+                )
+
+    async def _pace_refill(self) -> None:
+        """Wait for this replacement's turn: one every ``refill_interval`` seconds."""
+        now = time.monotonic()
+        turn = max(now, self._next_refill)
+        self._next_refill = turn + self.refill_interval
+        if turn > now:
+            await asyncio.sleep(turn - now)
+
+    async def start_kernel(self, *args, **kwargs):
+        kernel_id = kwargs.get("kernel_id")
+        preheating = (kwargs.get("env") or {}).get("VOILA_PREHEAT") == "True"
+        if preheating and self._handed_out and self.refill_interval:
+            await self._pace_refill()
+        if kernel_id is None or kernel_id not in self:
+            self.check_room()
+        # Counted from the check on, so that pages arriving together cannot all pass it.
+        self._starting += 1
+        try:
+            return await super().start_kernel(*args, **kwargs)
+        finally:
+            self._starting -= 1
+
+
+class LessonWebsocketConnection(ZMQChannelsWebsocketConnection):
+    """A kernel websocket that must speak the v1 protocol (see the module docstring).
+
+    Install with ``--Voila.kernel_websocket_connection_class=`` this class. The check runs
+    before the websocket handshake, so a refused client gets HTTP 400 and no socket.
+    """
+
+    async def prepare(self):
+        offered = self.websocket_handler.request.headers.get("Sec-WebSocket-Protocol", "")
+        if WS_PROTOCOL not in (p.strip() for p in offered.split(",")):
+            self.log.warning("Refused a kernel websocket without the %s protocol.", WS_PROTOCOL)
+            raise web.HTTPError(400, "%s", f"kernel websockets here must use the {WS_PROTOCOL} protocol")
+        await super().prepare()
