@@ -1,4 +1,4 @@
-"""The lesson server's kernel manager: a cap on open lessons, and a clear page when full.
+"""The lesson server's kernels: a cap on open lessons, a clear page when full, safe sockets.
 
 Every lesson page a student opens starts a Python kernel of its own (about 160 MB; see
 "Teaching a class" in the README). Standalone Voilà starts as many as it is asked for,
@@ -44,10 +44,10 @@ in a kernel, and nothing else in the package imports it.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import time
 
 import psutil
-from jupyter_server._tz import utcnow
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado import web
@@ -113,7 +113,8 @@ class LessonKernelManager(AsyncMappingKernelManager):
     def mark_active(self, kernel_id: str) -> None:
         """Reset a kernel's idle time, as if it had just done something."""
         if kernel_id in self:
-            self.get_kernel(kernel_id).last_activity = utcnow()
+            # Aware UTC, as jupyter_server's own activity stamps.
+            self.get_kernel(kernel_id).last_activity = datetime.datetime.now(datetime.timezone.utc)
 
     @property
     def kernels_in_use(self) -> int:
