@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import nbformat
 
+from _serving import free_port, wait_port  # benchmarks/_serving.py
 from kmeans_tutor.serve import build_voila_command, voila_env
 
 RESULTS = Path(__file__).parent / "results"
@@ -108,25 +108,6 @@ async ([n, pictureSelector]) => {
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_port(port: int, proc, timeout=90.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"Voilà exited with code {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"Voilà did not open port {port} in {timeout} s")
-
-
 def _write_notebooks(folder: Path):
     for name, source in (("ours.ipynb", OURS), ("naive.ipynb", NAIVE)):
         nb = nbformat.v4.new_notebook()
@@ -139,11 +120,11 @@ class Server:
     """A Voilà server on the benchmark notebooks, stopped on exit."""
 
     def __init__(self, folder: Path, extra_args=()):
-        self.port = _free_port()
+        self.port = free_port()
         cmd = build_voila_command(folder, port=self.port, extra_args=list(extra_args))
         self.log = open(folder / f"voila-{self.port}.log", "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=voila_env())
-        _wait_port(self.port, self.proc)
+        wait_port(self.port, self.proc)
         self.url = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self):

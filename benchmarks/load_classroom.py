@@ -68,7 +68,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -81,6 +80,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _serving import free_port, wait_port  # noqa: E402  (benchmarks/_serving.py)
 from kmeans_tutor.serve import build_voila_command, voila_env  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -144,25 +144,6 @@ async ([n, sel, pause, timeout]) => {
   return times;
 }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, proc: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"Voilà exited with code {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"Voilà did not open port {port} in {timeout:g} s")
 
 
 def percentile(values, q: float):

@@ -115,19 +115,11 @@ def load_choice(dataset: str, features=DEFAULT_FEATURES, scaled: bool = True,
     """
     key = _dataset_key(dataset)
     if key == "mall":
-        features = tuple(features)
-        if len(features) != 2 or len(set(features)) != 2:
-            raise ValueError(f"Choose two different Mall columns to plot; got {features!r}.")
-        unknown = [f for f in features if f not in MALL_FEATURES]
-        if unknown:
-            raise ValueError(f"Unknown Mall column {unknown[0]!r}; choose from "
-                             f"{', '.join(map(repr, MALL_FEATURES))}.")
-        from ..preprocessing import mall_features, standardize
+        features = _two_columns(features, MALL_FEATURES, "two different Mall columns", "Unknown Mall column")
+        from ..preprocessing import mall_features
 
         X = mall_features(columns=list(features), gender="drop").to_numpy(dtype=np.float64)
-        if scaled:
-            X, _ = standardize(X)
-        return np.ascontiguousarray(X, dtype=np.float64), features
+        return _plot_data(X, scaled), features
     from ..datasets import load_dataset
 
     ds = load_dataset(key, n_samples=n_samples, random_state=0)
@@ -157,19 +149,33 @@ def load_upload(frame: pd.DataFrame, features, scaled: bool = True) -> tuple[np.
     """
     if frame is None:
         raise ValueError("No CSV file is loaded yet: upload one first.")
+    features = _two_columns(features, list(frame.columns),
+                            "two different columns of your file", "Your file has no column")
+    return _plot_data(frame[list(features)].to_numpy(dtype=np.float64), scaled), features
+
+
+def _two_columns(features, available, choose: str, missing: str) -> tuple[str, str]:
+    """``features`` as a pair of different names from ``available``, or a ValueError.
+
+    ``choose`` and ``missing`` word the two messages ("Choose {choose} to plot",
+    "{missing} 'x'; choose from ...").
+    """
     features = tuple(features)
     if len(features) != 2 or len(set(features)) != 2:
-        raise ValueError(f"Choose two different columns of your file to plot; got {features!r}.")
-    unknown = [f for f in features if f not in frame.columns]
+        raise ValueError(f"Choose {choose} to plot; got {features!r}.")
+    unknown = [f for f in features if f not in available]
     if unknown:
-        raise ValueError(f"Your file has no column {unknown[0]!r}; choose from "
-                         f"{', '.join(map(repr, map(str, frame.columns)))}.")
-    X = frame[list(features)].to_numpy(dtype=np.float64)
+        raise ValueError(f"{missing} {unknown[0]!r}; choose from {', '.join(map(repr, available))}.")
+    return features
+
+
+def _plot_data(X: np.ndarray, scaled: bool) -> np.ndarray:
+    """(n, 2) float64, C-contiguous; z-scored when ``scaled``."""
     if scaled:
         from ..preprocessing import standardize
 
         X, _ = standardize(X)
-    return np.ascontiguousarray(X, dtype=np.float64), features
+    return np.ascontiguousarray(X, dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------- base model
