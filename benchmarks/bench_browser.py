@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 
 from _serving import free_port, wait_port  # benchmarks/_serving.py
-from kmeans_tutor.serve import build_voila_command, voila_env
+from kmeans_tutor.server.serve import build_voila_command, voila_env
 
 RESULTS = Path(__file__).parent / "results"
 CHROMIUM = os.environ.get("KMEANS_TUTOR_CHROMIUM", "/usr/bin/chromium")

@@ -47,9 +47,9 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from kmeans_tutor import run_kmeans  # noqa: E402
-from kmeans_tutor.animation import animate, save_animation  # noqa: E402
-from kmeans_tutor.palette import cluster_style, region_cmap  # noqa: E402
-from kmeans_tutor.steps import AssignStep  # noqa: E402
+from kmeans_tutor.views.animation import animate, save_animation  # noqa: E402
+from kmeans_tutor.views.palette import cluster_style, region_cmap  # noqa: E402
+from kmeans_tutor.core.steps import AssignStep  # noqa: E402
 from kmeans_tutor.views import StepView  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"

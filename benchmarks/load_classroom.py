@@ -7,7 +7,7 @@ bench``: it is long and loads the machine on purpose.
 What it does
 ------------
 1. Starts Voilà on the real ``lessons/`` folder exactly as ``kmeans-tutor serve`` does
-   (:func:`kmeans_tutor.serve.build_voila_command` and :func:`~kmeans_tutor.serve.voila_env`;
+   (:func:`kmeans_tutor.server.serve.build_voila_command` and :func:`~kmeans_tutor.server.serve.voila_env`;
    127.0.0.1, a free port) with short cull settings for the run: ``cull_interval`` 10 s,
    ``cull_idle_timeout`` 60 s, and no cap on kernels, so that every student is measured.
    ``--pool-size N`` preheats N kernels for the lesson, as ``kmeans-tutor serve --lesson 4
@@ -81,7 +81,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _serving import free_port, wait_port  # noqa: E402  (benchmarks/_serving.py)
-from kmeans_tutor.serve import build_voila_command, voila_env  # noqa: E402
+from kmeans_tutor.server.serve import build_voila_command, voila_env  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 LESSON = "04_kmeans_step_by_step.ipynb"

@@ -7,26 +7,23 @@ The algorithm is a generator of typed, immutable steps::
     >>> for step in kmeans_steps(X, 5, random_state=0):      # doctest: +SKIP
     ...     print(step.describe())
 
-Views, widgets, lessons and logs all speak that one vocabulary.
+Views, widgets, lessons and logs all speak that one vocabulary. The folders
+follow the layers: :mod:`.core` (the algorithm) ← :mod:`.data` ← :mod:`.views`
+(matplotlib) ← :mod:`.widgets` (ipywidgets); :mod:`.server` serves the lessons.
 """
 
-from .choosing import elbow, suggest_k
-from .data import DataError, load_csv, load_mall_customers
-from .datasets import list_datasets, load_dataset
-from .estimator import KMeans
-from .knee import Knee, find_knee
-from .lloyd import KMeansRun, kmeans_steps
-from .metrics import (calinski_harabasz_score, davies_bouldin_score, inertia, silhouette_samples,
-                      silhouette_score)
-from .seeding import kmeans_plusplus
-from .steps import AssignStep, ConvergedStep, EmptyClusterEvent, SeedStep, Step, UpdateStep
-from .preprocessing import CategoryEncoder, Standardizer, encode_categories, mall_features, standardize
-from .trace import Trace, run_kmeans
+from .core import (AssignStep, ConvergedStep, EmptyClusterEvent, KMeans, KMeansRun, Knee, NotFittedError,
+                   SeedStep, Step, Trace, UpdateStep, calinski_harabasz_score, davies_bouldin_score, elbow,
+                   find_knee, inertia, kmeans_plusplus, kmeans_steps, run_kmeans, silhouette_samples,
+                   silhouette_score, suggest_k)
+from .data import (CategoryEncoder, DataError, Standardizer, encode_categories, list_datasets, load_csv,
+                   load_dataset, load_mall_customers, mall_features, standardize)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "KMeans",
+    "NotFittedError",
     "KMeansRun",
     "kmeans_steps",
     "run_kmeans",

@@ -3,10 +3,13 @@
 One sub-command per function: ``build_parser()`` builds the parser, and each
 sub-command has an ``_add_<name>_parser(subparsers)`` that declares its options and a
 ``cmd_<name>(args) -> int`` that runs it. To add one, write that pair and register it
-in ``build_parser()``. Keep imports of heavy modules (matplotlib, ipywidgets, Voilà)
-inside the ``cmd_*`` functions so ``kmeans-tutor --help`` stays fast.
+in ``build_parser()``. The data of ``animate`` and ``segment`` is chosen exactly as the
+apps choose it (:func:`kmeans_tutor.data.resolver.resolve_data`).
 
-Exit codes: 0 success, 1 the command failed (e.g. a busy port), 2 bad usage.
+Every error is one line on stderr that says what to do, with a non-zero exit code:
+0 success, 1 the command failed (bad data, a busy port, an output that cannot be
+written), 2 bad usage. Outputs are checked before any work is done, an input is never
+written over, and an existing file only with ``--force``.
 
 Examples
 --------
@@ -21,74 +24,156 @@ $ kmeans-tutor segment data/mall_customers.csv -k 5 -f "Annual Income (k$)" "Spe
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
-__all__ = ["build_parser", "main", "cmd_serve", "cmd_animate", "cmd_segment"]
+import pandas as pd
+
+from . import __version__
+from .core.estimator import KMeans
+from .core.lloyd import kmeans_steps
+from .core.validation import MAX_SEED
+from .data.errors import DataError, describe_problem
+from .data.export import safe_csv
+from .data.profiles import cluster_profiles, describe_segments
+from .data.resolver import ChosenData, resolve_data
+from .server.serve import (
+    DEFAULT_CELL_TIMEOUT,
+    DEFAULT_CULL_IDLE_TIMEOUT,
+    DEFAULT_CULL_INTERVAL,
+    DEFAULT_HOST,
+    DEFAULT_MIN_AVAILABLE_MB,
+    DEFAULT_PORT,
+    MB_PER_KERNEL,
+    ServeError,
+    serve,
+)
+
+__all__ = ["build_parser", "main", "cmd_serve", "cmd_animate", "cmd_segment", "CommandError"]
 
 PROG = "kmeans-tutor"
+MAX_FRAME_PIXELS = 4096  # widest and tallest animation frame, in pixels
+ANIMATION_SUFFIXES = (".gif", ".mp4", ".html")
+
+
+class CommandError(Exception):
+    """A command cannot do its work; the message says why and what to do (exit code 1)."""
 
 
 # --- argument types --------------------------------------------------------------------
 
 
-def _port(text: str) -> int:
-    """A TCP port number, for argparse."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is not a port number (1-65535)")
-    return value
-
-
-def _non_negative(text: str, what: str) -> int:
-    """``text`` as an int >= 0, for argparse; ``what`` names it in the error."""
+def _whole(text: str, what: str, lo: int | None = None, hi: int | None = None) -> int:
+    """``text`` as an int in [lo, hi], for argparse; ``what`` names it in the error."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-    if value < 0:
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise argparse.ArgumentTypeError(f"{value} is not {what}")
     return value
 
 
+def _port(text: str) -> int:
+    return _whole(text, "a port number (1-65535)", 1, 65535)
+
+
 def _lesson_number(text: str) -> int:
-    """A lesson number (0 for the index), for argparse."""
-    return _non_negative(text, "a lesson number (0, 1, 2, ...)")
+    return _whole(text, "a lesson number (0, 1, 2, ...)", 0)
 
 
 def _count(text: str) -> int:
-    """A whole number >= 0, for argparse."""
-    return _non_negative(text, "a whole number (0 or more)")
+    return _whole(text, "a whole number (0 or more)", 0)
 
 
 def _seconds(text: str) -> int:
-    """A positive whole number of seconds, for argparse."""
+    return _whole(text, "a positive number of seconds (a whole number)", 1)
+
+
+def _positive_int(text: str) -> int:
+    return _whole(text, "a whole number of at least 1", 1)
+
+
+def _seed(text: str) -> int:
+    return _whole(text, f"a whole-number seed from 0 to {MAX_SEED}", 0, MAX_SEED)
+
+
+def _dpi(text: str) -> int:
+    return _whole(text, "a resolution from 10 to 600 dots per inch", 10, 600)
+
+
+def _fps(text: str) -> float:
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive number of seconds")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of frames per second") from None
+    if not 0 < value <= 60:
+        raise argparse.ArgumentTypeError(f"--fps must be between 0 and 60, got {text}")
     return value
+
+
+def _size(text: str) -> tuple[float, float]:
+    """Figure size in inches, written WxH (e.g. 9x4.5)."""
+    try:
+        w, h = (float(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 9x4.5 (inches)") from None
+    if not (0 < w <= 40 and 0 < h <= 40):
+        raise argparse.ArgumentTypeError(f"size {text!r} must be between 0 and 40 inches each way")
+    return w, h
+
+
+# --- outputs -------------------------------------------------------------------------------
+
+
+def check_output(path: str | Path, *, inputs=(), force: bool = False, suffixes=None) -> Path:
+    """An output path that can be written, checked before any work is done.
+
+    Raises CommandError when it is a folder, names an input, exists (without
+    ``force``), has an unsupported suffix, or its folder is missing or not writable.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise CommandError(f"{str(path)!r} is a folder; give -o a file name, e.g. {path / 'out'}"
+                           f"{(suffixes or ('.csv',))[0]}.")
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise CommandError(f"cannot write {path.name!r}: supported formats are "
+                           f"{', '.join(suffixes)} (give -o a name ending in one of them).")
+    for source in inputs:
+        if source is not None and Path(source).exists() and path.exists() and os.path.samefile(source, path):
+            raise CommandError(f"{str(path)!r} is the input file; write the result to another file (-o).")
+    if path.exists() and not force:
+        raise CommandError(f"{str(path)!r} already exists; choose another name (-o), or pass --force "
+                           f"to replace it.")
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise CommandError(f"the folder {str(folder)!r} does not exist; create it or choose another -o.")
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"cannot write in {str(folder)!r} (permission denied); choose another -o.")
+    return path
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error as one line: a DataError's summary and its first located problems."""
+    if not isinstance(exc, DataError):
+        return " ".join(str(exc).split())
+    located = [p for p in exc.problems if any(p.get(k) is not None for k in ("row", "line", "column"))]
+    text = exc.summary.rstrip(":")
+    if located:
+        text += ": " + "; ".join(describe_problem(p) for p in located[:3])
+        if len(located) > 3:
+            text += f"; and {len(located) - 3} more"
+    # Hints name load_csv's keyword arguments; on the command line, the file is what to fix.
+    hint = "Fix the file and run the command again." if exc.hint and "=" in exc.hint else exc.hint
+    return " ".join(f"{text.rstrip('.')}. {hint or ''}".split())
 
 
 # --- serve -----------------------------------------------------------------------------
 
 
 def _add_serve_parser(subparsers) -> argparse.ArgumentParser:
-    from .serve import (
-        DEFAULT_CELL_TIMEOUT,
-        DEFAULT_CULL_IDLE_TIMEOUT,
-        DEFAULT_CULL_INTERVAL,
-        DEFAULT_HOST,
-        DEFAULT_MIN_AVAILABLE_MB,
-        DEFAULT_PORT,
-        MB_PER_KERNEL,
-    )
-
     parser = subparsers.add_parser(
         "serve",
         help="serve the interactive lessons in the browser (Voilà)",
@@ -141,8 +226,6 @@ def _add_serve_parser(subparsers) -> argparse.ArgumentParser:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run ``kmeans-tutor serve``."""
-    from .serve import ServeError, serve
-
     try:
         return serve(
             args.lessons_dir,
@@ -161,91 +244,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             show_tracebacks=args.show_tracebacks,
         )
     except (ServeError, ValueError) as exc:
-        print(f"{PROG} serve: error: {exc}", file=sys.stderr)
-        return 1
+        raise CommandError(str(exc)) from None
 
 
 # --- shared data options -----------------------------------------------------------------
-
-
-def _positive_int(text: str) -> int:
-    """A whole number ≥ 1, for argparse."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole-number seed") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"seed {value} must be between 0 and 4294967295")
-    return value
-
-
-def _size(text: str) -> tuple[float, float]:
-    """Figure size in inches, written WxH (e.g. 9x4.5)."""
-    try:
-        w, h = (float(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 9x4.5 (inches)") from None
-    if not (0 < w <= 40 and 0 < h <= 40):
-        raise argparse.ArgumentTypeError(f"size {text!r} must be between 0 and 40 inches each way")
-    return w, h
-
-
-MALL_DEFAULT_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
-
-
-def _load_data(source: str, features):
-    """(DataFrame of numeric features, full DataFrame for profiles, title) from a
-    dataset name, "mall", or a CSV path."""
-    from pathlib import Path
-
-    import pandas as pd
-
-    from .data import load_csv, load_mall_customers
-    from .datasets import DATASETS, load_dataset
-
-    name = source.strip().lower().replace("-", "_").replace(" ", "_")
-    if name in ("mall", "mall_customers"):
-        full = load_mall_customers()
-        features = list(features or MALL_DEFAULT_FEATURES)
-        unknown = [f for f in features if f not in full.columns or f == "Gender"]
-        if unknown:
-            numeric = [c for c in full.columns if c != "Gender"]
-            raise ValueError(f"unknown Mall feature(s) {unknown}; choose from {numeric}")
-        return full[features].astype(float), full, "Mall Customers"
-    if name in DATASETS:
-        ds = load_dataset(name)
-        frame = ds.to_frame()
-        cols = list(features or ds.feature_names)
-        return frame[cols].astype(float), frame, ds.title
-    path = Path(source)
-    if not path.exists():
-        raise ValueError(f"{source!r} is neither a dataset name ('mall', {', '.join(sorted(DATASETS))}) "
-                         f"nor an existing CSV file")
-    if features is None:
-        # Every numeric column except identifiers such as CustomerID.
-        header = pd.read_csv(path, nrows=0).columns
-        ids = [c for c in header if str(c).strip().lower().endswith("id")]
-        X = load_csv(path, duplicates="keep")
-        X = X[[c for c in X.columns if c not in ids]]
-        if X.shape[1] == 0:
-            raise ValueError(f"{path} has no numeric feature columns besides identifiers {ids}")
-    else:
-        X = load_csv(path, features=list(features), duplicates="keep")
-    full = pd.read_csv(path, dtype=str, keep_default_na=False).iloc[X.index - 1]
-    full.index = X.index
-    for col in X.columns:
-        full[col] = X[col]
-    return X, full, path.name
 
 
 def _add_data_arguments(parser, *, default_k: int):
@@ -256,9 +258,18 @@ def _add_data_arguments(parser, *, default_k: int):
     parser.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     scale = parser.add_mutually_exclusive_group()
     scale.add_argument("--scaled", dest="scaled", action="store_true", default=True,
-                       help="z-score the features before clustering (default)")
+                       help="z-score the features before clustering (default; synthetic sets are never rescaled)")
     scale.add_argument("--raw", dest="scaled", action="store_false",
                        help="cluster the features in their own units")
+    parser.add_argument("--force", action="store_true", help="replace the output file if it exists")
+
+
+def _data(source: str, args) -> ChosenData:
+    """The chosen data, as the apps resolve it."""
+    try:
+        return resolve_data(source, args.features, scaled=args.scaled)
+    except (ValueError, TypeError) as exc:
+        raise CommandError(_one_line(exc)) from None
 
 
 # --- animate ---------------------------------------------------------------------------
@@ -279,8 +290,8 @@ def _add_animate_parser(subparsers) -> argparse.ArgumentParser:
                         help="how to choose the starting centres (default k-means++)")
     parser.add_argument("-o", "--output", default="kmeans.gif", metavar="PATH",
                         help="output file; .gif, .mp4 or .html (default kmeans.gif)")
-    parser.add_argument("--fps", type=float, default=2.0, help="frames per second (default 2)")
-    parser.add_argument("--dpi", type=_positive_int, default=80, help="dots per inch (default 80)")
+    parser.add_argument("--fps", type=_fps, default=2.0, help="frames per second, up to 60 (default 2)")
+    parser.add_argument("--dpi", type=_dpi, default=80, help="dots per inch, 10 to 600 (default 80)")
     parser.add_argument("--size", type=_size, default=(9.0, 4.5), metavar="WxH",
                         help="figure size in inches (default 9x4.5)")
     parser.add_argument("--voronoi", action="store_true", help="tint the nearest-centre regions")
@@ -290,26 +301,26 @@ def _add_animate_parser(subparsers) -> argparse.ArgumentParser:
 
 def cmd_animate(args: argparse.Namespace) -> int:
     """Run ``kmeans-tutor animate``."""
-    from .animation import save_animation
-    from .lloyd import kmeans_steps
-    from .preprocessing import standardize
+    # Imported here: the views pull in matplotlib (0.3 s), which `--help`, `serve` and
+    # `segment` do not need.
+    from .views.animation import save_animation
 
-    if not 0 < args.fps <= 60:
-        print(f"{PROG} animate: error: --fps must be between 0 and 60, got {args.fps}", file=sys.stderr)
-        return 2
+    w, h = args.size
+    if max(w, h) * args.dpi > MAX_FRAME_PIXELS:
+        raise CommandError(f"a {w:g}x{h:g} inch frame at {args.dpi} dpi is more than {MAX_FRAME_PIXELS} "
+                           f"pixels wide; lower --dpi or --size.")
+    out = check_output(args.output, inputs=[args.data], force=args.force, suffixes=ANIMATION_SUFFIXES)
+    data = _data(args.data, args)
     try:
-        X, _, title = _load_data(args.data, args.features)
-        if args.scaled:
-            X, _ = standardize(X)
-        trace = kmeans_steps(X, args.clusters, init=args.init, random_state=args.seed).trace()
-        path = save_animation(trace, args.output, X=X.to_numpy(), fps=args.fps, dpi=args.dpi,
-                              figsize=args.size, voronoi=args.voronoi,
-                              feature_names=[f"{c} (z-score)" if args.scaled else str(c)
-                                             for c in X.columns])
+        trace = kmeans_steps(data.X, args.clusters, init=args.init, random_state=args.seed).trace()
+        path = save_animation(trace, out, X=data.X, fps=args.fps, dpi=args.dpi, figsize=args.size,
+                              voronoi=args.voronoi, feature_names=list(data.axis_labels),
+                              progress="auto")
     except (ValueError, TypeError, ImportError) as exc:
-        print(f"{PROG} animate: error: {exc}", file=sys.stderr)
-        return 1
-    print(f"{title}: {len(trace)} steps, {trace.final.describe()}")
+        raise CommandError(_one_line(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"could not write {str(out)!r}: {exc.strerror or exc}") from None
+    print(f"{data.title}: {len(trace)} steps, {trace.final.describe()}")
     print(f"saved {path}  (replay this run with --seed {args.seed})")
     return 0
 
@@ -324,7 +335,9 @@ def _add_segment_parser(subparsers) -> argparse.ArgumentParser:
         description="Fit K-means (best of --n-init restarts) on a CSV, print one profile per "
                     "cluster (size, share, means, category mix) with a persona and "
                     "recommendations, and write the rows with their cluster to a new CSV.",
-        epilog="Without --features every numeric column is used except identifiers (names ending in 'id').",
+        epilog="Without --features every numeric column is used except identifiers (names like "
+               "'id' or 'CustomerID'). Text cells that a spreadsheet would run as formulas are "
+               "written with a leading apostrophe.",
     )
     parser.add_argument("csv", metavar="CSV", help="a CSV file with a header row ('mall' for the bundled data)")
     _add_data_arguments(parser, default_k=5)
@@ -345,33 +358,34 @@ def cmd_segment(args: argparse.Namespace) -> int:
     (0 … k−1, like scikit-learn), so "Cluster 1" is ``cluster == 0``; a
     one-line note under the table says so. No extra column is added.
     """
-    from pathlib import Path
-
-    import pandas as pd
-
-    from .estimator import KMeans
-    from .preprocessing import standardize
-    from .profiles import cluster_profiles, describe_segments
-
-    try:
-        X, full, title = _load_data(args.csv, args.features)
-        Z = standardize(X)[0] if args.scaled else X
-        km = KMeans(args.clusters, n_init=args.n_init, random_state=args.seed).fit(Z)
-        profiles = cluster_profiles(full, km.labels_, features=list(X.columns))
-        segments = describe_segments(profiles)
-    except (ValueError, TypeError) as exc:
-        print(f"{PROG} segment: error: {exc}", file=sys.stderr)
-        return 1
     stem = Path(args.csv).stem if Path(args.csv).suffix else args.csv
-    out = Path(args.output or f"{stem}_segments.csv")
-    labelled = full.copy()
+    out = check_output(args.output or f"{stem}_segments.csv", inputs=[args.csv], force=args.force,
+                       suffixes=(".csv",))
+    data = _data(args.csv, args)
+    try:
+        km = KMeans(args.clusters, n_init=args.n_init, random_state=args.seed).fit(data.X)
+        profiles = cluster_profiles(data.frame, km.labels_, features=list(data.feature_names))
+        segments = describe_segments(profiles, overall=data.frame)
+    except (ValueError, TypeError) as exc:
+        raise CommandError(_one_line(exc)) from None
+    labelled = data.as_read.copy()
     labelled["cluster"] = km.labels_
     labelled["segment"] = segments["name"].reindex(km.labels_).to_numpy()
-    labelled.to_csv(out)
+    try:
+        safe_csv(labelled, out)
+    except OSError as exc:
+        raise CommandError(f"could not write {str(out)!r}: {exc.strerror or exc}") from None
+    _print_segments(data, args, km, profiles, segments, out)
+    return 0
+
+
+def _print_segments(data, args, km, profiles, segments, out) -> None:
+    """The profile table (clusters 1 … k) and one paragraph per segment."""
+    scaled = " (z-scored)" if data.scaled else ""
     with pd.option_context("display.width", 120, "display.max_columns", 20,
                            "display.float_format", "{:,.2f}".format):
-        print(f"{title}: {len(X)} rows, k = {args.clusters}, features {list(X.columns)}"
-              f"{' (z-scored)' if args.scaled else ''}, inertia {km.inertia_:,.2f}\n")
+        print(f"{data.title}: {len(data.X)} rows, k = {args.clusters}, features "
+              f"{list(data.feature_names)}{scaled}, inertia {km.inertia_:,.2f}\n")
         shown = profiles.set_axis(pd.Index([int(c) + 1 for c in profiles.index], name="cluster"))
         print(shown.to_string())
     print(f"(clusters are numbered 1 … {len(profiles)} here; the 'cluster' column of {out} "
@@ -383,7 +397,6 @@ def cmd_segment(args: argparse.Namespace) -> int:
         for rec in row["recommendations"]:
             print(f"  - {rec}")
     print(f"\nwrote {out} (every row with its cluster and segment)")
-    return 0
 
 
 # --- the parser --------------------------------------------------------------------------
@@ -395,8 +408,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Watch and poke K-means clustering, one half-step at a time.",
     )
-    from . import __version__
-
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_serve_parser(subparsers)
@@ -406,10 +417,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``kmeans-tutor`` console script; returns the exit code."""
+    """Entry point of the ``kmeans-tutor`` console script; returns the exit code.
+
+    Any failure is one line on stderr, never a traceback: usage errors exit 2,
+    everything else 1.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except CommandError as exc:
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: stopped.", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print(f"{PROG} {args.command}: error: not enough memory for this; try smaller data or "
+              f"a smaller --size/--dpi.", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the promise: one line, never a traceback
+        print(f"{PROG} {args.command}: error: {type(exc).__name__}: {_one_line(exc)} "
+              f"(this is a bug; please report it with the command you ran)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

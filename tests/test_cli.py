@@ -41,11 +41,10 @@ def test_animate_synthetic_html(tmp_path):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["animate", "nope"], "neither a dataset name"),
+    (["animate", "nope"], "neither a data set"),
     (["animate", "mall", "-o", "x.png"], "supported formats"),
-    (["animate", "mall", "-f", "Height", "Age"], "unknown Mall feature"),
-    (["animate", "mall", "--fps", "0"], "--fps must be between 0 and 60"),
-    (["segment", "missing.csv"], "neither a dataset name"),
+    (["animate", "mall", "-f", "Height", "Age"], "Unknown Mall column 'Height'"),
+    (["segment", "missing.csv"], "neither a data set"),
 ])
 def test_clear_errors(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -54,7 +53,8 @@ def test_clear_errors(argv, message, capsys, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("argv", [["animate", "mall", "-k", "0"], ["animate", "mall", "--size", "big"],
-                                  ["segment", "mall", "--seed", "-1"]])
+                                  ["segment", "mall", "--seed", "-1"], ["animate", "mall", "--fps", "0"],
+                                  ["animate", "mall", "--dpi", "100000"]])
 def test_bad_arguments_are_usage_errors(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)
@@ -99,7 +99,7 @@ def test_segment_numbers_clusters_from_1_like_step_view_and_captions(tmp_path, c
     the written CSV's cluster column stays 0-based, and the printout says so."""
     import matplotlib.pyplot as plt
 
-    from kmeans_tutor.steps import EmptyClusterEvent
+    from kmeans_tutor.core.steps import EmptyClusterEvent
     from kmeans_tutor.views import StepView
 
     out = tmp_path / "o.csv"

@@ -229,7 +229,7 @@ def test_lesson_5_some_starts_go_wrong_for_both_methods():
 
 def test_lesson_6_knee_and_silhouette_disagree_on_five_blobs():
     from kmeans_tutor import elbow, suggest_k
-    from kmeans_tutor.datasets import make_blobs
+    from kmeans_tutor.data.synthetic import make_blobs
 
     five = make_blobs(n_samples=300, centers=5, random_state=0)
     table = elbow(five.X, ks=range(1, 9), n_init=10, random_state=0)
@@ -239,7 +239,7 @@ def test_lesson_6_knee_and_silhouette_disagree_on_five_blobs():
 
 def test_lesson_7_single_runs_and_the_leftover_silhouette():
     from kmeans_tutor import KMeans, load_mall_customers, silhouette_score
-    from kmeans_tutor.profiles import cluster_profiles
+    from kmeans_tutor.data.profiles import cluster_profiles
 
     raw = load_mall_customers()[["Annual Income (k$)", "Spending Score (1-100)"]]
     run_a = KMeans(5, n_init=1, random_state=0).fit(raw)

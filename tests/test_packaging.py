@@ -2,10 +2,14 @@
 
 * The wheel carries the package and the Mall Customers data, and no tests; once installed
   into a fresh virtualenv it imports and loads the data without the checkout.
-* Importing the package never pulls in scikit-learn or SciPy (dev-only dependencies), and
-  the algorithm modules do not pull in matplotlib or ipywidgets (STYLE.md, point 1).
+* Importing the package never pulls in scikit-learn or SciPy (dev-only dependencies).
+* The folders are the layers: core ← data ← views ← widgets, the server apart, cli.py on
+  top. Every import in the package (at the top of a module or inside a function) points
+  down the layers, no module imports another's underscore names, a private module is
+  used only inside its own folder, and no two modules import each other, even indirectly.
 """
 
+import ast
 import json
 import os
 import subprocess
@@ -21,24 +25,9 @@ PKG_DIR = ROOT / "kmeans_tutor"
 
 MALL_COLUMNS = ["Gender", "Age", "Annual Income (k$)", "Spending Score (1-100)"]
 
-# Modules that make up the algorithm layer: numpy/pandas only, no drawing, no widgets.
-# Views, palette, animation, app*, widgets, cli and lessons are deliberately not listed.
-ALGORITHM_MODULES = (
-    "steps",
-    "lloyd",
-    "seeding",
-    "_kernels",
-    "_validation",
-    "trace",
-    "estimator",
-    "metrics",
-    "knee",
-    "choosing",
-    "data",
-    "preprocessing",
-    "datasets",
-    "profiles",
-)
+# The layers, lowest first: a module may import from its own folder and the folders before it.
+LAYERS = ("core", "data", "views", "widgets")
+APART = ("server",)  # uses the package; nothing in the package uses it
 
 
 def _run(cmd, **kwargs):
@@ -76,12 +65,12 @@ def wheel(tmp_path_factory):
 def test_wheel_contains_package_and_data_but_no_tests(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
 
-    assert "kmeans_tutor/_data/mall_customers.csv" in names
+    assert "kmeans_tutor/data/_files/mall_customers.csv" in names
     # The lessons ship inside the package, so `kmeans-tutor serve` works when installed.
     lessons = sorted(p.name for p in (ROOT / "lessons").glob("*.ipynb"))
-    assert lessons and all(f"kmeans_tutor/_lessons/{name}" in names for name in lessons)
+    assert lessons and all(f"kmeans_tutor/server/_lessons/{name}" in names for name in lessons)
     # So does the lesson server's page template (found through JUPYTER_PATH).
-    template = "kmeans_tutor/_jupyter/voila/templates/kmeans-tutor/"
+    template = "kmeans_tutor/server/_jupyter/voila/templates/kmeans-tutor/"
     assert {template + f for f in ("conf.json", "index.html.j2", "503.html")} <= names
 
     modules = {
@@ -140,13 +129,13 @@ import kmeans_tutor
 assert kmeans_tutor.__file__ is not None, "kmeans_tutor resolved to a namespace package"
 assert inside(kmeans_tutor.__file__, venv), kmeans_tutor.__file__
 
-data = importlib.resources.files("kmeans_tutor") / "_data" / "mall_customers.csv"
+data = importlib.resources.files("kmeans_tutor.data") / "_files" / "mall_customers.csv"
 assert data.is_file() and inside(str(data), venv), str(data)
 
 import numpy
 assert inside(numpy.__file__, dev_site), numpy.__file__
 
-from kmeans_tutor import serve
+from kmeans_tutor.server import serve
 template = serve.JUPYTER_DATA_DIR / "voila" / "templates" / serve.TEMPLATE / "index.html.j2"
 assert template.is_file() and inside(template, venv), template
 assert inside(serve.find_lessons_dir(), venv), serve.find_lessons_dir()
@@ -239,20 +228,140 @@ def test_importing_the_package_does_not_import_sklearn_or_scipy():
     )
 
 
-def test_algorithm_modules_do_not_import_matplotlib_or_ipywidgets():
-    present = [
-        f"kmeans_tutor.{name}"
-        for name in ALGORITHM_MODULES
-        if (PKG_DIR / f"{name}.py").is_file() or (PKG_DIR / name / "__init__.py").is_file()
-    ]
-    if not present:
-        pytest.skip("no algorithm modules exist yet")
+def _package_imports():
+    """Every import of the package, from the source: (module, line, imported module, names)."""
+    found = []
+    for path in sorted(PKG_DIR.rglob("*.py")):
+        rel = path.relative_to(ROOT).with_suffix("")
+        parts = list(rel.parts)
+        is_pkg = parts[-1] == "__init__"
+        module = ".".join(parts[:-1] if is_pkg else parts)
+        package = module if is_pkg else module.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    found.append((module, node.lineno, alias.name, ()))
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")
+                    base = base[: len(base) - node.level + 1]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module
+                names = tuple(a.name for a in node.names)
+                found.append((module, node.lineno, target, names))
+    return found
+
+
+def _resolve(target, names, modules):
+    """The package modules an import statement loads (``from pkg import mod`` counts mod)."""
+    if not target.startswith("kmeans_tutor"):
+        return []
+    out = [target] if target in modules else []
+    out += [f"{target}.{n}" for n in names if f"{target}.{n}" in modules]
+    return out
+
+
+def _folder(module: str) -> str:
+    """'core' for kmeans_tutor.core.lloyd, '' for kmeans_tutor, 'cli' for kmeans_tutor.cli."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _modules():
+    return {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+            for p in PKG_DIR.rglob("*.py")}
+
+
+def test_the_folders_are_the_layers():
+    modules = _modules()
+    assert {f"kmeans_tutor.{f}" for f in (*LAYERS, *APART)} <= modules
+    flat = sorted(m for m in modules if m.count(".") == 1 and _folder(m) not in (*LAYERS, *APART))
+    assert flat == ["kmeans_tutor.cli"], f"modules at the top of the package: {flat}"
+    rank = {name: i for i, name in enumerate(LAYERS)}
+    breaks = []
+    for module, line, target, names in _package_imports():
+        src = _folder(module)
+        for dest in (_folder(t) for t in _resolve(target, names, modules)):
+            if dest in ("", src):
+                continue
+            if src == "":  # the package's __init__ re-exports the lower layers
+                ok = dest in ("core", "data")
+            elif src == "cli":
+                ok = True
+            elif src in APART:
+                ok = dest in rank
+            elif dest in APART or dest == "cli":
+                ok = False
+            else:
+                ok = rank[dest] < rank[src]
+            if not ok:
+                breaks.append(f"{module}:{line} imports {target} ({src} → {dest})")
+    assert not breaks, "imports against the layers: " + "; ".join(breaks)
+
+
+def test_no_private_reach_ins():
+    modules = _modules()
+    found = []
+    for module, line, target, names in _package_imports():
+        if not target.startswith("kmeans_tutor"):
+            continue
+        private_names = [n for n in names if n.startswith("_") and not n.startswith("__")
+                         and f"{target}.{n}" not in modules]
+        if private_names:
+            found.append(f"{module}:{line} imports {private_names} from {target}")
+        for dest in _resolve(target, names, modules):
+            leaf = dest.rsplit(".", 1)[-1]
+            if leaf.startswith("_") and leaf != "__init__" and \
+                    dest.rsplit(".", 1)[0] != module.rsplit(".", 1)[0]:
+                found.append(f"{module}:{line} uses the private module {dest} from another folder")
+    assert not found, "; ".join(found)
+
+
+def test_no_import_circles():
+    modules = _modules()
+    graph = {m: set() for m in modules}
+    for module, _, target, names in _package_imports():
+        for dest in _resolve(target, names, modules):
+            if dest != module:
+                graph[module].add(dest)
+    # A package's __init__ re-exporting its own modules is not a circle.
+    for m in graph:
+        graph[m] = {d for d in graph[m] if not m.startswith(d + ".")}
+    cycles, state = [], {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                cycles.append(path[path.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = "done"
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    assert not cycles, "import circles: " + "; ".join(" → ".join(c) for c in cycles)
+
+
+def test_core_and_data_do_not_import_matplotlib_or_ipywidgets():
     # The package __init__ is imported first so that it is named if it is the culprit.
-    result = _probe_imports(["kmeans_tutor", *present], ["matplotlib", "ipywidgets"])
+    lower = sorted(m for m in _modules() if _folder(m) in ("core", "data"))
+    result = _probe_imports(["kmeans_tutor", *lower], ["matplotlib", "ipywidgets"])
     assert not result["culprits"], (
-        "the algorithm layer must import only numpy/pandas, but importing "
+        "core and data must not draw, but importing "
         + ", ".join(f"{mod} pulled in {pkg}" for pkg, mod in result["culprits"].items())
     )
+
+
+def test_the_server_plugin_names_resolve_to_its_classes():
+    from kmeans_tutor.server import lesson_kernels, serve
+
+    for dotted, cls in ((serve.KERNEL_MANAGER, lesson_kernels.LessonKernelManager),
+                        (serve.WEBSOCKET_CONNECTION, lesson_kernels.LessonWebsocketConnection)):
+        module, name = dotted.rsplit(".", 1)
+        assert getattr(__import__(module, fromlist=[name]), name) is cls
 
 
 # ---------------------------------------------------------------------------- data

@@ -1,6 +1,10 @@
 """Interactive apps for notebooks and Voilà lessons (ipywidgets 8 + ipympl).
 
 Each app follows one pattern: a traitlets model with no widgets in it (the
-state a test can drive), a view that is an ipywidgets container owning its
-children, and handlers wired in one place.
+state a test can drive), built on :mod:`.base`; a view that is an ipywidgets
+container owning its children, with handlers wired in one place; figures from
+:mod:`.figure`, created once. :mod:`.controls` holds the rows the apps share
+(the data choice, the transport buttons), :mod:`.upload` the CSV upload row.
+The apps: :mod:`.stepper`, :mod:`.compare`, :mod:`.choose_k`,
+:mod:`.segments`, :mod:`.quiz`. Built on every other folder but the server.
 """

@@ -9,32 +9,191 @@ share of each seeding's runs that reached it.
 
 Two layers, as in every app of this package:
 
-- :class:`~kmeans_tutor.widgets.models.CompareModel` — traitlets, no widgets.
+- :class:`CompareModel` — traitlets, no widgets.
 - :class:`CompareApp` — an ``ipywidgets.VBox`` with the controls and two
   ipympl figures created once (the runs; the race).
 
->>> from kmeans_tutor.widgets.compare import CompareApp
->>> CompareApp(dataset="mall", k=5, seed=0)   # doctest: +SKIP
+>>> m = CompareModel(k=5, seed=0)
+>>> table = m.race(20)
+>>> table.groupby("init").size().to_dict()
+{'k-means++': 20, 'random': 20}
 """
 
 from __future__ import annotations
 
 import html
+import math
 
 import ipywidgets as widgets
 import numpy as np
+import pandas as pd
 import traitlets
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from traitlets import Bool, Float, Instance, Int
 
-from ..palette import CLUSTER_COLORS, edge_color
-from ._data_choice import DataChoice
-from ._figure import app_figure, refresh
-from .models import COMPARE_INITS, DEFAULT_FEATURES, CompareModel
-from ._common import info_html, warning_html
-from .stepper import StepPanel, fmt_inertia, freeze_layout, step_readout
+from ..core.lloyd import run_kmeans
+from ..core.steps import Step, format_inertia
+from ..core.validation import MAX_SEED
+from ..data.mall import DEFAULT_FEATURES
+from ..views.composite import StepPicture
+from ..views.palette import CLUSTER_COLORS, edge_color
+from .base import RunModel, message_html, step_readout, warning_html
+from .controls import DataChoice, Transport
+from .figure import app_figure, freeze_layout, plain_text, refresh
 
-__all__ = ["CompareApp"]
+__all__ = ["CompareModel", "CompareApp", "COMPARE_INITS"]
+
+#: The two seedings the app races, in display order (left, right).
+COMPARE_INITS = ("random", "k-means++")
+
+
+class CompareModel(RunModel):
+    """Random vs k-means++ seeding on the same data and seed, in lockstep, plus a race.
+
+    Settings: ``dataset``, ``features``, ``scaled``, ``n_samples``, ``k``,
+    ``seed`` (any change recomputes both runs and clears the race).
+
+    State
+    -----
+    traces : dict of init → Trace
+        ``run_kmeans(X, k, init=init, random_state=seed)`` for each of
+        :data:`COMPARE_INITS`; empty when the settings are invalid.
+    index : int
+        Shared step index, up to the longer run's last step; each side shows
+        ``min(index, its own last step)``.
+    race_results : DataFrame or None
+        After :meth:`race`: one row per run (init, run, seed, inertia, n_iter).
+    best_inertia : float
+        Lowest final inertia of any run of the race (NaN before one).
+    shares : dict of init → float
+        Share of each init's runs that reached ``best_inertia`` (within
+        ``1e-9`` relative).
+    progress, progress_total : int
+        Runs done / to do while racing.
+
+    Examples
+    --------
+    >>> m = CompareModel(k=5, seed=0)
+    >>> table = m.race(20)
+    >>> table.groupby("init").size().to_dict()
+    {'k-means++': 20, 'random': 20}
+    >>> 0 <= m.shares["random"] <= 1
+    True
+    """
+
+    traces = traitlets.Dict()
+    race_results = Instance(pd.DataFrame, allow_none=True)
+    best_inertia = Float(math.nan)
+    shares = traitlets.Dict()
+    progress = Int(0)
+    progress_total = Int(0)
+    racing = Bool(False)
+
+    inits = COMPARE_INITS
+    n_features = (2, 2)  # both pictures show the two columns K-means uses
+
+    def __init__(self, dataset="mall", features=DEFAULT_FEATURES, *, scaled=True, k=5, seed=0,
+                 n_samples=None):
+        super().__init__(dataset=dataset, features=tuple(features), scaled=scaled, k=k, seed=seed,
+                         n_samples=n_samples)
+
+    def _clear(self):
+        self.traces = {}
+        self._clear_race()
+
+    def _compute(self):
+        X = self.X
+        self.traces = {init: run_kmeans(X, self.k, init=init, random_state=self.seed)
+                       for init in self.inits}
+        self._clear_race()
+        return "", ""
+
+    def _clear_race(self):
+        self.race_results = None
+        self.best_inertia = math.nan
+        self.shares = {}
+        self.progress = 0
+
+    def _length(self) -> int:
+        return max((len(t) for t in self.traces.values()), default=0)
+
+    def index_of(self, init: str) -> int:
+        """The step index shown for one init: the shared index, clamped to its run."""
+        return min(self.index, len(self.traces[init]) - 1)
+
+    def current(self, init: str) -> Step | None:
+        """The step on screen for one init (None when there is no run)."""
+        if init not in self.traces:
+            return None
+        return self.traces[init][self.index_of(init)]
+
+    def finished(self, init: str) -> bool:
+        """Whether that side has reached its last step (it waits there for the other)."""
+        return init in self.traces and self.index >= len(self.traces[init]) - 1
+
+    # --- race ---------------------------------------------------------------------------------
+    def race(self, n_runs: int = 100, progress=None) -> pd.DataFrame | None:
+        """Run each init ``n_runs`` times, with seeds ``seed … seed + n_runs − 1``.
+
+        Parameters
+        ----------
+        n_runs : int
+            Restarts per init (1 … 10,000).
+        progress : callable, optional
+            Called as ``progress(done, total)`` now and then during the race
+            (and once at the end, with ``done == total``).
+
+        Returns
+        -------
+        DataFrame or None
+            One row per run: ``init``, ``run``, ``seed``, ``inertia``,
+            ``n_iter``; also stored in ``race_results``. None (and
+            ``message`` says why) when the settings are invalid.
+        """
+        n_runs = int(n_runs)
+        problem = ""
+        if not 1 <= n_runs <= 10_000:
+            problem = f"The number of restarts must be from 1 to 10,000; got {n_runs:,}."
+        elif not self.traces:
+            problem = self.message or "Fix the settings first."
+        elif self.seed + n_runs - 1 > MAX_SEED:
+            problem = f"Seeds {self.seed:,} … {self.seed + n_runs - 1:,} go past {MAX_SEED:,}; choose a smaller seed."
+        if problem:
+            self.report(problem)
+            return None
+        X = self.X
+        total = n_runs * len(self.inits)
+        every = max(total // 50, 1)  # about 50 progress updates, whatever N is
+        self.racing = True
+        self.progress, self.progress_total = 0, total
+        rows, done = [], 0
+        try:
+            for init in self.inits:
+                for r in range(n_runs):
+                    seed = self.seed + r
+                    last = run_kmeans(X, self.k, init=init, random_state=seed).final
+                    rows.append((init, r, seed, float(last.inertia), int(last.n_iter)))
+                    done += 1
+                    if done % every == 0 or done == total:
+                        self.progress = done
+                        if progress is not None:
+                            progress(done, total)
+        finally:
+            self.racing = False
+        table = pd.DataFrame(rows, columns=["init", "run", "seed", "inertia", "n_iter"])
+        best = float(table["inertia"].min())
+        reached = np.isclose(table["inertia"].to_numpy(), best, rtol=1e-9, atol=0.0)
+        shares = {init: float(reached[(table["init"] == init).to_numpy()].mean()) for init in self.inits}
+        with self.hold_trait_notifications():
+            self.best_inertia = best
+            self.shares = shares
+            self.race_results = table
+        return table
+
+
+# ------------------------------------------------------------------------------ the app
+
 
 _TITLES = {"random": "random seeding", "k-means++": "k-means++ seeding"}
 #: One palette colour per seeding, in the race histograms and readouts.
@@ -136,7 +295,8 @@ class CompareApp(widgets.VBox):
     model : CompareModel
     fig, race_fig : Figure
         The runs (two step panels) and the race (two histograms); each created once.
-    panels : dict of init → StepPanel
+    panels : dict of init → StepPicture
+    transport : Transport
 
     Examples
     --------
@@ -153,7 +313,7 @@ class CompareApp(widgets.VBox):
                                       n_samples=n_samples)
 
         # --- settings ---
-        self._data = DataChoice(m)
+        self.data_row = DataChoice(m)
         self._k = widgets.IntSlider(value=min(max(m.k, 1), 10), min=1, max=10, description="k",
                                     continuous_update=False, layout=widgets.Layout(width="260px"))
         self._seed = widgets.IntText(value=m.seed, description="seed", layout=widgets.Layout(width="170px"))
@@ -162,14 +322,8 @@ class CompareApp(widgets.VBox):
                                         layout=widgets.Layout(width="110px"))
 
         # --- transport ---
+        self.transport = Transport(m, player=False)
         btn = widgets.Layout(width="auto")
-        self._reset = widgets.Button(description="reset", icon="fast-backward", layout=btn)
-        self._back = widgets.Button(description="back", icon="step-backward", layout=btn)
-        self._step = widgets.Button(description="step", icon="step-forward", button_style="primary",
-                                    layout=btn)
-        self._end = widgets.Button(description="run to convergence", icon="fast-forward", layout=btn)
-        self._timeline = widgets.IntSlider(value=0, min=0, max=max(m.last_index, 1), description="timeline",
-                                           continuous_update=True, layout=widgets.Layout(width="98%"))
 
         # --- readouts ---
         self._readouts = {init: widgets.HTML() for init in m.inits}
@@ -204,10 +358,9 @@ class CompareApp(widgets.VBox):
                                            layout=widgets.Layout(width="50%"))
                               for i in m.inits])
         self.children = [
-            self._data,
+            self.data_row,
             widgets.HBox([self._k, self._seed, self._new_seed], **row),
-            widgets.HBox([self._reset, self._back, self._step, self._end], **row),
-            self._timeline,
+            self.transport,
             sides,
             self._seed_line,
             self._message,
@@ -227,11 +380,6 @@ class CompareApp(widgets.VBox):
         self._k.observe(lambda ch: self._set("k", int(ch["new"])), names="value")
         self._seed.observe(lambda ch: self._set("seed", int(ch["new"])), names="value")
         self._new_seed.on_click(lambda _: m.new_seed())
-        self._reset.on_click(lambda _: m.reset())
-        self._back.on_click(lambda _: m.back())
-        self._step.on_click(lambda _: m.step())
-        self._end.on_click(lambda _: m.to_end())
-        self._timeline.observe(lambda ch: m.goto(ch["new"]), names="value")
         self._race.on_click(self._on_race)
         m.observe(self._on_index, names="index")
         m.observe(self._on_restart, names="revision")
@@ -271,11 +419,9 @@ class CompareApp(widgets.VBox):
         if 1 <= m.k <= 10:
             self._k.value = m.k
         self._seed.value = m.seed
-        self._timeline.value = 0
-        self._timeline.max = max(m.n_steps - 1, 1)
+        self.transport.new_run()
         self._build_panels()
-        self._message.value = (warning_html(m.message) if m.message_level == "error"
-                               else info_html(m.message) if m.message else "")
+        self._message.value = message_html(m)
         self._progress.value = 0
         self._on_race_results()
         self._show_step()
@@ -292,21 +438,18 @@ class CompareApp(widgets.VBox):
         key = (m.data_key, m.k)
         if key == self._panel_key:
             return
-        X, names = m.X, list(m.feature_names)
+        names = [plain_text(n) for n in m.data.axis_labels]
         for init, ax in self._axes.items():
-            self.panels[init] = StepPanel(ax, X, m.k, feature_names=names, title=_TITLES[init],
-                                          legend="right" if init == m.inits[-1] else None)
+            ax.clear()
+            self.panels[init] = StepPicture(m.X, m.k, ax=ax, feature_names=names, title=_TITLES[init],
+                                            legend="right" if init == m.inits[-1] else None)
         self._panel_key = key
         freeze_layout(self.fig)
 
     def _show_step(self):
         m = self.model
         running = bool(m.traces)
-        if running:
-            self._timeline.value = m.index
-        self._back.disabled = self._reset.disabled = not running or m.at_start
-        self._step.disabled = self._end.disabled = not running or m.at_end
-        self._timeline.disabled = not running
+        self.transport.show()
         for init in m.inits:
             step = m.current(init)
             if step is None:
@@ -344,7 +487,7 @@ class CompareApp(widgets.VBox):
             parts.append(f"<b style='color:{edge_color(INIT_COLORS[init], 0.8)}'>{html.escape(init)}</b>: "
                          f"{round(share * n)} of {n} runs ({share:.0%}), median {int(iters.median())} "
                          f"iterations")
-        return (f"Best inertia found: <b>{fmt_inertia(m.best_inertia)}</b> (seeds {m.seed} … "
+        return (f"Best inertia found: <b>{format_inertia(m.best_inertia)}</b> (seeds {m.seed} … "
                 f"{m.seed + n - 1}). Runs that reached it — " + "; ".join(parts) + ".")
 
     # --- read-only views of the screen, for tests and lesson checks --------------------------

@@ -42,8 +42,11 @@ import ipywidgets as widgets
 import numpy as np
 from traitlets import HasTraits, Int, Tuple, Unicode
 
-from .._kernels import assign_labels
-from .._validation import check_array, check_random_state
+from ..core.kernels import distances, nearest_centers
+from ..core.validation import check_array, check_random_state
+from ..views.palette import cluster_style, edge_color
+from ..views.step_views import data_limits
+from .figure import app_figure, refresh
 
 __all__ = ["Question", "NearestCentreQuestion", "nearest_centre_questions", "QuizModel", "Quiz",
            "quiz_from"]
@@ -184,8 +187,7 @@ class NearestCentreQuestion:
         C = _check_centers(self.centers, X.shape[1])
         i = _check_index(self.point, "point", X.shape[0])
         x = np.ascontiguousarray(X[i:i + 1])
-        labels, _ = assign_labels(x, np.ascontiguousarray(C))  # the algorithm's own rule
-        answer = int(labels[0])
+        answer = int(nearest_centers(x, np.ascontiguousarray(C))[0])  # the algorithm's own rule
         sq = np.einsum("kd,kd->k", C - x, C - x)
         for name, value in (("X", X), ("centers", C), ("sq_distances", sq)):
             value = np.array(value)
@@ -251,7 +253,7 @@ def nearest_centre_questions(X, centers, n=4, random_state=0, *, easy=(0.25, 0.6
 
     Examples
     --------
-    >>> from kmeans_tutor.datasets import load_dataset
+    >>> from kmeans_tutor import load_dataset
     >>> X = load_dataset("blobs").X
     >>> qs = nearest_centre_questions(X, X[[0, 100, 200]], n=4, random_state=1)
     >>> len(qs), len({q.point for q in qs})
@@ -267,7 +269,7 @@ def nearest_centre_questions(X, centers, n=4, random_state=0, *, easy=(0.25, 0.6
     rng, _ = check_random_state(random_state)
 
     # Distance to the nearest and second-nearest centre of every point.
-    d = np.sqrt(np.maximum(((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2), 0.0))  # (n, k)
+    d = distances(X, C)  # (n, k)
     d.sort(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(d[:, 1] > 0, d[:, 0] / d[:, 1], 1.0)
@@ -407,10 +409,6 @@ class _CentrePicture:
     revealed after an answer. Built once; ``reveal`` only changes visibility."""
 
     def __init__(self, question: NearestCentreQuestion, figsize=(3.8, 3.3)):
-        from ..palette import cluster_style, edge_color
-        from ..views import data_limits
-        from ._figure import app_figure
-
         self.question = q = question
         self.fig = fig = app_figure(figsize, layout="constrained")
         ax = fig.add_subplot()
@@ -449,8 +447,6 @@ class _CentrePicture:
         self.ax = ax
 
     def reveal(self):
-        from ._figure import refresh
-
         for a in (*self.lines, *self.texts):
             a.set_visible(True)
         q = self.question

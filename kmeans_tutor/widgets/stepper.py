@@ -7,14 +7,12 @@ as cheap as going forward, and the timeline slider scrubs anywhere.
 
 Two layers, as in every app of this package:
 
-- :class:`~kmeans_tutor.widgets.models.StepperModel` — traitlets, no
-  widgets: the settings, the recorded run (``trace``) and the step on screen
-  (``index``). Tests drive it directly.
+- :class:`StepperModel` — traitlets, no widgets: the settings, the recorded
+  run (``trace``) and the step on screen (``index``). Tests drive it directly.
 - :class:`StepperApp` — an ``ipywidgets.VBox`` with the controls, the
   readouts and one ipympl figure created once: the step on the left (a
-  :class:`~kmeans_tutor.views.StepView`, with a
-  :class:`~kmeans_tutor.views.SeedingView` for k-means++/farthest picks) and
-  the inertia staircase on the right (:class:`~kmeans_tutor.views.InertiaView`).
+  :class:`~kmeans_tutor.views.composite.StepPicture`) and the inertia
+  staircase on the right (:class:`~kmeans_tutor.views.step_views.InertiaView`).
 
 Drawing costs: a step only updates artists (``set_data``, about a
 millisecond at 10,000 points). After a click the picture is rendered and sent
@@ -23,9 +21,9 @@ picture (``draw_idle``) and the browser asks for it when ready — ipympl keeps
 at most one frame in flight, so a slow connection skips frames instead of
 queueing them. The player ticks at most 10 times a second (≥ 100 ms).
 
->>> from kmeans_tutor.widgets.stepper import StepperApp
->>> app = StepperApp(dataset="blobs", k=3, seed=1)   # doctest: +SKIP
->>> app                                              # doctest: +SKIP
+>>> m = StepperModel(init="manual", k=2, dataset="blobs")
+>>> m.trace is None, m.message
+(True, 'Click 2 centres on the plot to start (0 of 2 placed).')
 """
 
 from __future__ import annotations
@@ -34,19 +32,26 @@ import html
 import math
 
 import ipywidgets as widgets
+import numpy as np
 import traitlets
 from matplotlib.text import Text
+from traitlets import Enum, Float, Instance, List, observe, validate
 
-from ..steps import AssignStep
-from ..views import InertiaView, SeedingView, StepView
-from ._data_choice import DataChoice
-from ._common import info_html, warning_html
-from ._figure import Blitter, app_figure
-from .models import DEFAULT_FEATURES, INIT_CHOICES, StepperModel, dataset_choices
+from ..core.lloyd import kmeans_steps
+from ..core.steps import SeedStep, Step
+from ..core.trace import Trace
+from ..data.mall import DEFAULT_FEATURES
+from ..views.composite import StepPicture
+from ..views.step_views import InertiaView
+from .base import DataModel, RunModel, message_html, step_readout, warning_html
+from .controls import DataChoice, Transport
+from .figure import Blitter, app_figure, freeze_layout, plain_text, short_name
 from .upload import UploadRow
 
-__all__ = ["StepperApp"]
+__all__ = ["StepperModel", "StepperApp", "INIT_CHOICES", "INIT_LABELS"]
 
+#: Seeding methods of the stepper; "manual" means the learner clicks the centres.
+INIT_CHOICES = ("k-means++", "random", "farthest", "manual")
 #: Dropdown labels of the seeding methods.
 INIT_LABELS = {
     "k-means++": "k-means++",
@@ -54,89 +59,155 @@ INIT_LABELS = {
     "farthest": "farthest point",
     "manual": "place the centres yourself",
 }
-_PHASE_NAMES = {"seed": "seeding", "assign": "assign", "update": "update",
-                "empty": "empty cluster", "converged": "converged"}
-_SEEDING_HINT = "Seeding: bigger, darker points are likelier picks (chance ∝ D²)"
-_FARTHEST_HINT = "Seeding: darker points are farther from every centre so far"
-_MAX_SHADED = 5_000  # points shaded during seeding (a scatter: slow beyond this)
 
 
-# ------------------------------------------------------------------------------ helpers
+class StepperModel(RunModel):
+    """One K-means run, stepped half a step at a time.
 
+    Settings (any change restarts the run at step 0)
+    -------------------------------------------------
+    dataset, features, scaled, n_samples
+        The data (see :class:`DataModel`).
+    k : int
+        Number of clusters.
+    init : {"k-means++", "random", "farthest", "manual"}
+        Seeding. "manual": the learner places the k centres
+        (:meth:`add_center`); the run starts when the k-th is placed.
+    seed : int
+        ``random_state`` of the run (0 … 2³²−1).
+    manual_centers : list of [x, y]
+        Centres placed so far, in the units of :attr:`X`.
 
-def fmt_inertia(x) -> str:
-    """An inertia for a readout: thousands separators, 4 significant digits below 100."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "—"
-    return f"{x:,.1f}" if abs(x) >= 100 else f"{x:.4g}"
+    State
+    -----
+    trace : Trace or None
+        Every step of the run, to convergence; None while the settings are
+        invalid or manual centres are still missing.
+    index : int
+        The step on screen (always clamped to the run).
+    playing : bool
+        The app's player is running (the model itself has no timer).
+    speed : float
+        Steps per second while playing (0.5 … 10).
 
-
-def freeze_layout(fig):
-    """Lay the figure out once (constrained layout), then keep the positions, so
-    that no frame shifts the axes and no frame pays for the layout again."""
-    fig.set_layout_engine("constrained")
-    fig.get_layout_engine().execute(fig)
-    fig.set_layout_engine("none")
-
-
-class StepPanel:
-    """One Axes showing any step: a StepView, plus a SeedingView on the same
-    axes for the seeding picks that have a shading (k-means++, farthest).
-
-    Built on an existing Axes (cleared first); ``draw(step)`` only updates
-    artists.
+    Examples
+    --------
+    >>> m = StepperModel(init="manual", k=2, dataset="blobs")
+    >>> m.trace is None, m.message
+    (True, 'Click 2 centres on the plot to start (0 of 2 placed).')
+    >>> m.add_center(0, 0), m.add_center(5, 5)
+    (True, True)
+    >>> m.current.describe()
+    'Seeding · centre 1 placed by hand.'
     """
 
-    def __init__(self, ax, X, k, *, feature_names=None, voronoi=False, title="", legend="right"):
-        ax.clear()
-        self.ax = ax
-        self.title = title
-        self.view = StepView(X, k, ax=ax, feature_names=feature_names, voronoi=voronoi,
-                             show_caption=False)
-        self.seeding = SeedingView(X, ax=ax, feature_names=feature_names, n_clusters=k,
-                                   show_caption=False, show_centers=False, limits=self.view.limits,
-                                   max_points=_MAX_SHADED)
-        self.seeding.set_visible(False)
-        self._shading = False
-        self.view.finalize(title=title, legend=legend)
-        ax.title.set_fontsize(9.5)
+    init = Enum(INIT_CHOICES, default_value="k-means++")
+    manual_centers = List()
+    trace = Instance(Trace, allow_none=True)
+    speed = Float(2.0)
+
+    n_features = (2, 2)  # the picture shows the two columns K-means uses
+    _settings = DataModel._settings + ("init", "manual_centers")
+
+    def __init__(self, dataset="mall", features=DEFAULT_FEATURES, *, scaled=True, k=5,
+                 init="k-means++", seed=0, n_samples=None, manual_centers=(), speed=2.0):
+        super().__init__(dataset=dataset, features=tuple(features), scaled=scaled, k=k, init=init,
+                         seed=seed, n_samples=n_samples, manual_centers=[list(c) for c in manual_centers],
+                         speed=speed)
+
+    def _follow(self, change):
+        # Centres placed by hand belong to the data (and k) they were placed on.
+        name = change["name"]
+        if name in DataModel._data_settings and self.manual_centers:
+            self.manual_centers = []
+        elif name == "k" and len(self.manual_centers) > self.k:
+            self.manual_centers = self.manual_centers[: self.k]
+
+    @validate("speed")
+    def _clamp_speed(self, proposal):
+        return float(min(max(proposal["value"], 0.5), 10.0))
+
+    @validate("manual_centers")
+    def _check_centres(self, proposal):
+        out = []
+        for c in proposal["value"]:
+            x, y = (float(v) for v in c)
+            if not (math.isfinite(x) and math.isfinite(y)):
+                raise traitlets.TraitError(f"A centre needs finite coordinates; got {c!r}.")
+            out.append([x, y])
+        return out
+
+    # --- manual centres -----------------------------------------------------------------------
+    @property
+    def needs_centers(self) -> int:
+        """How many more centres the learner must place (0 unless init is "manual")."""
+        if self.init != "manual":
+            return 0
+        return max(self.k - len(self.manual_centers), 0)
+
+    def add_center(self, x: float, y: float) -> bool:
+        """Place one centre by hand (init "manual"); the k-th one starts the run.
+
+        Returns False (and changes nothing) when not in manual mode or when k
+        centres are already placed.
+        """
+        if self.init != "manual" or len(self.manual_centers) >= self.k:
+            return False
+        if not (math.isfinite(float(x)) and math.isfinite(float(y))):
+            return False
+        self.manual_centers = [*self.manual_centers, [float(x), float(y)]]
+        return True
+
+    def clear_centers(self):
+        """Remove every centre placed by hand (the run stops until k are placed again)."""
+        self.manual_centers = []
+
+    def preview(self) -> Step:
+        """A step to draw while centres are being placed: the data, unassigned,
+        and the centres so far."""
+        C = np.array(self.manual_centers, dtype=np.float64).reshape(-1, 2)
+        return SeedStep(index=0, iteration=0, centers=C, labels=None, inertia=None,
+                        method="manual", center_index=max(len(C) - 1, 0), chosen=-1, seed=None)
+
+    # --- run ------------------------------------------------------------------------------------
+    def _clear(self):
+        self.trace = None
+
+    def _compute(self):
+        if self.init == "manual":
+            missing = self.needs_centers
+            if missing:
+                self.trace = None
+                placed = len(self.manual_centers)
+                word = "centre" if self.k == 1 else "centres"
+                return (f"Click {self.k} {word} on the plot to start ({placed} of {self.k} placed)."
+                        if placed == 0 else
+                        f"Click {missing} more {'centre' if missing == 1 else 'centres'} on the plot "
+                        f"({placed} of {self.k} placed)."), "info"
+            init = np.array(self.manual_centers, dtype=np.float64)
+        else:
+            init = self.init
+        self.trace = kmeans_steps(self.X, self.k, init=init, random_state=self.seed).trace()
+        return "", ""
+
+    def _length(self) -> int:
+        return 0 if self.trace is None else len(self.trace)
 
     @property
-    def limits(self):
-        return self.view.limits
+    def current(self) -> Step | None:
+        """The step on screen (None when there is no run)."""
+        return None if self.trace is None else self.trace[self.index]
 
-    def contains(self, event) -> bool:
-        return event.inaxes is self.ax and event.xdata is not None and event.ydata is not None
+    @property
+    def seed_used(self) -> int | None:
+        """The integer seed of the run on screen (``trace.params["random_state"]``)."""
+        return None if self.trace is None else self.trace.params.get("random_state")
 
-    def draw(self, step):
-        """Show one step; the title says how to read a shaded seeding pick."""
-        values, _ = SeedingView.shading(step)
-        # The first pick of k-means++ is uniform: nothing to shade yet.
-        shade = values is not None and step.center_index > 0
-        if shade != self._shading:
-            self.seeding.set_visible(shade)
-            self.view.set_points_visible(not shade)
-            self._shading = shade
-        if shade:
-            self.seeding.draw(step)
-            self.ax.set_title(_SEEDING_HINT if step.method == "k-means++" else _FARTHEST_HINT)
-        else:
-            self.ax.set_title(self.title)
-        self.view.draw(step)
-
-
-def step_readout(step, n_steps: int) -> str:
-    """Phase, iteration, inertia and points changed of one step, as HTML."""
-    changed = (f"{step.n_changed:,}" if isinstance(step, AssignStep) and step.previous_inertia is not None
-               else "all (first assignment)" if isinstance(step, AssignStep) else "—")
-    parts = [
-        f"step <b>{step.index} / {n_steps - 1}</b>",
-        f"phase <b>{_PHASE_NAMES.get(step.phase, step.phase)}</b>",
-        f"iteration <b>{step.iteration}</b>",
-        f"inertia <b>{fmt_inertia(step.inertia)}</b>",
-        f"points changed <b>{changed}</b>",
-    ]
-    return " &nbsp;·&nbsp; ".join(parts)
+    @observe("playing")
+    def _play_from_start_at_end(self, change):
+        # Pressing play on the last step replays the run from the start.
+        if change["new"] and self.trace is not None and self.at_end:
+            self.index = 0
 
 
 # ------------------------------------------------------------------------------ the app
@@ -172,8 +243,10 @@ class StepperApp(widgets.VBox):
     model : StepperModel
     fig : Figure
         The one ipympl figure (``fig.canvas`` is in the layout).
-    panel : StepPanel
+    panel : StepPicture
         The step on the left axes (rebuilt when the data, k or Voronoi change).
+    transport : Transport
+        Reset, back, step, play/pause, speed, to the end, timeline.
     inertia_view : InertiaView or None
         The inertia staircase on the right (rebuilt for each new run).
 
@@ -197,7 +270,7 @@ class StepperApp(widgets.VBox):
         self._voronoi_on = bool(voronoi)
 
         # --- settings ---
-        self._data = DataChoice(m)
+        self.data_row = DataChoice(m)
         self._upload = UploadRow(lambda frame, name: m.use_upload(frame, name))
         self._k = widgets.IntSlider(value=min(max(m.k, 1), 10), min=1, max=10, description="k",
                                     continuous_update=False, layout=widgets.Layout(width="260px"))
@@ -215,21 +288,7 @@ class StepperApp(widgets.VBox):
                                      layout=widgets.Layout(width="130px"))
 
         # --- transport ---
-        btn = widgets.Layout(width="auto")
-        self._reset = widgets.Button(description="reset", icon="fast-backward", tooltip="Back to step 0", layout=btn)
-        self._back = widgets.Button(description="back", icon="step-backward", tooltip="One half-step back (←)", layout=btn)
-        self._step = widgets.Button(description="step", icon="step-forward", tooltip="One half-step forward (→)",
-                                    button_style="primary", layout=btn)
-        self._play = widgets.Play(value=0, min=0, max=max(m.last_index, 1), step=1,
-                                  interval=self._interval(), show_repeat=False,
-                                  tooltip="Play / pause (space)")
-        self._speed = widgets.FloatSlider(value=m.speed, min=0.5, max=10.0, step=0.5,
-                                          description="steps/s", readout_format=".1f",
-                                          layout=widgets.Layout(width="250px"))
-        self._end = widgets.Button(description="run to convergence", icon="fast-forward",
-                                   tooltip="Jump to the last step", layout=btn)
-        self._timeline = widgets.IntSlider(value=0, min=0, max=max(m.last_index, 1), description="timeline",
-                                           continuous_update=True, layout=widgets.Layout(width="98%"))
+        self.transport = Transport(m, player=True)
 
         # --- readouts ---
         self._readout = widgets.HTML()
@@ -249,13 +308,11 @@ class StepperApp(widgets.VBox):
         self._shown_revision = -1
 
         self.children = [
-            self._data,
+            self.data_row,
             self._upload,
             widgets.HBox([self._k, self._init, self._seed, self._new_seed, self._voronoi, self._clear],
                          layout=widgets.Layout(flex_flow="row wrap", align_items="center")),
-            widgets.HBox([self._reset, self._back, self._step, self._play, self._speed, self._end],
-                         layout=widgets.Layout(flex_flow="row wrap", align_items="center")),
-            self._timeline,
+            self.transport,
             self._readout,
             self._caption,
             self._seed_line,
@@ -273,22 +330,12 @@ class StepperApp(widgets.VBox):
         self._k.observe(lambda ch: self._set("k", int(ch["new"])), names="value")
         self._init.observe(lambda ch: self._set("init", ch["new"]), names="value")
         self._seed.observe(lambda ch: self._set("seed", int(ch["new"])), names="value")
-        self._new_seed.on_click(lambda _: self._call(m.new_seed))
+        self._new_seed.on_click(lambda _: m.new_seed())
         self._voronoi.observe(self._on_voronoi, names="value")
-        self._clear.on_click(lambda _: self._call(m.clear_centers))
-        # transport
-        self._reset.on_click(lambda _: self._call(m.reset))
-        self._back.on_click(lambda _: self._call(m.back))
-        self._step.on_click(lambda _: self._call(m.step))
-        self._end.on_click(lambda _: self._call(m.to_end))
-        self._play.observe(lambda ch: self._call(m.goto, ch["new"]), names="value")
-        self._timeline.observe(lambda ch: self._call(m.goto, ch["new"]), names="value")
-        traitlets.link((self._play, "playing"), (m, "playing"))
-        traitlets.link((self._speed, "value"), (m, "speed"))
+        self._clear.on_click(lambda _: m.clear_centers())
         # model → view
         m.observe(self._on_index, names="index")
         m.observe(self._on_restart, names="revision")
-        m.observe(self._on_speed, names="speed")
         # the plot: clicks place centres, keys step
         canvas = self.fig.canvas
         manager = getattr(canvas, "manager", None)
@@ -307,12 +354,6 @@ class StepperApp(widgets.VBox):
         except (traitlets.TraitError, ValueError, TypeError) as exc:
             self._message.value = warning_html(str(exc))
 
-    def _call(self, method, *args):
-        try:
-            method(*args)
-        except (traitlets.TraitError, ValueError, TypeError) as exc:  # pragma: no cover - defensive
-            self._message.value = warning_html(str(exc))
-
     def _on_voronoi(self, change):
         self._voronoi_on = bool(change["new"])
         self._on_restart()
@@ -324,54 +365,38 @@ class StepperApp(widgets.VBox):
             return
         if getattr(event, "button", 1) not in (1, None):  # left button only
             return
-        self._call(m.add_center, float(event.xdata), float(event.ydata))
+        m.add_center(float(event.xdata), float(event.ydata))
 
     def _on_key(self, event):
         """← back, → step, space play/pause (when the plot has focus)."""
         key = getattr(event, "key", None)
         m = self.model
         if key == "left":
-            self._call(m.back)
+            m.back()
         elif key == "right":
-            self._call(m.step)
+            m.step()
         elif key in (" ", "space"):
             if m.trace is not None:
                 m.playing = not m.playing
 
     # model → widgets and figure
-    def _interval(self) -> int:
-        """Player tick in ms: never below 100 (the Play widget has no back-pressure)."""
-        return int(max(100, round(1000.0 / self.model.speed)))
-
-    def _on_speed(self, change):
-        self._play.interval = self._interval()
-
     def _on_restart(self, change=None):
         """A new run (or a message): sync the controls, rebuild what depends on it, draw."""
         m = self.model
         self._shown_revision = m.revision
         self._sync_controls()
-        n = m.n_steps
-        # The Play and timeline ranges first, the values after (so no clamp fires a goto).
-        last = max(n - 1, 1)
-        for w in (self._timeline, self._play):
-            w.value = 0
-            w.max = last
+        self.transport.new_run()
         self._build_panel()
         self._build_inertia()
         self._blitter.track()
-        if m.message:
-            self._message.value = (warning_html(m.message) if m.message_level == "error"
-                                   else info_html(m.message))
-        else:
-            self._message.value = ""
+        self._message.value = message_html(m)
         self._show_step()
 
     def _dynamic_artists(self) -> list:
         """What changes from one step to the next (redrawn by the blitter)."""
         out = []
         if self.panel is not None:
-            out += self.panel.view.artists + self.panel.seeding.artists + [self.panel.ax.title]
+            out += self.panel.artists
         if self.inertia_view is not None:
             out += [self.inertia_view.cursor, self.inertia_view.current]
         return out
@@ -387,7 +412,6 @@ class StepperApp(widgets.VBox):
             self._k.value = m.k
         self._init.value = m.init
         self._seed.value = m.seed
-        self._speed.value = m.speed
         self._voronoi.value = self._voronoi_on
         self._clear.layout.display = None if m.init == "manual" else "none"
 
@@ -395,26 +419,20 @@ class StepperApp(widgets.VBox):
         """(Re)make the step panel when the data, k or the Voronoi option changed."""
         m = self.model
         try:
-            X, names = m.X, m.feature_names
+            data = m.data
         except (ValueError, TypeError):
             return  # the message says why; keep the last picture
-        if m.k < 1 or m.k > X.shape[0]:
+        if m.k < 1 or m.k > data.X.shape[0]:
             return
         key = (m.data_key, m.k, self._voronoi_on)
         if key == self._panel_key:
             return
-        if m.is_mall:
-            title = f"Mall customers · {m.units}"
-        elif m.is_upload:
-            name = m.uploaded_name if len(m.uploaded_name) <= 40 else m.uploaded_name[:39] + "…"
-            title = f"{name or 'Your CSV'} · {m.units}"
-            # A learner's names are plain text: "$" must not start matplotlib mathtext.
-            title = title.replace("$", r"\$")
-            names = [str(n).replace("$", r"\$") for n in names]
-        else:
-            title = dict((name, label) for label, name in dataset_choices()).get(m.dataset, "")
-        self.panel = StepPanel(self._ax_step, X, m.k, feature_names=list(names),
-                               voronoi=self._voronoi_on, title=title)
+        own_units = m.is_mall or m.is_upload
+        title = plain_text(f"{short_name(data.title)} · {m.units}" if own_units else data.title)
+        names = [plain_text(n) for n in data.axis_labels]
+        self._ax_step.clear()
+        self.panel = StepPicture(data.X, m.k, ax=self._ax_step, feature_names=names,
+                                 voronoi=self._voronoi_on, title=title)
         self._panel_key = key
         self._inertia_trace = None  # the layout is redone below with the inertia panel
 
@@ -442,12 +460,7 @@ class StepperApp(widgets.VBox):
         m = self.model
         step = m.current
         running = step is not None
-        if running:
-            self._timeline.value = m.index
-            self._play.value = m.index
-        self._back.disabled = self._reset.disabled = not running or m.at_start
-        self._step.disabled = self._end.disabled = not running or m.at_end
-        self._play.disabled = self._timeline.disabled = not running
+        self.transport.show()
         if self.panel is not None:
             if running:
                 self.panel.draw(step)

@@ -8,7 +8,7 @@ checked against a cap *before* anything is parsed.
 Two layers, as elsewhere in the package:
 
 - :func:`read_upload` — no widgets: a ``FileUpload.value`` in, the file's
-  name and numeric DataFrame out, or an :class:`UploadError` /
+  name, its columns and what was left out of them, or an :class:`UploadError` /
   :class:`~kmeans_tutor.data.DataError` whose message a learner can read.
 - :class:`UploadRow` — an ``ipywidgets.HBox``: a FileUpload button and a
   status line. It hands each good file to a callback (e.g.
@@ -20,9 +20,9 @@ Two layers, as elsewhere in the package:
 >>> value = ({"name": "pts.csv", "type": "text/csv", "size": 16,
 ...           "content": memoryview(b"x,y\\n1,2\\n3,4\\n5,5\\n"),
 ...           "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
->>> name, df = read_upload(value)
->>> name, df.shape
-('pts.csv', (3, 2))
+>>> name, df, report = read_upload(value)
+>>> name, df.shape, report.ignored_columns
+('pts.csv', (3, 2), {})
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ import ipywidgets as widgets
 import pandas as pd
 import traitlets
 
-from ..data import DataError, load_csv
+from ..data.csv_loader import LoadReport, load_csv
+from ..data.errors import DataError
+from .base import MAX_MESSAGE_CHARS
 
 __all__ = ["UploadRow", "UploadError", "read_upload", "MAX_UPLOAD_BYTES", "format_megabytes"]
 
@@ -71,7 +73,7 @@ def _one_file(value) -> dict:
     return record
 
 
-def read_upload(value, *, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[str, pd.DataFrame]:
+def read_upload(value, *, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[str, pd.DataFrame, LoadReport]:
     """Parse a ``FileUpload.value`` holding one CSV file, in memory.
 
     Parameters
@@ -90,6 +92,8 @@ def read_upload(value, *, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[str, pd.Da
     frame : DataFrame of shape (n_rows, n_numeric_columns), float64
         ``load_csv(content, duplicates="keep", max_bytes=max_bytes)``:
         duplicate rows are normal in real data and are kept.
+    report : LoadReport
+        The columns left out and why (their text in ``report.left_out``).
 
     Raises
     ------
@@ -108,16 +112,19 @@ def read_upload(value, *, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[str, pd.Da
     size = max(reported, len(content) if not isinstance(content, memoryview) else content.nbytes)
     if size > max_bytes:
         raise UploadError(f"file is {format_megabytes(size)}; the limit is {format_megabytes(max_bytes)}.")
-    frame = load_csv(bytes(content), duplicates="keep", max_bytes=max_bytes)
-    return name, frame
+    frame, report = load_csv(bytes(content), duplicates="keep", max_bytes=max_bytes, with_report=True)
+    return name, frame, report
 
 
 def _short_name(name: str) -> str:
     return name if len(name) <= _MAX_NAME_CHARS else name[: _MAX_NAME_CHARS - 1] + "…"
 
 
-def _first_lines(text: str, n: int = _MAX_MESSAGE_LINES) -> str:
-    lines = str(text).splitlines() or [""]
+def _first_lines(text: str, n: int = _MAX_MESSAGE_LINES, width: int = 200) -> str:
+    """The first n lines of a message, each cut to ``width`` characters (a cell of a
+    megabyte must not become a megabyte of status)."""
+    lines = [line if len(line) <= width else line[: width - 1] + "…"
+             for line in (str(text).splitlines() or [""])[: n + 1]]
     if len(lines) > n:
         lines = lines[:n] + ["…"]
     return "\n".join(lines)
@@ -129,7 +136,8 @@ class UploadRow(widgets.HBox):
     Parameters
     ----------
     on_data : callable
-        Called as ``on_data(frame, name)`` with each good file. It may refuse
+        Called as ``on_data(frame, name)`` with each good file: its numeric
+        columns and the text columns left out (for profiles). It may refuse
         the file by raising ``ValueError``, ``TypeError`` or a traitlets
         ``TraitError``: the message is shown and nothing else changes.
     max_bytes : int, default=MAX_UPLOAD_BYTES
@@ -173,12 +181,12 @@ class UploadRow(widgets.HBox):
         try:
             if isinstance(value, (tuple, list)) and value and isinstance(value[0], dict):
                 name = str(value[0].get("name") or "")
-            name, frame = read_upload(value, max_bytes=self.max_bytes)
-            self._on_data(frame, name)
+            name, frame, report = read_upload(value, max_bytes=self.max_bytes)
+            self._on_data(frame.join(report.left_out), name)
         except (DataError, UploadError, ValueError, TypeError, traitlets.TraitError) as exc:
             self._show_error(name, str(exc))
         else:
-            self._show_ok(name, frame)
+            self._show_ok(name, frame, report)
         finally:
             # Drop the bytes; an empty value also lets the learner pick the same file again.
             self._upload.unobserve(self._on_upload, names="value")
@@ -187,15 +195,15 @@ class UploadRow(widgets.HBox):
             finally:
                 self._upload.observe(self._on_upload, names="value")
 
-    def _show_ok(self, name: str, frame: pd.DataFrame):
+    def _show_ok(self, name: str, frame: pd.DataFrame, report: LoadReport):
         self.file_name, self.ok = name, True
         n, m = frame.shape
         cols = ", ".join(map(str, frame.columns[:8])) + (", …" if m > 8 else "")
-        ignored = frame.attrs.get("load_report", {}).get("ignored_columns", [])
-        skipped = (f" (text columns left out: {', '.join(map(str, ignored[:5]))}"
-                   f"{', …' if len(ignored) > 5 else ''})") if ignored else ""
+        left_out = f" {report.describe()}" if report.describe() else ""
         text = (f"Loaded {_short_name(name) or 'your file'}: {n:,} rows, {m} numeric column"
-                f"{'' if m == 1 else 's'} ({cols}){skipped}.")
+                f"{'' if m == 1 else 's'} ({cols}).{left_out}")
+        if len(text) > MAX_MESSAGE_CHARS:
+            text = text[: MAX_MESSAGE_CHARS - 1] + "…"
         self._status.value = f"<span style='color:#1b5e20'>✔ {html.escape(text)}</span>"
 
     def _show_error(self, name: str, message: str):

@@ -260,7 +260,7 @@ def test_lesson_4_stepper_takes_an_uploaded_csv(lessons):
     upload("heights.csv", f"height,weight,team\n{rows}\n".encode())
     status.locator("text=Loaded heights.csv").wait_for(timeout=CHANGE_TIMEOUT * 1000)
     assert "40 rows, 2 numeric columns (height, weight)" in status.inner_text()
-    assert "text columns left out: team" in status.inner_text()
+    assert "Columns left out: 'team' (text, not numbers)" in status.inner_text()
     wait_until(lambda: "heights.csv" in app.inner_text(), "the stepper to name the uploaded file")
     wait_until(lambda: pixels(canvas) != before, "the picture to show the uploaded points")
     after_good = steady_pixels(canvas)

@@ -23,7 +23,7 @@ import uuid
 import pytest
 from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1, serialize_msg_to_ws_v1
 
-from kmeans_tutor.lesson_server import WS_PROTOCOL
+from kmeans_tutor.server.lesson_kernels import WS_PROTOCOL
 
 pytestmark = pytest.mark.browser
 
@@ -228,7 +228,7 @@ def test_execute_request_from_page_javascript_is_ignored(kernel_channels_url, le
 
 
 def test_legacy_websocket_protocol_is_refused(kernel_channels_url, lesson_page, voila_server):
-    # Voilà would spin on the first picture sent over it (see kmeans_tutor.lesson_server).
+    # Voilà would spin on the first picture sent over it (see kmeans_tutor.server.lesson_kernels).
     with pytest.raises(websocket.WebSocketBadStatusException) as info:
         websocket.create_connection(f"{kernel_channels_url}?session_id={uuid.uuid4().hex}",
                                     timeout=REPLY_TIMEOUT_S)

@@ -1,0 +1,814 @@
+"""Serve the lesson notebooks with Voilà, with safe defaults.
+
+``kmeans-tutor serve`` (see :mod:`kmeans_tutor.cli`) and :func:`serve` start a Voilà
+server on the lessons folder:
+
+* bound to ``127.0.0.1`` unless a host is given; a host other than loopback needs a
+  token, which is generated for you (``secrets.token_urlsafe``) unless ``no_token`` is set;
+* a fixed port, checked before start-up, and Voilà told not to wander to another one
+  (``--Voila.port_retries=0``);
+* code cells hidden (``--strip_sources=True``), ``?theme=``/``?template=`` query
+  overrides refused, a per-cell time limit, and idle kernels culled;
+* ``lesson=N`` opens ``NN_*.ipynb`` directly at ``/voila/render/NN_*.ipynb``;
+  ``preheat=P`` keeps P kernels that have already run that lesson ready for the next
+  students;
+* at most ``max_kernels`` lessons open at once (by default as many as the memory available
+  at start-up holds, :func:`default_max_kernels`), and none started while the machine is
+  low on memory: a student past the limit gets a "Lesson server full" page that says what
+  to do (:mod:`kmeans_tutor.server.lesson_kernels`);
+* kernel websockets only in the protocol lesson pages speak (v1): Voilà mishandles the
+  older one (:class:`kmeans_tutor.server.lesson_kernels.LessonWebsocketConnection`);
+* the ``kmeans-tutor`` page template: Voilà's lab template without its Font Awesome CDN
+  links, so that a page needs nothing but this server (icons come with the widget bundle).
+
+This module imports only the standard library and psutil (to size the default cap): Voilà runs as a child process (``python -m voila``) of the same interpreter, with
+``JUPYTER_PATH`` pointing at the package's ``_jupyter`` folder for the template
+(:func:`voila_env`).
+
+Voilà facts this relies on (checked with voila 0.5.13 / jupyter_server 2.x):
+
+* The token is Voilà's own ``Voila.token`` trait (``--token=`` alias).
+  ``--ServerApp.token`` and ``--IdentityProvider.token`` are accepted on the command
+  line but silently ignored: standalone Voilà has no ServerApp, and it builds its
+  IdentityProvider with an explicit ``token=""`` unless ``Voila.token`` or
+  ``Voila.auto_token`` is set. With ``--Voila.auto_token=True`` the identity provider
+  reads the token from the ``JUPYTER_TOKEN`` environment variable (or generates one),
+  which keeps the secret out of the process list; :func:`serve` does that.
+* Culling is jupyter_server's ``MappingKernelManager`` (``cull_interval``,
+  ``cull_idle_timeout``, ``cull_connected``, ``cull_busy``). A kernel whose tab is
+  closed has no connection left and is culled once idle; a kernel with an open tab is
+  only culled with ``cull_connected=True`` (off by default here: a learner reading a
+  lesson for ten minutes would come back to dead widgets).
+* Files: ``/voila/files/<path>`` serves only names matching ``file_allowlist`` and no
+  ``file_denylist`` pattern (403 otherwise); ``/voila/static/`` and ``/voila/templates/``
+  serve Voilà's own assets; ``/voila/api/contents/<path>`` returns a model with
+  ``content: null`` for notebooks. There is no ``/files/`` or ``/api/contents`` route.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import webbrowser
+from pathlib import Path
+from typing import Iterable, Sequence, TextIO
+from urllib.parse import quote
+
+import psutil
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "ServeError",
+    "PortInUseError",
+    "LessonNotFoundError",
+    "build_voila_command",
+    "check_port_free",
+    "default_max_kernels",
+    "find_lesson",
+    "find_lessons_dir",
+    "is_local_host",
+    "lesson_path",
+    "list_lessons",
+    "serve",
+    "server_url",
+    "voila_env",
+]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8866
+DEFAULT_CELL_TIMEOUT = 60  # seconds one cell may run while a lesson renders
+DEFAULT_CULL_INTERVAL = 60  # seconds between checks for idle kernels
+DEFAULT_CULL_IDLE_TIMEOUT = 600  # seconds of inactivity before a kernel is shut down
+
+# Memory per open lesson: one kernel after stepping through lesson 4 measured 158 MB RSS
+# (benchmarks/load_classroom.py); 200 leaves room for bigger uploads and other lessons.
+MB_PER_KERNEL = 200
+RESERVED_MB = 1024  # left for the server, the teacher's own browser and the system
+DEFAULT_MIN_AVAILABLE_MB = 400  # no new kernel below this much available memory
+DEFAULT_FILL_DELAY = 1  # seconds before a preheated kernel that was handed out is replaced
+
+TEMPLATE = "kmeans-tutor"
+JUPYTER_DATA_DIR = Path(__file__).resolve().parent / "_jupyter"  # holds voila/templates/kmeans-tutor
+# The plug-in classes of lesson_kernels are given to Voilà by name, not imported here:
+# importing jupyter_server takes about 1.2 s, which `kmeans-tutor --help` should not
+# pay, and only the Voilà process needs them (tests/server check that these names resolve).
+PLUGIN_MODULE = f"{__package__}.lesson_kernels"
+KERNEL_MANAGER = f"{PLUGIN_MODULE}.LessonKernelManager"
+WEBSOCKET_CONNECTION = f"{PLUGIN_MODULE}.LessonWebsocketConnection"
+
+# Files Voilà may hand out from the lessons folder at /voila/files/: pictures only.
+# Notebooks, Python files and dot-files are refused even if a pattern above matched.
+# These equal Voilà 0.5's defaults plus the dot-file rule; we pass them explicitly so
+# that a change of default upstream cannot start serving notebook sources.
+FILE_ALLOWLIST = (r".*\.(png|jpg|jpeg|gif|svg)",)
+FILE_DENYLIST = (r".*\.(ipynb|py)", r"(.*/)?\..*")
+
+_LESSON_NAME = re.compile(r"^(\d+)_.+\.ipynb$")
+_INDEX_NAME = "index.ipynb"
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::"}
+
+
+class ServeError(RuntimeError):
+    """The lesson server cannot be started; the message says why and what to do."""
+
+
+class PortInUseError(ServeError):
+    """Another program is already listening on the requested port."""
+
+
+class LessonNotFoundError(ServeError, LookupError):
+    """No lesson notebook has the requested number."""
+
+
+# --- lessons -------------------------------------------------------------------------
+
+
+def find_lessons_dir() -> Path:
+    """The folder holding the lesson notebooks.
+
+    In a source checkout this is ``<repo>/lessons``; in an installed wheel the
+    notebooks ship inside the package as ``kmeans_tutor/server/_lessons``.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ServeError
+        If neither folder exists.
+    """
+    server_dir = Path(__file__).resolve().parent
+    # A checkout is recognised by its pyproject.toml, so that an unrelated top-level
+    # "lessons" folder next to an installed package in site-packages is never picked.
+    checkout = server_dir.parents[1]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "lessons").is_dir():
+        return checkout / "lessons"
+    bundled = server_dir / "_lessons"
+    if bundled.is_dir():
+        return bundled
+    raise ServeError(
+        f"cannot find the lessons folder (looked for {checkout / 'lessons'} and {bundled}); "
+        "pass the folder explicitly (kmeans-tutor serve --lessons-dir PATH)."
+    )
+
+
+def list_lessons(lessons_dir: str | os.PathLike) -> dict[int, list[Path]]:
+    """Lesson notebooks by number: ``NN_title.ipynb`` is lesson ``NN``.
+
+    ``index.ipynb`` counts as lesson 0 when there is no ``00_*.ipynb``. Only the top
+    level of the folder is searched.
+
+    Parameters
+    ----------
+    lessons_dir : path-like
+
+    Returns
+    -------
+    dict of int to list of Path
+        Each number maps to every notebook carrying it (more than one is an error
+        that :func:`find_lesson` reports), sorted by name.
+
+    Examples
+    --------
+    >>> list_lessons("lessons")  # doctest: +SKIP
+    {0: [PosixPath('lessons/00_index.ipynb')], 1: [PosixPath('lessons/01_assign.ipynb')]}
+    """
+    folder = Path(lessons_dir)
+    lessons: dict[int, list[Path]] = {}
+    for path in sorted(folder.glob("*.ipynb")):
+        match = _LESSON_NAME.match(path.name)
+        if match:
+            lessons.setdefault(int(match.group(1)), []).append(path)
+    if 0 not in lessons and (folder / _INDEX_NAME).is_file():
+        lessons[0] = [folder / _INDEX_NAME]
+    return dict(sorted(lessons.items()))
+
+
+def find_lesson(lessons_dir: str | os.PathLike, number: int) -> Path:
+    """The notebook of lesson ``number`` in ``lessons_dir``.
+
+    Parameters
+    ----------
+    lessons_dir : path-like
+    number : int
+        0 for the index, 1 for ``01_*.ipynb``, ...
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValueError
+        If ``number`` is not a non-negative integer.
+    LessonNotFoundError
+        If no notebook, or more than one, carries that number.
+    """
+    number = _check_lesson_number(number)
+    folder = Path(lessons_dir)
+    lessons = list_lessons(folder)
+    matches = lessons.get(number, [])
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        names = ", ".join(p.name for p in matches)
+        raise LessonNotFoundError(f"lesson {number} is ambiguous in {folder}: {names}; rename all but one.")
+    if lessons:
+        available = ", ".join(f"{n} ({paths[0].name})" for n, paths in lessons.items())
+        hint = f"available lessons: {available}"
+    else:
+        hint = "that folder has no lesson notebooks (NN_title.ipynb)"
+    raise LessonNotFoundError(f"there is no lesson {number} in {folder}; {hint}.")
+
+
+def lesson_path(lessons_dir: str | os.PathLike, lesson: int | None) -> str:
+    """The URL path that opens ``lesson``: ``/voila/render/<file>.ipynb``, or ``/`` for the listing."""
+    if lesson is None:
+        return "/"
+    notebook = find_lesson(lessons_dir, lesson)
+    return "/voila/render/" + quote(notebook.name)
+
+
+# --- host, port, token ---------------------------------------------------------------
+
+
+def is_local_host(host: str) -> bool:
+    """Whether ``host`` is a loopback address (only this machine can connect).
+
+    ``localhost``, ``127.0.0.0/8`` and ``::1`` are local; ``0.0.0.0``, ``::``, ``""``
+    and any other name or address are not.
+    """
+    host = host.strip().lower()
+    if host == "localhost":
+        return True
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if host == "::1":
+        return True
+    parts = host.split(".")
+    return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and int(p) < 256 for p in parts)
+
+
+def _check_port(port) -> int:
+    """``port`` as an int in 1..65535, or a ValueError that says what is wrong."""
+    if isinstance(port, bool) or not isinstance(port, (int, str)):
+        raise ValueError(f"port must be an integer from 1 to 65535, got {port!r}")
+    try:
+        value = int(port)
+    except ValueError:
+        raise ValueError(f"port must be an integer from 1 to 65535, got {port!r}") from None
+    if not 1 <= value <= 65535:
+        raise ValueError(f"port must be an integer from 1 to 65535, got {port!r}")
+    return value
+
+
+def _check_lesson_number(number) -> int:
+    """``number`` as a non-negative int, or a ValueError."""
+    if isinstance(number, bool) or not isinstance(number, (int, str)):
+        raise ValueError(f"lesson must be a lesson number (0, 1, 2, ...), got {number!r}")
+    try:
+        value = int(number)
+    except ValueError:
+        raise ValueError(f"lesson must be a lesson number (0, 1, 2, ...), got {number!r}") from None
+    if value < 0:
+        raise ValueError(f"lesson must be a lesson number (0, 1, 2, ...), got {number!r}")
+    return value
+
+
+def _check_seconds(name: str, value) -> int:
+    """A positive whole number of seconds, or a ValueError naming the setting."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive whole number of seconds, got {value!r}")
+    return value
+
+
+def _check_host(host) -> str:
+    if not isinstance(host, str) or any(c.isspace() for c in host) or "/" in host:
+        raise ValueError(f"host must be an IP address or a host name, got {host!r}")
+    return host
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail clearly if the server could not listen on ``host:port``.
+
+    Binds (and releases) every address ``host`` resolves to, the way Tornado will,
+    including ``SO_REUSEADDR`` so that a port left in TIME_WAIT counts as free.
+
+    Raises
+    ------
+    PortInUseError
+        If something already listens there.
+    ServeError
+        If the host is unknown, is not an address of this machine, or the port
+        needs privileges.
+    """
+    port = _check_port(port)
+    host = _check_host(host)
+    bind_host = None if host in ("", "0.0.0.0") else host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(bind_host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ServeError(f"cannot listen on host {host!r}: {exc.strerror}") from None
+    if host == "0.0.0.0":
+        infos = [info for info in infos if info[0] == socket.AF_INET]
+    seen = set()
+    for family, socktype, proto, _, address in infos:
+        if (family, address) in seen:
+            continue
+        seen.add((family, address))
+        sock = socket.socket(family, socktype, proto)
+        try:
+            if os.name != "nt":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(
+                    f"port {port} on {address[0]} is already in use; stop the program using it "
+                    f"or choose another port (--port)."
+                ) from None
+            if exc.errno == errno.EACCES:
+                raise ServeError(f"permission denied to listen on port {port}; ports below 1024 need privileges, use e.g. --port {DEFAULT_PORT}.") from None
+            if exc.errno == errno.EADDRNOTAVAIL:
+                # ::1 is missing on hosts without IPv6; Tornado skips it too.
+                if family == socket.AF_INET6 and len(seen) > 1:
+                    continue
+                raise ServeError(f"cannot listen on {address[0]}: it is not an address of this machine.") from None
+            raise ServeError(f"cannot listen on {address[0]} port {port}: {exc.strerror}") from None
+        finally:
+            sock.close()
+
+
+def server_url(host: str, port: int, path: str = "/", token: str | None = None) -> str:
+    """The address to open in a browser: ``http://host:port/path[?token=...]``.
+
+    A wildcard host (``0.0.0.0``, ``::``, ``""``) is shown as this machine's name.
+    """
+    shown = host
+    if host in _WILDCARD_HOSTS:
+        shown = socket.gethostname()
+    elif ":" in host and not host.startswith("["):
+        shown = f"[{host}]"
+    query = f"?token={quote(token, safe='')}" if token else ""
+    return f"http://{shown}:{int(port)}{path}{query}"
+
+
+# --- capacity ------------------------------------------------------------------------
+
+
+def default_max_kernels(available_mb: float | None = None) -> int:
+    """How many lessons may be open at once, from the memory available now.
+
+    ``(available - 1024 MB) / 200 MB``, at least 4: 200 MB per open lesson (one kernel)
+    and 1 GB kept for the server, the teacher's browser and the system.
+
+    Parameters
+    ----------
+    available_mb : float, optional
+        Memory available to new processes, in MB; measured with psutil when omitted.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> default_max_kernels(8 * 1024)   # 8 GB available
+    35
+    >>> default_max_kernels(1500)
+    4
+    """
+    if available_mb is None:
+        available_mb = psutil.virtual_memory().available / 2**20
+    return max(4, int((available_mb - RESERVED_MB) // MB_PER_KERNEL))
+
+
+def _check_count(name: str, value, *, minimum: int = 0) -> int:
+    """A whole number >= ``minimum``, or a ValueError naming the setting."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum}, got {value!r}")
+    return value
+
+
+def voila_env(token: str | None = None, base: dict | None = None) -> dict:
+    """The environment to run Voilà in: the package's template on ``JUPYTER_PATH``, the token.
+
+    Parameters
+    ----------
+    token : str, optional
+        Put into ``JUPYTER_TOKEN`` (read by ``--Voila.auto_token=True``); any token or
+        token file inherited from ``base`` is removed either way.
+    base : dict, optional
+        Environment to start from (default ``os.environ``).
+
+    Returns
+    -------
+    dict
+    """
+    env = dict(os.environ if base is None else base)
+    env.pop("JUPYTER_TOKEN", None)
+    env.pop("JUPYTER_TOKEN_FILE", None)
+    if token is not None:
+        env["JUPYTER_TOKEN"] = token
+    paths = [str(JUPYTER_DATA_DIR)] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    env["JUPYTER_PATH"] = os.pathsep.join(paths)
+    return env
+
+
+# --- the command ---------------------------------------------------------------------
+
+
+def build_voila_command(
+    lessons_dir: str | os.PathLike,
+    *,
+    port: int = DEFAULT_PORT,
+    host: str = DEFAULT_HOST,
+    lesson: int | None = None,
+    token: str | None = None,
+    no_token: bool = False,
+    token_in_env: bool = False,
+    cell_timeout: int = DEFAULT_CELL_TIMEOUT,
+    cull_interval: int = DEFAULT_CULL_INTERVAL,
+    cull_idle_timeout: int = DEFAULT_CULL_IDLE_TIMEOUT,
+    cull_connected: bool = False,
+    max_kernels: int = 0,
+    min_available_mb: int = DEFAULT_MIN_AVAILABLE_MB,
+    preheat: int = 0,
+    fill_delay: float = DEFAULT_FILL_DELAY,
+    show_tracebacks: bool = False,
+    python: str | None = None,
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    """The command line that starts Voilà on the lessons folder.
+
+    Parameters
+    ----------
+    lessons_dir : path-like
+        Folder of lesson notebooks; it must exist.
+    port : int, default 8866
+        Fixed port; Voilà is told not to try others (``--Voila.port_retries=0``).
+    host : str, default "127.0.0.1"
+        Address to bind (``--Voila.ip``). Anything but loopback needs ``token`` (or
+        ``no_token=True``).
+    lesson : int, optional
+        Checked here (a missing lesson fails before anything starts); use
+        :func:`lesson_path` for the URL that opens it. The lesson that ``preheat`` prepares.
+    token : str, optional
+        Access token. Passed as ``--Voila.token=<token>`` unless ``token_in_env``.
+    no_token : bool, default False
+        Allow a non-local host without a token. Anyone who reaches the port can then
+        start kernels on this machine.
+    token_in_env : bool, default False
+        Pass ``--Voila.auto_token=True`` instead of the token itself: Voilà then reads
+        ``JUPYTER_TOKEN`` from its environment, which other users cannot see in the
+        process list. The caller must set that variable (:func:`serve` does).
+    cell_timeout : int, default 60
+        Seconds one cell may run while a lesson renders (``--VoilaExecutor.timeout``).
+    cull_interval, cull_idle_timeout : int, default 60 and 600
+        Check for idle kernels every ``cull_interval`` seconds and shut down those idle
+        for more than ``cull_idle_timeout`` seconds.
+    cull_connected : bool, default False
+        Also cull idle kernels whose browser tab is still open.
+    max_kernels : int, default 0
+        Most kernels (open lessons, preheated ones included) at once; past it a student
+        gets a "Lesson server full" page. 0: no limit (:func:`serve` defaults to
+        :func:`default_max_kernels` instead).
+    min_available_mb : int, default 400
+        Start no kernel while the machine has less memory available (0: no check).
+    preheat : int, default 0
+        Keep this many kernels that have already run ``lesson`` (which must be given)
+        waiting for the next students (``--preheat_kernel=True --pool_size=N``, and a
+        denylist so that no other notebook gets a pool). Preheated kernels are never
+        culled: each costs its memory until the server stops.
+    fill_delay : float, default 1
+        Seconds before a preheated kernel that was handed out is replaced.
+    show_tracebacks : bool, default False
+        Show Python tracebacks in the page (they quote the hidden code: tests only).
+    python : str, optional
+        Interpreter that runs ``-m voila``; defaults to this one.
+    extra_args : sequence of str
+        Further Voilà options, appended last (so they win).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        For a bad port, host, lesson number or time, or a non-local host without a
+        token and without ``no_token``.
+    LessonNotFoundError
+        If ``lesson`` names no notebook.
+    ServeError
+        If ``lessons_dir`` is not a folder.
+
+    Examples
+    --------
+    >>> cmd = build_voila_command("lessons", port=8870)  # doctest: +SKIP
+    >>> cmd[1:3], "--Voila.ip=127.0.0.1" in cmd  # doctest: +SKIP
+    (['-m', 'voila'], True)
+    """
+    folder = Path(lessons_dir)
+    if not folder.is_dir():
+        raise ServeError(f"lessons folder {folder} does not exist or is not a folder.")
+    port = _check_port(port)
+    host = _check_host(host)
+    cell_timeout = _check_seconds("cell_timeout", cell_timeout)
+    cull_interval = _check_seconds("cull_interval", cull_interval)
+    cull_idle_timeout = _check_seconds("cull_idle_timeout", cull_idle_timeout)
+    max_kernels = _check_count("max_kernels", max_kernels)
+    min_available_mb = _check_count("min_available_mb", min_available_mb)
+    preheat = _check_count("preheat", preheat)
+    if isinstance(fill_delay, bool) or not isinstance(fill_delay, (int, float)) or not 0 <= fill_delay < 86400:
+        raise ValueError(f"fill_delay must be a number of seconds from 0 to 86400, got {fill_delay!r}")
+    notebook = find_lesson(folder, lesson) if lesson is not None else None
+    if preheat and notebook is None:
+        raise ValueError("preheat needs a lesson: say which lesson to prepare kernels for (lesson=N, --lesson N)")
+    if preheat and max_kernels and preheat > max_kernels:
+        raise ValueError(f"preheat ({preheat}) cannot be more than max_kernels ({max_kernels})")
+    _check_token(host, token, no_token, token_in_env)
+
+    cmd = [python or sys.executable, "-m", "voila", str(folder.resolve())]
+    cmd += _server_options(host, port, show_tracebacks)
+    cmd += _kernel_options(cell_timeout, cull_interval, cull_idle_timeout, cull_connected,
+                           max_kernels, min_available_mb)
+    if preheat:
+        cmd += _preheat_options(notebook, preheat, fill_delay)
+    cmd += [f"--VoilaConfiguration.file_allowlist={p}" for p in FILE_ALLOWLIST]
+    cmd += [f"--VoilaConfiguration.file_denylist={p}" for p in FILE_DENYLIST]
+    if token_in_env and not no_token:
+        cmd.append("--Voila.auto_token=True")
+    elif token is not None:
+        cmd.append(f"--Voila.token={token}")
+    return cmd + list(extra_args)
+
+
+def _check_token(host, token, no_token, token_in_env) -> None:
+    """A token is a non-empty word; a non-local host needs one (or an explicit no_token)."""
+    if token is not None and (not isinstance(token, str) or not token or any(c.isspace() for c in token)):
+        raise ValueError("token must be a non-empty string without spaces")
+    if token is not None and no_token:
+        raise ValueError("give either a token or no_token=True, not both")
+    if not is_local_host(host) and token is None and not no_token and not token_in_env:
+        raise ValueError(
+            f"host {host!r} lets other machines connect, so the server needs a token: "
+            "pass token=... (serve() makes one), or no_token=True to run it open."
+        )
+
+
+def _server_options(host: str, port: int, show_tracebacks: bool) -> list[str]:
+    """Where Voilà listens, and what a page may show and change."""
+    return [
+        f"--Voila.ip={host}",
+        f"--Voila.port={port}",
+        "--Voila.port_retries=0",
+        # The browser is opened by serve() itself, on the requested lesson's URL.
+        "--no-browser",
+        "--strip_sources=True",
+        f"--template={TEMPLATE}",
+        f"--show_tracebacks={show_tracebacks}",
+        "--VoilaConfiguration.allow_theme_override=NO",
+        "--VoilaConfiguration.allow_template_override=NO",
+        f"--Voila.kernel_websocket_connection_class={WEBSOCKET_CONNECTION}",
+    ]
+
+
+def _kernel_options(cell_timeout, cull_interval, cull_idle_timeout, cull_connected, max_kernels,
+                    min_available_mb) -> list[str]:
+    """How long a lesson may take, when idle kernels go, and how many may run."""
+    return [
+        f"--VoilaExecutor.timeout={cell_timeout}",
+        f"--MappingKernelManager.cull_interval={cull_interval}",
+        f"--MappingKernelManager.cull_idle_timeout={cull_idle_timeout}",
+        f"--MappingKernelManager.cull_connected={cull_connected}",
+        f"--VoilaConfiguration.multi_kernel_manager_class={KERNEL_MANAGER}",
+        # Kernels talk to the server over Unix sockets in a private folder, not TCP ports
+        # on 127.0.0.1: no port race when a class starts 30 at once, no port to probe.
+        *(["--KernelManager.transport=ipc"] if os.name != "nt" else []),
+        f"--LessonKernelManager.max_kernels={max_kernels}",
+        f"--LessonKernelManager.min_available_mb={min_available_mb}",
+    ]
+
+
+def _preheat_options(notebook: Path, preheat: int, fill_delay: float) -> list[str]:
+    """Keep ``preheat`` kernels that have run ``notebook``, and no pool for any other notebook."""
+    # Voilà keeps one pool per notebook of the folder; deny every other notebook one.
+    # It matches the patterns against absolute paths at start-up, relative ones later.
+    return [
+        "--preheat_kernel=True",
+        f"--pool_size={preheat}",
+        f"--VoilaKernelManager.preheat_denylist=^(?!(.*[\\\\/])?{re.escape(notebook.name)}$)",
+        f"--VoilaKernelManager.fill_delay={fill_delay:g}",
+    ]
+
+
+# --- running it ----------------------------------------------------------------------
+
+
+def _should_open_browser() -> bool:
+    """Open a browser only for a person at a terminal with a graphical session."""
+    if os.environ.get("CI"):
+        return False
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    if sys.platform.startswith("linux") or "bsd" in sys.platform:
+        # Without a display, webbrowser falls back to text browsers that would take
+        # over this terminal.
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def _wait_for_port(host: str, port: int, proc: subprocess.Popen, timeout: float) -> bool:
+    """Connect to the port until it answers (True), the server exits or time runs out (False)."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection((host.strip("[]"), port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def _stop(proc: subprocess.Popen, grace: float = 15.0) -> int:
+    """Ask Voilà to stop (it shuts its kernels down on SIGTERM), then insist."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        return proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+def serve(
+    lessons_dir: str | os.PathLike | None = None,
+    *,
+    port: int = DEFAULT_PORT,
+    host: str = DEFAULT_HOST,
+    lesson: int | None = None,
+    token: str | None = None,
+    no_token: bool = False,
+    open_browser: bool | None = None,
+    cell_timeout: int = DEFAULT_CELL_TIMEOUT,
+    cull_interval: int = DEFAULT_CULL_INTERVAL,
+    cull_idle_timeout: int = DEFAULT_CULL_IDLE_TIMEOUT,
+    cull_connected: bool = False,
+    max_kernels: int | None = None,
+    min_available_mb: int = DEFAULT_MIN_AVAILABLE_MB,
+    preheat: int = 0,
+    fill_delay: float = DEFAULT_FILL_DELAY,
+    show_tracebacks: bool = False,
+    extra_args: Iterable[str] = (),
+    startup_timeout: float = 120.0,
+    out: TextIO | None = None,
+) -> int:
+    """Serve the lessons with Voilà until Ctrl+C; return Voilà's exit code.
+
+    Parameters
+    ----------
+    lessons_dir : path-like, optional
+        Defaults to :func:`find_lessons_dir`.
+    port, host, lesson, cell_timeout, cull_interval, cull_idle_timeout, cull_connected, \
+min_available_mb, preheat, fill_delay, show_tracebacks, extra_args
+        As in :func:`build_voila_command`.
+    max_kernels : int, optional
+        Most lessons open at once; by default :func:`default_max_kernels` of the memory
+        available now. 0 removes the limit.
+    token : str, optional
+        Access token. For a non-local host one is generated when not given (unless
+        ``no_token``). It reaches Voilà through ``JUPYTER_TOKEN``, not the command line.
+    no_token : bool, default False
+        Serve a non-local host without a token (prints a warning).
+    open_browser : bool, optional
+        Open the URL in a web browser once the server answers. By default only when
+        run from a terminal with a graphical session.
+    startup_timeout : float, default 120
+        Seconds to wait for the port to open.
+    out : text stream, optional
+        Where the URL and messages go (default ``sys.stdout``); warnings go to stderr.
+
+    Returns
+    -------
+    int
+        0 after Ctrl+C or a clean stop, otherwise Voilà's exit code.
+
+    Raises
+    ------
+    PortInUseError, LessonNotFoundError, ServeError, ValueError
+        Before anything starts, for a busy port, a missing lesson or a bad value.
+
+    Examples
+    --------
+    >>> serve(lesson=1)  # doctest: +SKIP
+    Lesson 1: http://127.0.0.1:8866/voila/render/01_assign.ipynb
+    Press Ctrl+C to stop the server.
+    """
+    out = out or sys.stdout
+    folder = Path(lessons_dir) if lessons_dir is not None else find_lessons_dir()
+    if token is None and not no_token and not is_local_host(host):
+        token = secrets.token_urlsafe(32)
+    if no_token:
+        token = None
+
+    if max_kernels is None:
+        max_kernels = max(default_max_kernels(), preheat)
+
+    cmd = build_voila_command(
+        folder, port=port, host=host, lesson=lesson, token=token, no_token=no_token,
+        token_in_env=token is not None, cell_timeout=cell_timeout, cull_interval=cull_interval,
+        cull_idle_timeout=cull_idle_timeout, cull_connected=cull_connected,
+        max_kernels=max_kernels, min_available_mb=min_available_mb, preheat=preheat,
+        fill_delay=fill_delay, show_tracebacks=show_tracebacks, extra_args=tuple(extra_args),
+    )
+    path = lesson_path(folder, lesson)
+    port = _check_port(port)
+    check_port_free(host, port)
+    if shutil.which(cmd[0]) is None and not Path(cmd[0]).exists():
+        raise ServeError(f"cannot find the Python interpreter {cmd[0]!r} to run Voilà.")
+
+    if no_token and not is_local_host(host):
+        _warn_open(host, port)
+    print(f"Starting Voilà on {folder.resolve()} ...", file=out, flush=True)
+    proc = subprocess.Popen(cmd, env=voila_env(token))
+    previous = _stop_on_sigterm()
+    try:
+        _wait_until_listening(host, port, proc, startup_timeout)
+        url = _announce(host, port, token, lesson, path, max_kernels, preheat, out)
+        if open_browser is None:
+            open_browser = _should_open_browser()
+        if open_browser:
+            webbrowser.open(url)
+        return proc.wait()
+    except KeyboardInterrupt:
+        print("\nStopping the lesson server ...", file=out, flush=True)
+        _stop(proc)
+        return 0
+    finally:
+        if proc.poll() is None:
+            _stop(proc)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _warn_open(host: str, port: int) -> None:
+    print(
+        "\n" + "!" * 78 + f"\nWARNING: serving on {host or 'all interfaces'} WITHOUT A TOKEN. Anyone who can reach\n"
+        f"port {port} of this machine can open the lessons and run Python kernels here.\n" + "!" * 78 + "\n",
+        file=sys.stderr, flush=True,
+    )
+
+
+def _stop_on_sigterm():
+    """Make SIGTERM (e.g. from a process manager) stop Voilà cleanly too; returns the old handler."""
+    def on_sigterm(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
+
+
+def _wait_until_listening(host: str, port: int, proc: subprocess.Popen, timeout: float) -> None:
+    """Return once Voilà answers on the port; a ServeError if it exits or time runs out."""
+    if _wait_for_port(host, port, proc, timeout):
+        return
+    if proc.poll() is None:
+        _stop(proc)
+        raise ServeError(f"Voilà did not open port {port} within {timeout:g} s; see its messages above.")
+    raise ServeError(f"Voilà exited with code {proc.returncode} before it started listening; see its messages above.")
+
+
+def _announce(host, port, token, lesson, path, max_kernels, preheat, out) -> str:
+    """Print where the lessons are and how much room there is; returns the URL to open."""
+    url = server_url(host, port, "/", token)
+    lines = [f"Lessons:  {url}"]
+    if lesson is not None:
+        url = server_url(host, port, path, token)
+        lines.append(f"Lesson {int(lesson)}: {url}")
+    if max_kernels:
+        lines.append(f"Room for {max_kernels} open lessons (about {MB_PER_KERNEL} MB each); "
+                     "past that, students see a 'Lesson server full' page (--max-kernels).")
+    if preheat:
+        lines.append(f"{preheat} kernel(s) preheated for lesson {int(lesson)}: they run the lesson "
+                     "now, so the first students get it at once.")
+    print("\n" + "\n".join(lines) + "\nPress Ctrl+C to stop the server.\n", file=out, flush=True)
+    return url

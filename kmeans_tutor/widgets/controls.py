@@ -1,0 +1,339 @@
+"""Rows of controls the apps share: the data choice, and the transport buttons.
+
+:class:`DataChoice` is linked both ways to any :class:`~kmeans_tutor.widgets.base.DataModel`:
+a widget change sets the model (one restart), a model change (from code, or
+from another widget) moves the widgets. :class:`Transport` drives any
+:class:`~kmeans_tutor.widgets.base.RunModel`: reset, back, step, play/pause,
+to the end, and a timeline.
+
+>>> from kmeans_tutor.widgets.stepper import StepperModel
+>>> model = StepperModel()
+>>> row = DataChoice(model)
+>>> row.choose_dataset("rings")
+>>> model.dataset, model.feature_names
+('rings', ('x', 'y'))
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import ipywidgets as widgets
+import pandas as pd
+import traitlets
+
+from ..data.mall import DEFAULT_FEATURES, MALL_FEATURES, MALL_SHORT_NAMES
+from ..data.resolver import MALL, UPLOAD, dataset_choices
+from .base import warning_html
+
+__all__ = ["DataChoice", "Transport"]
+
+_HIDDEN = "none"
+
+
+def _set_model(model, **values) -> str:
+    """Set model traits in one batch; returns the refusal's text ("" when accepted)."""
+    try:
+        with model.hold():
+            for name, value in values.items():
+                setattr(model, name, value)
+    except (traitlets.TraitError, ValueError, TypeError) as exc:
+        return str(exc)
+    return ""
+
+
+class DataChoice(widgets.HBox):
+    """Data set dropdown, the columns to cluster on, and a "standardise" box.
+
+    Parameters
+    ----------
+    model : DataModel
+    multiple : bool, default=False
+        False: two dropdowns, x and y (an app that plots the two columns it
+        clusters). True: one check box per column (an app that may cluster
+        on any number of them).
+    datasets : list of (label, name), optional
+        Default: Mall Customers and every synthetic set
+        (:func:`~kmeans_tutor.data.resolver.dataset_choices`).
+
+    Notes
+    -----
+    Choosing for x the column that y shows (or the reverse) swaps the two, so
+    the row can never ask for the same column twice; the last ticked box
+    cannot be unticked. Columns are offered for the Mall data and an uploaded
+    file; the synthetic sets are always x and y, in one unit, and are never
+    rescaled, so both the columns and the "standardise" box are hidden for
+    them. When the model has an uploaded file, a "Your CSV" entry joins the
+    dropdown. The row remembers the columns chosen for Mall and for the file,
+    so switching back and forth keeps both. A refusal from the model is shown
+    under the row, never raised from a handler.
+    """
+
+    def __init__(self, model, *, multiple: bool = False, datasets=None, **kwargs):
+        kwargs.setdefault("layout", widgets.Layout(flex_flow="row wrap", align_items="center"))
+        super().__init__(**kwargs)
+        self.model = model
+        self.multiple = bool(multiple)
+        self._syncing = False
+        self._base_options = list(datasets) if datasets is not None else dataset_choices()
+        self._remembered = {MALL: tuple(model.features) if model.is_mall else DEFAULT_FEATURES}
+        options = self._dataset_options()
+        known = model.dataset in {name for _, name in options}  # else blank; the model explains
+        self._dataset = widgets.Dropdown(options=options, value=model.dataset if known else None,
+                                         description="Data", tooltip="Which data to cluster",
+                                         style={"description_width": "initial"},
+                                         layout=widgets.Layout(width="250px"))
+        narrow = dict(style={"description_width": "initial"}, layout=widgets.Layout(width="235px"))
+        self._x = widgets.Dropdown(description="x", tooltip="The column on the horizontal axis", **narrow)
+        self._y = widgets.Dropdown(description="y", tooltip="The column on the vertical axis", **narrow)
+        self._boxes = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+        self._scaled = widgets.Checkbox(value=model.scaled, description="standardise (z-scores)",
+                                        tooltip="Put every column on the same scale: its distance "
+                                                "from the mean in standard deviations",
+                                        indent=False, layout=widgets.Layout(width="auto"))
+        self._error = widgets.HTML(layout=widgets.Layout(display=_HIDDEN))
+        columns = [self._boxes] if self.multiple else [self._x, self._y]
+        self.children = [self._dataset, *columns, self._scaled, self._error]
+        self._show_columns(model.dataset)
+        self._wire()
+
+    # --- wiring ---------------------------------------------------------------------------
+    def _wire(self):
+        """Widgets → model and model → widgets, in one place."""
+        self._dataset.observe(self._on_dataset, names="value")
+        self._x.observe(self._on_axis, names="value")
+        self._y.observe(self._on_axis, names="value")
+        self._scaled.observe(self._on_scaled, names="value")
+        self.model.observe(self._on_model, names=["dataset", "features", "scaled"])
+        self.model.observe(self._on_upload, names=["uploaded", "uploaded_name"])
+
+    @contextlib.contextmanager
+    def _quiet(self):
+        """Move widgets from code without the move reaching the model again."""
+        self._syncing = True
+        try:
+            yield
+        finally:
+            self._syncing = False
+
+    def _set(self, **values):
+        """Set model traits in one batch; a refusal is shown, and the widgets put back."""
+        problem = _set_model(self.model, **values)
+        self._show_error(problem)
+        if problem:
+            self._on_model(None)
+
+    def choose_dataset(self, name: str):
+        """Choose a data set as the dropdown would (for lessons and tests)."""
+        self._dataset.value = name
+
+    def _on_dataset(self, change):
+        if self._syncing:
+            return
+        new, old = change["new"], self.model.dataset
+        if new in (MALL, UPLOAD) and new != old:
+            # Mall and the uploaded file have their own columns: restore the ones chosen before.
+            if old in self._remembered:
+                self._remembered[old] = tuple(self.model.features)
+            self._set(dataset=new, features=self._remembered.get(new, self.model.features))
+        else:
+            self._set(dataset=new)
+
+    def _on_axis(self, change):
+        if self._syncing:
+            return
+        x, y = self._x.value, self._y.value
+        if x == y:  # the learner picked the other axis' column: swap the two
+            with self._quiet():
+                if change["owner"] is self._x:
+                    self._y.value = change["old"]
+                else:
+                    self._x.value = change["old"]
+            x, y = self._x.value, self._y.value
+        self._set(features=(x, y))
+
+    def _on_box(self, change):
+        if self._syncing:
+            return
+        chosen = tuple(box.column for box in self._boxes.children if box.value)
+        if not chosen:  # at least one: put the tick back
+            with self._quiet():
+                change["owner"].value = True
+            self._show_error("Keep at least one column ticked.")
+            return
+        self._set(features=chosen)
+
+    def _on_scaled(self, change):
+        if not self._syncing:
+            self._set(scaled=bool(change["new"]))
+
+    def _on_upload(self, change):
+        """A new file: offer it in the data set dropdown, with its columns."""
+        m = self.model
+        self._remembered.pop(UPLOAD, None)
+        if m.uploaded is not None and m.is_upload:
+            self._remembered[UPLOAD] = tuple(m.features)
+        with self._quiet():
+            self._dataset.options = self._dataset_options()
+            self._dataset.value = m.dataset if m.dataset in {v for _, v in self._dataset.options} else None
+        self._on_model(None)
+
+    def _on_model(self, change):
+        m = self.model
+        with self._quiet():
+            if m.dataset in {v for _, v in self._dataset.options}:
+                self._dataset.value = m.dataset
+            if m.dataset in (MALL, UPLOAD):
+                self._remembered[m.dataset] = tuple(m.features)
+            self._scaled.value = bool(m.scaled)
+        self._show_columns(m.dataset)
+
+    # --- what is shown ----------------------------------------------------------------------
+    def _dataset_options(self) -> list:
+        """The data sets offered: the given ones, plus "Your CSV" once a file is loaded."""
+        options = list(self._base_options)
+        if self.model.uploaded is not None:
+            name = str(self.model.uploaded_name or "")
+            short = name if len(name) <= 30 else name[:27] + "…"
+            # A Dropdown label is plain text in the browser, never HTML.
+            options.append((f"Your CSV: {short}" if short else "Your CSV", UPLOAD))
+        return options
+
+    def _columns_for(self, dataset) -> tuple:
+        """The columns offered for a data set (none for the synthetic ones)."""
+        frame = self.model.uploaded
+        if dataset == UPLOAD and frame is not None:
+            return tuple(str(c) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]))
+        if dataset == MALL:
+            return tuple(MALL_FEATURES)
+        return ()
+
+    def _show_columns(self, dataset):
+        """The column pickers for the data set, set to the model's features."""
+        columns = self._columns_for(dataset)
+        chosen = [f for f in self.model.features if f in columns]
+        with self._quiet():
+            if self.multiple:
+                if tuple(b.column for b in self._boxes.children) != columns:
+                    self._boxes.children = [self._box(c) for c in columns]
+                for box in self._boxes.children:
+                    box.value = box.column in chosen
+            elif len(columns) >= 2:
+                if tuple(self._x.options) != columns:
+                    self._x.options = self._y.options = columns
+                x, y = (chosen + [c for c in columns if c not in chosen])[:2]
+                self._x.value, self._y.value = x, y
+        own = bool(columns)
+        self._boxes.layout.display = None if own and self.multiple else _HIDDEN
+        self._x.layout.display = self._y.layout.display = None if own and not self.multiple else _HIDDEN
+        self._scaled.layout.display = None if own else _HIDDEN
+
+    def _box(self, column: str) -> widgets.Checkbox:
+        label = MALL_SHORT_NAMES.get(column, column)
+        box = widgets.Checkbox(value=False, description=label, indent=False,
+                               tooltip=f"Cluster on {column}", layout=widgets.Layout(width="auto"))
+        box.column = column
+        box.observe(self._on_box, names="value")
+        return box
+
+    def _show_error(self, text):
+        self._error.value = warning_html(text) if text else ""
+        self._error.layout.display = None if text else _HIDDEN
+
+    # --- read-only handles for tests and lesson text ---------------------------------------
+    @property
+    def error(self) -> str:
+        """The last refusal shown under the row ("" when none)."""
+        return self._error.value
+
+    @property
+    def column_boxes(self) -> dict:
+        """Column → its check box (``multiple=True``)."""
+        return {box.column: box for box in self._boxes.children}
+
+
+class Transport(widgets.VBox):
+    """Reset, back, step, play/pause, to the end, and a timeline, for a RunModel.
+
+    Parameters
+    ----------
+    model : RunModel
+    player : bool, default=True
+        Offer play/pause and a speed slider (the model needs a ``speed`` trait).
+
+    The buttons only call the model; the app redraws on the model's ``index``.
+    Buttons are disabled where they would do nothing (back at the start, step
+    at the end).
+    """
+
+    def __init__(self, model, *, player: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.model = model
+        btn = widgets.Layout(width="auto")
+        self.reset = widgets.Button(description="reset", icon="fast-backward",
+                                    tooltip="Back to step 0 of this run", layout=btn)
+        self.back = widgets.Button(description="back", icon="step-backward",
+                                   tooltip="One half-step back", layout=btn)
+        self.step = widgets.Button(description="step", icon="step-forward", button_style="primary",
+                                   tooltip="One half-step forward", layout=btn)
+        self.end = widgets.Button(description="run to convergence", icon="fast-forward",
+                                  tooltip="Jump to the last step", layout=btn)
+        self.timeline = widgets.IntSlider(value=0, min=0, max=max(model.last_index, 1),
+                                          description="timeline", continuous_update=True,
+                                          tooltip="Drag to any step of the run",
+                                          layout=widgets.Layout(width="98%"))
+        row = [self.reset, self.back, self.step]
+        self.play = self.speed = None
+        if player:
+            self.play = widgets.Play(value=0, min=0, max=max(model.last_index, 1), step=1,
+                                     interval=self._interval(), show_repeat=False,
+                                     tooltip="Play / pause")
+            self.speed = widgets.FloatSlider(value=model.speed, min=0.5, max=10.0, step=0.5,
+                                             description="steps/s", readout_format=".1f",
+                                             tooltip="How many steps per second when playing",
+                                             layout=widgets.Layout(width="250px"))
+            row += [self.play, self.speed]
+        row.append(self.end)
+        self.children = [widgets.HBox(row, layout=widgets.Layout(flex_flow="row wrap",
+                                                                 align_items="center")),
+                         self.timeline]
+        self._wire()
+
+    def _wire(self):
+        m = self.model
+        self.reset.on_click(lambda _: m.reset())
+        self.back.on_click(lambda _: m.back())
+        self.step.on_click(lambda _: m.step())
+        self.end.on_click(lambda _: m.to_end())
+        self.timeline.observe(lambda ch: m.goto(ch["new"]), names="value")
+        if self.play is not None:
+            self.play.observe(lambda ch: m.goto(ch["new"]), names="value")
+            traitlets.link((self.play, "playing"), (m, "playing"))
+            traitlets.link((self.speed, "value"), (m, "speed"))
+            m.observe(lambda ch: setattr(self.play, "interval", self._interval()), names="speed")
+
+    def _interval(self) -> int:
+        """Player tick in ms: never below 100 (the Play widget has no back-pressure)."""
+        return int(max(100, round(1000.0 / self.model.speed)))
+
+    def new_run(self):
+        """A new run: ranges first, then values (so no clamp fires a goto)."""
+        last = max(self.model.n_steps - 1, 1)
+        for w in (self.timeline, self.play):
+            if w is not None:
+                w.value = 0
+                w.max = last
+
+    def show(self):
+        """Follow the model's step and enable what makes sense there."""
+        m = self.model
+        running = m.n_steps > 0
+        if running:
+            self.timeline.value = m.index
+            if self.play is not None:
+                self.play.value = m.index
+        self.back.disabled = self.reset.disabled = not running or m.at_start
+        self.step.disabled = self.end.disabled = not running or m.at_end
+        self.timeline.disabled = not running
+        if self.play is not None:
+            self.play.disabled = not running

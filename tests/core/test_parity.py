@@ -1,0 +1,90 @@
+"""Parity with scikit-learn's Lloyd K-means from the same initial centres.
+
+scikit-learn is the oracle here only; the package never imports it.
+"""
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans as SkKMeans
+from sklearn.preprocessing import StandardScaler
+
+from kmeans_tutor import EmptyClusterEvent, run_kmeans
+from kmeans_tutor.core import kernels
+
+NUMERIC = ["Age", "Annual Income (k$)", "Spending Score (1-100)"]
+
+
+def _blobs(seed, n=600, d=2, k=5):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-10, 10, size=(k, d))
+    return centres[rng.integers(k, size=n)] + rng.normal(scale=1.5, size=(n, d))
+
+
+def _datasets(mall):
+    raw = mall[NUMERIC].to_numpy(float)
+    four = mall.assign(Gender=(mall["Gender"] == "Female").astype(float))[["Gender"] + NUMERIC]
+    rng = np.random.default_rng(7)
+    aniso = rng.normal(size=(500, 2)) @ np.array([[0.6, -0.6], [-0.4, 0.8]])
+    return {
+        "mall-raw": raw,
+        "mall-scaled": StandardScaler().fit_transform(raw),
+        "mall-4-columns": four.to_numpy(float),
+        "mall-income-score": mall[NUMERIC[1:]].to_numpy(float),
+        "blobs-2d": _blobs(0),
+        "blobs-5d": _blobs(1, n=800, d=5, k=6),
+        "uniform": np.random.default_rng(2).uniform(size=(700, 2)),
+        "anisotropic": aniso,
+    }
+
+
+def assert_same_as_sklearn(X, trace, *, max_iter=300, tol=1e-4):
+    k = trace.params["n_clusters"]
+    initial = trace[k - 1].centers  # the last seeding step holds all k centres
+    sk = SkKMeans(n_clusters=k, init=initial, n_init=1, max_iter=max_iter, tol=tol,
+                  algorithm="lloyd").fit(X)
+    final = trace.final
+    np.testing.assert_array_equal(final.labels, sk.labels_)
+    scale = np.abs(X).max()
+    np.testing.assert_allclose(final.centers, sk.cluster_centers_, rtol=1e-10, atol=1e-10 * scale)
+    assert final.inertia == pytest.approx(sk.inertia_, rel=1e-10)
+    assert final.n_iter == sk.n_iter_
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random", "farthest"])
+@pytest.mark.parametrize("k", [2, 3, 5, 8])
+def test_parity_on_every_dataset(mall, init, k):
+    for name, X in _datasets(mall).items():
+        for seed in range(2):
+            trace = run_kmeans(X, k, init=init, random_state=seed)
+            assert_same_as_sklearn(X, trace)
+
+
+@pytest.mark.parametrize("max_iter,tol", [(1, 1e-4), (2, 0.0), (5, 0.0), (300, 0.0), (300, 1e-2), (300, 0.5)])
+def test_parity_on_stopping_rules(mall, max_iter, tol):
+    for name, X in _datasets(mall).items():
+        trace = run_kmeans(X, 6, init="random", random_state=11, max_iter=max_iter, tol=tol)
+        assert_same_as_sklearn(X, trace, max_iter=max_iter, tol=tol)
+
+
+def test_parity_when_a_cluster_empties():
+    # Centres placed so that two of them get no points at the first assignment:
+    # both are relocated to the points farthest from their centres.
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(0, 1, size=(100, 2)), rng.normal(8, 1, size=(100, 2))])
+    init = np.array([[0.0, 0.0], [8.0, 8.0], [40.0, 40.0], [-40.0, 45.0]])
+    trace = run_kmeans(X, 4, init=init)
+    events = [s for s in trace if isinstance(s, EmptyClusterEvent)]
+    assert events and events[0].clusters.tolist() == [2, 3]
+    assert_same_as_sklearn(X, trace)
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+def test_parity_with_the_bounded_kernel(mall, monkeypatch, init):
+    """The Hamerly-bounded kernel (used for large data) gives the same answers."""
+    monkeypatch.setattr(kernels, "SMALL_ROWS", 0)
+    for name, X in _datasets(mall).items():
+        for k in (3, 8):
+            trace = run_kmeans(X, k, init=init, random_state=k)
+            assert_same_as_sklearn(X, trace)
+    trace = run_kmeans(_blobs(4, n=30_000, k=8), 8, init=init, random_state=0)
+    assert_same_as_sklearn(_blobs(4, n=30_000, k=8), trace)

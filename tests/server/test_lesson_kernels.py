@@ -1,0 +1,162 @@
+"""The lesson server's kernel manager: the cap, the memory floor and the "full" message.
+
+These drive :class:`LessonKernelManager` directly with a fake kernel start; the browser
+tests (tests/browser/test_capacity.py) check the same through a real server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+
+import pytest
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+
+from kmeans_tutor.server import lesson_kernels as lesson_server
+from kmeans_tutor.server.lesson_kernels import FULL_REASON, LessonKernelManager, ServerFullError
+
+
+def run(coro):
+    """``asyncio.run(coro)`` in a thread of its own: Playwright's sync API (browser tests in
+    the same session) leaves an event loop running in the main thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+@pytest.fixture
+def manager(monkeypatch, tmp_path):
+    """A LessonKernelManager whose kernels are fake: starting one takes 10 ms and records an id."""
+
+    async def fake_start(self, *args, **kwargs):
+        await asyncio.sleep(0.01)
+        kernel_id = kwargs.get("kernel_id") or f"k{len(self._kernels)}"
+        self._kernels[kernel_id] = object()
+        return kernel_id
+
+    monkeypatch.setattr(AsyncMappingKernelManager, "start_kernel", fake_start)
+    return LessonKernelManager(root_dir=str(tmp_path))
+
+
+def start_many(manager, n):
+    """Start n kernels at once; the ids and the errors, in order."""
+
+    async def go():
+        return await asyncio.gather(*(manager.start_kernel(kernel_name="python3") for _ in range(n)),
+                                    return_exceptions=True)
+
+    return run(go())
+
+
+def test_no_limit_by_default(manager):
+    assert manager.max_kernels == 0 and manager.min_available_mb == 0
+    results = start_many(manager, 6)
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert len(manager) == 6
+
+
+def test_cap_counts_kernels_that_are_still_starting(manager):
+    manager.max_kernels = 3
+    # Five pages arrive together: every check happens before any start finishes.
+    results = start_many(manager, 5)
+    started = [r for r in results if isinstance(r, str)]
+    refused = [r for r in results if isinstance(r, ServerFullError)]
+    assert len(started) == 3 and len(refused) == 2
+    assert len(manager) == 3 and manager.kernels_in_use == 3
+
+
+def test_full_message_says_why_and_what_to_do(manager):
+    manager.max_kernels = 1
+    start_many(manager, 1)
+    with pytest.raises(ServerFullError) as info:
+        run(manager.start_kernel(kernel_name="python3"))
+    err = info.value
+    assert err.status_code == 503 and err.reason == FULL_REASON == "Lesson server full"
+    # jupyter_server builds the page's message as log_message % args.
+    page_message = err.log_message % err.args
+    assert page_message == err.message
+    assert "already has 1 lessons open, the most it is set up for (1)" in page_message
+    assert "Close lesson tabs" in page_message and "--max-kernels" in page_message
+
+
+def test_restarting_a_running_kernel_is_not_refused(manager):
+    manager.max_kernels = 1
+    (kernel_id,) = start_many(manager, 1)
+    assert run(manager.start_kernel(kernel_id=kernel_id)) == kernel_id
+
+
+def test_a_slot_frees_when_a_kernel_goes(manager):
+    manager.max_kernels = 2
+    ids = start_many(manager, 2)
+    assert isinstance(start_many(manager, 1)[0], ServerFullError)
+    del manager._kernels[ids[0]]  # culled or shut down
+    assert isinstance(start_many(manager, 1)[0], str)
+
+
+def test_low_memory_refuses_with_its_own_message(manager, monkeypatch):
+    manager.min_available_mb = 400
+    monkeypatch.setattr(lesson_server, "available_mb", lambda: 250.0)
+    (err,) = start_many(manager, 1)
+    assert isinstance(err, ServerFullError)
+    assert "low on memory (250 MB available)" in err.message
+    monkeypatch.setattr(lesson_server, "available_mb", lambda: 900.0)
+    assert isinstance(start_many(manager, 1)[0], str)
+
+
+def test_percent_in_a_message_cannot_break_the_page():
+    err = ServerFullError("100% full")
+    assert err.log_message % err.args == "100% full"
+
+
+def test_available_mb_is_positive():
+    assert lesson_server.available_mb() > 0
+
+
+def test_a_preheated_kernel_is_marked_active_when_handed_out(monkeypatch, tmp_path):
+    """Voilà's pooling subclass hands out kernels that may have idled since they ran the
+    lesson; the culler must not take one before the student's page connects."""
+    import datetime
+    import types
+
+    from jupyter_server._tz import utcnow
+
+    long_ago = utcnow() - datetime.timedelta(hours=1)
+
+    class Pooled(LessonKernelManager):  # the shape of voila_kernel_manager_factory's class
+        async def get_rendered_notebook(self, notebook_name, **kwargs):
+            return "render task", ["<html>"], "pooled"
+
+    manager = Pooled(root_dir=str(tmp_path))
+    manager._kernels["pooled"] = types.SimpleNamespace(last_activity=long_ago)
+    result = run(manager.get_rendered_notebook(notebook_name="01_a.ipynb"))
+    assert result == ("render task", ["<html>"], "pooled")
+    assert utcnow() - manager._kernels["pooled"].last_activity < datetime.timedelta(seconds=5)
+    # A kernel the manager does not know (shut down meanwhile) is left alone.
+    manager.mark_active("gone")
+
+
+def test_replacements_for_handed_out_kernels_start_one_at_a_time(manager):
+    """Before the first student: the pool fills at full speed. After: one start per interval."""
+    import time as clock
+
+    manager.refill_interval = 0.2
+    preheat = {"env": {"VOILA_PREHEAT": "True"}}
+
+    async def start_three():
+        t0 = clock.monotonic()
+        ids = await asyncio.gather(*(manager.start_kernel(kernel_name="python3", **preheat) for _ in range(3)))
+        return ids, clock.monotonic() - t0
+
+    _, filling = run(start_three())
+    assert filling < 0.15  # the first fill is not paced
+
+    manager._handed_out = True  # a page has taken a preheated kernel
+    _, refilling = run(start_three())
+    assert refilling >= 0.4  # starts at 0, 0.2 and 0.4 s
+
+    # A student's own (cold) kernel never waits for the pacing.
+    async def cold():
+        t0 = clock.monotonic()
+        await manager.start_kernel(kernel_name="python3", env={"VOILA_PREHEAT": "False"})
+        return clock.monotonic() - t0
+
+    assert run(cold()) < 0.15

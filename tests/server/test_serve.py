@@ -1,0 +1,405 @@
+"""The lesson server's command line and checks, without starting Voilà.
+
+End-to-end serving is in tests/browser/test_server.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kmeans_tutor import cli
+from kmeans_tutor.server.serve import (
+    LessonNotFoundError,
+    PortInUseError,
+    ServeError,
+    JUPYTER_DATA_DIR,
+    TEMPLATE,
+    build_voila_command,
+    check_port_free,
+    default_max_kernels,
+    find_lesson,
+    find_lessons_dir,
+    is_local_host,
+    lesson_path,
+    list_lessons,
+    serve,
+    server_url,
+    voila_env,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def lessons(tmp_path):
+    """A lesson folder with an index, lessons 1, 2 and 10, and a non-lesson file."""
+    for name in ("00_index.ipynb", "01_assign.ipynb", "02_update step.ipynb", "10_choose_k.ipynb", "notes.ipynb"):
+        (tmp_path / name).write_text("{}")
+    return tmp_path
+
+
+@pytest.fixture
+def busy_port():
+    """A port on 127.0.0.1 that another socket is listening on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+# --- build_voila_command -------------------------------------------------------------
+
+
+def test_defaults_are_safe(lessons):
+    cmd = build_voila_command(lessons)
+    assert cmd[:4] == [sys.executable, "-m", "voila", str(lessons.resolve())]
+    for flag in [
+        "--Voila.ip=127.0.0.1",
+        "--Voila.port=8866",
+        "--Voila.port_retries=0",
+        "--no-browser",
+        "--strip_sources=True",
+        "--show_tracebacks=False",
+        "--VoilaConfiguration.allow_theme_override=NO",
+        "--VoilaConfiguration.allow_template_override=NO",
+        "--VoilaExecutor.timeout=60",
+        "--MappingKernelManager.cull_interval=60",
+        "--MappingKernelManager.cull_idle_timeout=600",
+        "--MappingKernelManager.cull_connected=False",
+        r"--VoilaConfiguration.file_denylist=.*\.(ipynb|py)",
+        "--template=kmeans-tutor",
+        "--VoilaConfiguration.multi_kernel_manager_class=kmeans_tutor.server.lesson_kernels.LessonKernelManager",
+        "--Voila.kernel_websocket_connection_class=kmeans_tutor.server.lesson_kernels.LessonWebsocketConnection",
+        "--LessonKernelManager.max_kernels=0",
+        "--LessonKernelManager.min_available_mb=400",
+    ]:
+        assert flag in cmd
+    assert not [arg for arg in cmd if "preheat" in arg or "pool_size" in arg]
+    assert not [arg for arg in cmd if arg.startswith("--") and "token" in arg.lower()]
+
+
+def test_options_reach_the_command(lessons):
+    cmd = build_voila_command(
+        lessons, port=9000, host="localhost", cell_timeout=5, cull_interval=2,
+        cull_idle_timeout=7, cull_connected=True, show_tracebacks=True, extra_args=["--debug"],
+    )
+    for flag in [
+        "--Voila.ip=localhost", "--Voila.port=9000", "--VoilaExecutor.timeout=5",
+        "--MappingKernelManager.cull_interval=2", "--MappingKernelManager.cull_idle_timeout=7",
+        "--MappingKernelManager.cull_connected=True", "--show_tracebacks=True",
+    ]:
+        assert flag in cmd
+    assert cmd[-1] == "--debug"
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "", "::", "192.168.1.20", "teacher-laptop"])
+def test_non_local_host_needs_a_token(lessons, host):
+    with pytest.raises(ValueError, match="token"):
+        build_voila_command(lessons, host=host)
+
+
+def test_token_is_passed_to_voila(lessons):
+    cmd = build_voila_command(lessons, host="0.0.0.0", token="s3cret")
+    assert "--Voila.token=s3cret" in cmd
+
+
+def test_token_in_env_keeps_it_off_the_command_line(lessons):
+    cmd = build_voila_command(lessons, host="0.0.0.0", token="s3cret", token_in_env=True)
+    assert "--Voila.auto_token=True" in cmd
+    assert not [arg for arg in cmd if "s3cret" in arg]
+
+
+def test_no_token_allows_an_open_server(lessons):
+    cmd = build_voila_command(lessons, host="0.0.0.0", no_token=True)
+    assert "--Voila.ip=0.0.0.0" in cmd
+    assert not [arg for arg in cmd if arg.startswith("--") and "token" in arg.lower()]
+
+
+def test_token_and_no_token_conflict(lessons):
+    with pytest.raises(ValueError, match="not both"):
+        build_voila_command(lessons, token="x", no_token=True)
+
+
+@pytest.mark.parametrize("host, local", [
+    ("127.0.0.1", True), ("127.1.2.3", True), ("localhost", True), ("::1", True), ("[::1]", True),
+    ("0.0.0.0", False), ("", False), ("::", False), ("10.0.0.5", False), ("127.0.0.256", False),
+    ("example.org", False),
+])
+def test_is_local_host(host, local):
+    assert is_local_host(host) is local
+
+
+@pytest.mark.parametrize("port", [0, -1, 65536, 100000, "http", 1.5, True, None])
+def test_bad_port_values(lessons, port):
+    with pytest.raises(ValueError, match="port must be an integer from 1 to 65535"):
+        build_voila_command(lessons, port=port)
+
+
+@pytest.mark.parametrize("name", ["cell_timeout", "cull_interval", "cull_idle_timeout"])
+@pytest.mark.parametrize("value", [0, -5, 1.5, "60"])
+def test_bad_times(lessons, name, value):
+    with pytest.raises(ValueError, match=name):
+        build_voila_command(lessons, **{name: value})
+
+
+def test_missing_lessons_folder(tmp_path):
+    with pytest.raises(ServeError, match="does not exist"):
+        build_voila_command(tmp_path / "nope")
+
+
+# --- lessons ---------------------------------------------------------------------------
+
+
+def test_lessons_are_found_by_number(lessons):
+    assert {n: [p.name for p in ps] for n, ps in list_lessons(lessons).items()} == {
+        0: ["00_index.ipynb"], 1: ["01_assign.ipynb"], 2: ["02_update step.ipynb"], 10: ["10_choose_k.ipynb"],
+    }
+    assert find_lesson(lessons, 10).name == "10_choose_k.ipynb"
+    assert lesson_path(lessons, 1) == "/voila/render/01_assign.ipynb"
+    assert lesson_path(lessons, 2) == "/voila/render/02_update%20step.ipynb"
+    assert lesson_path(lessons, None) == "/"
+
+
+def test_index_notebook_is_lesson_zero(tmp_path):
+    (tmp_path / "index.ipynb").write_text("{}")
+    (tmp_path / "01_a.ipynb").write_text("{}")
+    assert find_lesson(tmp_path, 0).name == "index.ipynb"
+
+
+def test_missing_lesson_number_names_the_available_ones(lessons):
+    with pytest.raises(LessonNotFoundError, match=r"no lesson 3 .*1 \(01_assign.ipynb\)"):
+        find_lesson(lessons, 3)
+    with pytest.raises(LessonNotFoundError, match="no lesson 3"):
+        build_voila_command(lessons, lesson=3)
+
+
+def test_empty_lessons_folder(tmp_path):
+    with pytest.raises(LessonNotFoundError, match="no lesson notebooks"):
+        find_lesson(tmp_path, 1)
+
+
+def test_ambiguous_lesson_number(lessons):
+    (lessons / "1_other.ipynb").write_text("{}")
+    with pytest.raises(LessonNotFoundError, match="ambiguous"):
+        find_lesson(lessons, 1)
+
+
+@pytest.mark.parametrize("number", [-1, "two", 1.5, True])
+def test_bad_lesson_number(lessons, number):
+    with pytest.raises(ValueError, match="lesson number"):
+        find_lesson(lessons, number)
+
+
+def test_checkout_lessons_folder():
+    assert find_lessons_dir() == ROOT / "lessons"
+
+
+# --- port, URL -------------------------------------------------------------------------
+
+
+def test_busy_port_fails_clearly(busy_port):
+    with pytest.raises(PortInUseError, match=f"port {busy_port} .* already in use"):
+        check_port_free("127.0.0.1", busy_port)
+
+
+def test_serve_refuses_a_busy_port_before_starting(lessons, busy_port, monkeypatch):
+    def no_popen(*args, **kwargs):
+        raise AssertionError("serve() started a process on a busy port")
+
+    monkeypatch.setattr(subprocess, "Popen", no_popen)
+    with pytest.raises(PortInUseError):
+        serve(lessons, port=busy_port, open_browser=False)
+
+
+def test_free_port_passes():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    check_port_free("127.0.0.1", port)
+
+
+def test_unknown_host():
+    with pytest.raises(ServeError, match="cannot listen"):
+        check_port_free("no-such-host.invalid", 8866)
+
+
+def test_server_url():
+    assert server_url("127.0.0.1", 8866) == "http://127.0.0.1:8866/"
+    assert server_url("::1", 8866, "/voila/render/01_a.ipynb", "t/k") == "http://[::1]:8866/voila/render/01_a.ipynb?token=t%2Fk"
+    assert server_url("0.0.0.0", 80) == f"http://{socket.gethostname()}:80/"
+
+
+# --- the CLI -----------------------------------------------------------------------------
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "kmeans_tutor.cli", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_console_script_serve_help():
+    script = Path(sys.executable).with_name("kmeans-tutor")
+    assert script.exists(), "console script missing: pip install -e ."
+    result = subprocess.run([str(script), "serve", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for option in ("--port", "--host", "--lesson", "--no-browser", "--no-token"):
+        assert option in result.stdout
+
+
+def test_top_level_help_lists_serve():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "serve" in result.stdout
+
+
+def test_cli_busy_port(lessons, busy_port):
+    result = run_cli("serve", "--no-browser", "--lessons-dir", str(lessons), "--port", str(busy_port))
+    assert result.returncode == 1
+    assert "already in use" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--port", "0"], "not a port number"),
+    (["--port", "http"], "not a port number"),
+    (["--lesson", "-1"], "not a lesson number"),
+    (["--cull-idle-timeout", "0"], "not a positive number of seconds"),
+])
+def test_cli_usage_errors(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["serve", *args])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_missing_lesson(lessons, capsys):
+    assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons), "--lesson", "7"]) == 1
+    err = capsys.readouterr().err
+    assert "kmeans-tutor serve: error: there is no lesson 7" in err
+
+
+def test_cli_requires_a_command(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([])
+    assert exit_info.value.code == 2
+
+
+# --- capacity: cap, memory floor, preheated kernels -------------------------------------
+
+
+def _option(cmd, name):
+    """The value of ``--name=value`` in ``cmd`` (exactly one)."""
+    values = [arg.split("=", 1)[1] for arg in cmd if arg.startswith(f"--{name}=")]
+    assert len(values) == 1, (name, cmd)
+    return values[0]
+
+
+def test_cap_and_memory_floor_reach_the_command(lessons):
+    cmd = build_voila_command(lessons, max_kernels=25, min_available_mb=0)
+    assert _option(cmd, "LessonKernelManager.max_kernels") == "25"
+    assert _option(cmd, "LessonKernelManager.min_available_mb") == "0"
+
+
+def test_preheat_pools_only_the_chosen_lesson(lessons):
+    cmd = build_voila_command(lessons, lesson=2, preheat=3, fill_delay=30)
+    assert _option(cmd, "preheat_kernel") == "True"
+    assert _option(cmd, "pool_size") == "3"
+    assert _option(cmd, "VoilaKernelManager.fill_delay") == "30"
+    denied = re.compile(_option(cmd, "VoilaKernelManager.preheat_denylist"))
+    # Voilà filters absolute paths at start-up and relative names later; a pattern
+    # that matches a notebook denies it a pool.
+    folder = str(lessons.resolve())
+    for name in ("02_update step.ipynb", os.path.join(folder, "02_update step.ipynb")):
+        assert not denied.match(name), name
+    for name in ("01_assign.ipynb", os.path.join(folder, "10_choose_k.ipynb"), "x02_update step.ipynb",
+                 os.path.join(folder, "02_update step.ipynb.bak")):
+        assert denied.match(name), name
+
+
+def test_preheat_needs_a_lesson(lessons):
+    with pytest.raises(ValueError, match="preheat needs a lesson"):
+        build_voila_command(lessons, preheat=2)
+
+
+def test_preheat_cannot_exceed_the_cap(lessons):
+    with pytest.raises(ValueError, match=r"preheat \(5\) cannot be more than max_kernels \(4\)"):
+        build_voila_command(lessons, lesson=1, preheat=5, max_kernels=4)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("max_kernels", -1), ("max_kernels", 2.5), ("max_kernels", True),
+    ("min_available_mb", -5), ("preheat", "3"), ("fill_delay", -1), ("fill_delay", True),
+])
+def test_bad_capacity_values(lessons, name, value):
+    kwargs = {name: value, "lesson": 1}
+    with pytest.raises(ValueError, match=name):
+        build_voila_command(lessons, **kwargs)
+
+
+@pytest.mark.parametrize("available, expected", [(100, 4), (1024, 4), (8 * 1024, 35), (24 * 1024, 117)])
+def test_default_max_kernels_from_memory(available, expected):
+    assert default_max_kernels(available) == expected
+
+
+def test_default_max_kernels_measures_this_machine(monkeypatch):
+    import collections
+
+    import psutil
+
+    memory = collections.namedtuple("svmem", "available")
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: memory(available=6 * 2**30))
+    assert default_max_kernels() == (6 * 1024 - 1024) // 200
+
+
+def test_voila_env_puts_the_template_first_and_handles_the_token():
+    env = voila_env("tok", base={"JUPYTER_PATH": "/elsewhere", "JUPYTER_TOKEN_FILE": "/f", "KEEP": "1"})
+    assert env["JUPYTER_PATH"].split(os.pathsep) == [str(JUPYTER_DATA_DIR), "/elsewhere"]
+    assert env["JUPYTER_TOKEN"] == "tok" and "JUPYTER_TOKEN_FILE" not in env and env["KEEP"] == "1"
+    assert "JUPYTER_TOKEN" not in voila_env(None, base={"JUPYTER_TOKEN": "old"})
+
+
+def test_the_page_template_ships_with_the_package():
+    folder = JUPYTER_DATA_DIR / "voila" / "templates" / TEMPLATE
+    assert json.loads((folder / "conf.json").read_text())["base_template"] == "lab"
+    index = (folder / "index.html.j2").read_text()
+    assert "extends 'voila/templates/lab/index.html.j2'" in index
+    assert "http" not in index, "the page template links an outside URL"
+    assert "{{ message }}" in (folder / "503.html").read_text()
+
+
+def test_cli_capacity_options_reach_serve(lessons, monkeypatch):
+    seen = {}
+
+    def fake_serve(lessons_dir, **kwargs):
+        seen.update(kwargs)
+        return 0
+
+    monkeypatch.setattr(cli, "serve", fake_serve)
+    assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons), "--lesson", "1",
+                     "--preheat", "3", "--max-kernels", "12", "--min-available-mb", "0"]) == 0
+    assert (seen["preheat"], seen["max_kernels"], seen["min_available_mb"]) == (3, 12, 0)
+    seen.clear()
+    assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons)]) == 0
+    assert (seen["preheat"], seen["max_kernels"], seen["min_available_mb"]) == (0, None, 400)
+
+
+def test_cli_preheat_without_lesson_is_an_error(lessons, capsys):
+    assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons), "--preheat", "2"]) == 1
+    assert "preheat needs a lesson" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max-kernels", "-1"], "-1 is not a whole number (0 or more)"),
+    (["--preheat", "many"], "'many' is not a whole number (0 or more)"),
+])
+def test_cli_capacity_usage_errors(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["serve", *args])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -1,0 +1,190 @@
+"""Quizzes: feedback, scoring, and "which centre?" answers against brute force."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ipympl")
+pytestmark = pytest.mark.usefixtures("restore_backend")
+
+from kmeans_tutor.data.synthetic import load_dataset
+from kmeans_tutor.core.lloyd import run_kmeans
+from kmeans_tutor.widgets.quiz import (
+    NearestCentreQuestion,
+    Question,
+    Quiz,
+    QuizModel,
+    nearest_centre_questions,
+    quiz_from,
+)
+
+
+
+
+def _brute_force(x, centers):
+    """Nearest centre by the textbook rule: argmin of squared distance, first index on ties."""
+    d2 = ((np.asarray(centers, float) - np.asarray(x, float)) ** 2).sum(axis=1)
+    return int(np.argmin(d2))
+
+
+QUESTIONS = [
+    Question("Inertia as k grows…", ["rises", "never rises"], 1, "More centres, shorter distances."),
+    Question("K-means finds k by itself?", ["yes", "no", "sometimes"], 1, "You choose k."),
+    Question("Standardise before clustering when…", ["units differ", "never"], 0, "Distances mix units."),
+]
+
+
+# ------------------------------------------------------------------------------- feedback
+
+
+def test_feedback_right_and_wrong():
+    quiz = Quiz(QUESTIONS)
+    assert quiz.feedback(0) == "" and quiz.model.summary == "0 / 0 correct"
+    quiz.select(0, 0)
+    assert "Not quite" in quiz.feedback(0) and "never rises" in quiz.feedback(0)
+    assert "More centres, shorter distances." in quiz.feedback(0)
+    quiz._cards[1]._choices.value = 1  # as a click does
+    assert "✔ Correct." in quiz.feedback(1) and "You choose k." in quiz.feedback(1)
+    assert quiz.model.summary == "1 / 2 correct"
+    assert "1 / 2 correct" in quiz.score_text
+
+
+def test_only_the_first_answer_counts():
+    quiz = Quiz(QUESTIONS)
+    quiz.select(0, 0)  # wrong first …
+    quiz.select(0, 1)  # … then right: feedback says so, the score does not change
+    assert "✔ Correct." in quiz.feedback(0)
+    assert (quiz.model.score, quiz.model.answered) == (0, 1)
+    quiz.select(1, 1)  # right first …
+    quiz.select(1, 0)  # … then wrong: still counted right
+    assert "Not quite" in quiz.feedback(1)
+    quiz.select(2, 0)
+    assert (quiz.model.score, quiz.model.answered) == (2, 3)
+    assert quiz.model.summary == "2 / 3 correct (all 3 answered)"
+    assert quiz.model.first_choices == (0, 1, 0) and quiz.model.choices == (1, 0, 0)
+
+
+def test_quiz_model_alone():
+    m = QuizModel([2, 0])
+    assert m.answer(0, 2) is True and m.answer(1, 1) is False
+    assert m.is_correct(0) and not m.is_correct(1)
+    assert (m.score, m.answered) == (1, 2)
+    m.reset()
+    assert (m.score, m.answered, m.summary) == (0, 0, "0 / 0 correct")
+    with pytest.raises(ValueError):
+        m.answer(2, 0)
+    with pytest.raises(ValueError):
+        m.answer(0, -1)
+
+
+@pytest.mark.parametrize("args, error", [
+    (("?", ["only"], 0), ValueError),
+    (("?", ["a", "a"], 0), ValueError),
+    (("?", ["a", "b"], 2), ValueError),
+    (("?", ["a", "b"], True), TypeError),
+    (("", ["a", "b"], 0), ValueError),
+    (("?", "ab", 0), TypeError),
+])
+def test_bad_questions_are_named(args, error):
+    with pytest.raises(error):
+        Question(*args)
+
+
+def test_prompts_are_shown_as_text_never_run():
+    q = Question("<script>alert(1)</script> __import__('os')", ["<b>a</b>", "b"], 0, "<i>x</i>")
+    quiz = Quiz([q])
+    quiz.select(0, 1)
+    html_out = quiz._cards[0]._prompt.value + quiz.feedback(0)
+    assert "<script>" not in html_out and "&lt;script&gt;" in html_out
+    assert "<i>" not in quiz.feedback(0)
+
+
+def test_quiz_from_dicts_and_tuples():
+    quiz = quiz_from([
+        {"prompt": "A?", "options": ["x", "y"], "answer": 1, "explanation": "y."},
+        ("B?", ["p", "q", "r"], 2),
+        QUESTIONS[0],
+    ], title="Check")
+    assert [q.answer for q in quiz.questions] == [1, 2, 1]
+    with pytest.raises(TypeError):
+        quiz_from(["not a question"])
+    with pytest.raises(ValueError, match="unknown keys"):
+        quiz_from([{"prompt": "A?", "options": ["x", "y"], "answer": 0, "code": "1+1"}])
+    with pytest.raises(TypeError):
+        Quiz([{"prompt": "A?"}])
+
+
+# ------------------------------------------------------------------------------- nearest centre
+
+
+def test_nearest_centre_answers_equal_brute_force(rng):
+    X = rng.normal(size=(300, 2))
+    C = rng.normal(size=(5, 2))
+    for i in range(X.shape[0]):
+        q = NearestCentreQuestion(X, C, i)
+        assert q.answer == _brute_force(X[i], C)
+        np.testing.assert_allclose(q.sq_distances, ((C - X[i]) ** 2).sum(axis=1))
+    assert q.options == ("Centre 1", "Centre 2", "Centre 3", "Centre 4", "Centre 5")
+
+
+@pytest.mark.parametrize("centers, expected", [
+    ([[-1.0, 0.0], [1.0, 0.0]], 0),
+    ([[1.0, 0.0], [-1.0, 0.0]], 0),  # reorder: still the lowest index
+    ([[5.0, 5.0], [0.0, 2.0], [2.0, 0.0], [0.0, -2.0]], 1),  # three-way tie behind a far centre
+])
+def test_ties_go_to_the_lowest_index(centers, expected):
+    X = [[0.0, 0.0], [9.0, 9.0]]
+    q = NearestCentreQuestion(X, centers, point=0)
+    assert q.answer == expected == _brute_force(X[0], centers)
+    assert "tie" in q.explanation and "lowest-numbered centre" in q.explanation
+    assert q.is_correct(expected) and not q.is_correct((expected + 1) % len(centers))
+
+
+def test_centres_from_a_seeding_step_and_bad_input():
+    X = load_dataset("blobs").X
+    trace = run_kmeans(X, 4, random_state=0)
+    seeded = [s for s in trace if s.phase == "seed"][-1]
+    q = NearestCentreQuestion(X, seeded, point=10)
+    assert q.answer == _brute_force(X[10], seeded.centers)
+    with pytest.raises(ValueError, match="exactly 2 features"):
+        NearestCentreQuestion(np.zeros((4, 3)), np.zeros((2, 3)), 0)
+    with pytest.raises(ValueError, match="between 0 and"):
+        NearestCentreQuestion(X, seeded, point=len(X))
+    with pytest.raises(ValueError):
+        NearestCentreQuestion(X, X[:1], point=0)  # one centre: nothing to choose
+
+
+def test_generated_questions_mix_easy_and_near_border():
+    X = load_dataset("gaussian_mixture").X
+    C = run_kmeans(X, 3, random_state=0)[2].centers  # the three seeded centres
+    qs = nearest_centre_questions(X, C, n=6, random_state=0)
+    assert len({q.point for q in qs}) == 6
+    ratios = []
+    for q in qs:
+        d = np.sort(np.sqrt(q.sq_distances))
+        ratios.append(d[0] / d[1])
+        assert q.answer == _brute_force(X[q.point], C)
+    ratios = np.array(ratios)
+    assert np.all(ratios >= 0.25)  # nobody sits on a centre
+    assert np.all((ratios[0::2] >= 0.25) & (ratios[0::2] <= 0.6))  # clear ones first
+    assert np.all((ratios[1::2] >= 0.8) & (ratios[1::2] <= 0.95))  # then near a border
+    again = nearest_centre_questions(X, C, n=6, random_state=0)
+    assert [q.point for q in again] == [q.point for q in qs]
+    with pytest.raises(ValueError):
+        nearest_centre_questions(X, C, n=0)
+
+
+def test_quiz_accepts_both_kinds_and_reveals_distances():
+    X = load_dataset("blobs").X
+    C = run_kmeans(X, 4, random_state=0)[3].centers
+    qs = nearest_centre_questions(X, C, n=2, random_state=1)
+    quiz = Quiz([QUESTIONS[0], *qs])
+    card = quiz._cards[1]
+    assert card.picture is not None and card.picture.fig.canvas in card.children
+    assert quiz._cards[0].picture is None
+    assert not any(line.get_visible() for line in card.picture.lines)
+    wrong = (qs[0].answer + 1) % 4
+    quiz.select(1, wrong)
+    assert "Not quite" in quiz.feedback(1) and f"Centre {qs[0].answer + 1}" in quiz.feedback(1)
+    assert all(line.get_visible() for line in card.picture.lines)
+    quiz.select(2, qs[1].answer)
+    assert quiz.model.summary == "1 / 2 correct"

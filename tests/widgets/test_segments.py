@@ -1,0 +1,197 @@
+"""The segments app, driven from Python: profiles, personas, bar charts and the download."""
+
+import base64
+import html
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("ipympl")
+pytestmark = pytest.mark.usefixtures("restore_backend")
+
+from kmeans_tutor.core.estimator import KMeans
+from kmeans_tutor.data.preprocessing import standardize
+from kmeans_tutor.data.profiles import cluster_profiles, describe_segments
+from kmeans_tutor.data.mall import MALL_FEATURES
+from kmeans_tutor.widgets.segments import SegmentsApp, SegmentsModel, download_link
+
+FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
+
+
+
+
+@pytest.fixture(scope="module")
+def app():
+    return SegmentsApp()
+
+
+def _fit(mall, k=5, features=FEATURES, scaled=True, seed=0):
+    X = mall[list(features)].to_numpy(dtype=float)
+    if scaled:
+        X = standardize(X)[0]
+    return KMeans(n_clusters=k, n_init=10, random_state=seed).fit(X).labels_
+
+
+def _decode_link(link_html):
+    match = re.fullmatch(r'<a download="([^"]+)" href="data:text/csv;base64,([A-Za-z0-9+/=]+)" '
+                         r'target="_blank">(.*)</a>', link_html)
+    assert match, link_html
+    name, payload, _ = match.groups()
+    return name, pd.read_csv(io.StringIO(base64.b64decode(payload).decode("utf-8")),
+                             index_col="CustomerID")
+
+
+def test_profile_table_equals_cluster_profiles_of_the_fit(app, mall):
+    labels = _fit(mall)
+    np.testing.assert_array_equal(app.model.labels, labels)
+    expected = cluster_profiles(mall, labels)
+    pd.testing.assert_frame_equal(app.model.profiles, expected)
+    # The HTML table shows every cluster's size and segment name.
+    table = app.table_html
+    for cluster, row in expected.iterrows():
+        assert f">{int(row['size'])}<" in table
+    for name in app.model.segments["name"]:
+        assert html.escape(name) in table
+    # Rows are numbered 1 … 5 for cluster ids 0 … 4 (the data keep 0 … 4).
+    assert app.model.profiles.index.tolist() == [0, 1, 2, 3, 4]
+    assert _row_numbers(table) == [1, 2, 3, 4, 5]
+
+
+def test_personas_equal_describe_segments(app, mall):
+    expected = describe_segments(cluster_profiles(mall, _fit(mall)), overall=mall)
+    pd.testing.assert_frame_equal(app.model.segments, expected)
+    assert sorted(expected["persona"]) == sorted([
+        "Affluent target customers", "Budget-conscious", "Careful spenders",
+        "Middle-income regulars", "Impulsive buyers"])
+    cards = app.cards_html
+    for cluster, row in expected.iterrows():
+        assert f"Cluster {cluster + 1}: {html.escape(row['name'])}<" in cards
+        for text in (row["name"], row["persona"], row["description"], *row["recommendations"]):
+            assert html.escape(text) in cards
+
+
+def _row_numbers(table_html):
+    """The row labels of the profile table's body, as ints."""
+    body = table_html.split("<tbody>", 1)[1]
+    return [int(v) for v in re.findall(r"<th[^>]*row_heading[^>]*>\s*(-?\d+)\s*</th>", body)]
+
+
+def test_cluster_numbers_start_at_1_like_step_view_and_captions(app, mall):
+    """Table and cards say Cluster 1 … k, as the StepView legend and captions do; the CSV stays 0-based."""
+    import matplotlib.pyplot as plt
+
+    from kmeans_tutor.views.palette import cluster_style
+    from kmeans_tutor.core.steps import EmptyClusterEvent
+    from kmeans_tutor.views import StepView
+
+    m = app.model
+    k = len(m.profiles)
+    view = StepView(m.X, k, ax=plt.figure().subplots()).finalize()
+    legend = [t.get_text() for t in view.ax.get_legend().get_texts()][:k]
+    numbers = [int(text.removeprefix("cluster ")) for text in legend]
+    assert numbers == list(range(1, k + 1))
+    event = EmptyClusterEvent(index=0, iteration=1, centers=m.centers, labels=m.labels, inertia=1.0,
+                              clusters=np.array([0]), policy="keep", new_centers=m.centers[:1])
+    assert "Cluster 1 has no points" in event.describe()
+
+    assert _row_numbers(app.table_html) == numbers
+    assert re.findall(r"Cluster (\d+): ", app.cards_html) == [str(n) for n in numbers]
+    # Each number keeps its cluster's colour: number n is cluster id n - 1.
+    assert f"color: {cluster_style(0)[0]}" in app.table_html
+    for n in numbers:
+        card = re.search(rf"border-left: 6px solid (#\w+);[^<]*'><div style='font-weight: bold'>"
+                         rf"Cluster {n}: ", app.cards_html)
+        assert card and card.group(1) == cluster_style(n - 1)[0]
+    # Data stay 0-based: Cluster 1 is cluster 0 in the download, and the page says so.
+    _, csv = _decode_link(app.download_html)
+    assert sorted(csv["cluster"].unique()) == list(range(k))
+    name0 = m.segments.loc[0, "name"]
+    assert f"Cluster 1: {html.escape(name0)}<" in app.cards_html
+    assert set(csv.loc[csv["cluster"] == 0, "segment"]) == {name0}
+    assert "counts from 0" in app._download_note.value
+
+
+def test_download_decodes_to_the_labelled_customers(app, mall):
+    name, csv = _decode_link(app.download_html)
+    assert name == "segments.csv"
+    labels = _fit(mall)
+    assert len(csv) == len(mall) == 200
+    assert csv.index.tolist() == mall.index.tolist()
+    pd.testing.assert_frame_equal(csv[list(mall.columns)], mall, check_dtype=False)
+    np.testing.assert_array_equal(csv["cluster"].to_numpy(), labels)
+    names = app.model.segments["name"]
+    assert csv["segment"].tolist() == names.reindex(labels).tolist()
+
+
+def test_k_slider_refits_and_redraws_the_bars(app, mall):
+    app._k.value = 4
+    try:
+        labels = _fit(mall, k=4)
+        np.testing.assert_array_equal(app.model.labels, labels)
+        profiles = cluster_profiles(mall, labels)
+        pd.testing.assert_frame_equal(app.model.profiles, profiles)
+        # Bars are redrawn on the same figure, not piled up.
+        sizes = [p.get_height() for p in app._ax_sizes.patches]
+        assert sizes == profiles["size"].astype(float).tolist()
+        assert len(app._bars_fig.axes) == 3  # one panel per numeric feature
+        assert all(len(ax.patches) == 4 for ax in app._bars_fig.axes)
+        assert len(app._ax_gender.patches) == 2 * 4  # Female and Male per cluster
+        _, csv = _decode_link(app.download_html)
+        np.testing.assert_array_equal(csv["cluster"].to_numpy(), labels)
+        assert "(200 customers, 4 clusters)" in app.download_html
+    finally:
+        app._k.value = 5
+
+
+def test_features_scaled_and_seed(mall):
+    app = SegmentsApp(k=3)
+    fig = app.fig
+    app.feature_boxes["Age"].value = True  # + Age
+    assert app.model.features == MALL_FEATURES
+    np.testing.assert_array_equal(app.model.labels, _fit(mall, 3, MALL_FEATURES))
+    app.data_row._scaled.value = False
+    np.testing.assert_array_equal(app.model.labels, _fit(mall, 3, MALL_FEATURES, scaled=False))
+    app._seed.value = 7
+    np.testing.assert_array_equal(app.model.labels, _fit(mall, 3, MALL_FEATURES, False, 7))
+    assert app.fig is fig
+
+
+def test_at_least_one_feature_stays_ticked():
+    app = SegmentsApp(k=2)
+    app.feature_boxes["Annual Income (k$)"].value = False
+    assert app.model.features == ("Spending Score (1-100)",)
+    app.feature_boxes["Spending Score (1-100)"].value = False
+    assert app.feature_boxes["Spending Score (1-100)"].value is True
+    assert app.model.features == ("Spending Score (1-100)",)
+    assert "at least one column" in app.data_row.error
+
+
+def test_model_without_widgets(mall):
+    m = SegmentsModel(k=3, features="Age", scaled=False, seed=1)
+    np.testing.assert_array_equal(m.labels, _fit(mall, 3, ["Age"], False, 1))
+    assert m.labelled["cluster"].tolist() == m.labels.tolist()
+    revision = m.revision
+    with m.hold():
+        m.k = 4
+        m.seed = 2
+    assert m.revision == revision + 1
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(features=()), "at least one feature"),
+    (dict(features=("Gender",)), "Unknown Mall column 'Gender'"),
+    (dict(k=0), "at least 1"),
+])
+def test_bad_arguments_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SegmentsModel(**kwargs)
+
+
+def test_download_link_escapes_and_round_trips():
+    link = download_link("a,b\n1,<x>\n", "my file.csv", label="<b>get</b>")
+    assert "&lt;b&gt;get&lt;/b&gt;" in link and "<b>" not in link
+    payload = re.search(r"base64,([^\"]+)", link).group(1)
+    assert base64.b64decode(payload).decode() == "a,b\n1,<x>\n"
