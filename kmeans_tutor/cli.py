@@ -41,6 +41,7 @@ from .data.profiles import cluster_profiles, describe_segments
 from .data.resolver import ChosenData, resolve_data
 from .server.serve import (
     DEFAULT_CELL_TIMEOUT,
+    DEFAULT_CONNECT_GRACE,
     DEFAULT_CULL_IDLE_TIMEOUT,
     DEFAULT_CULL_INTERVAL,
     DEFAULT_HOST,
@@ -183,7 +184,9 @@ def _add_serve_parser(subparsers) -> argparse.ArgumentParser:
         ),
         epilog=(
             "A --host other than 127.0.0.1/localhost lets other machines connect: a random "
-            "access token is then required and printed in the URL (--no-token turns this off)."
+            "access token is then required and printed in the URL (--no-token turns this off). "
+            "The server answers only to its own names and addresses (403 for any other Host; "
+            "--allow-host adds one)."
         ),
     )
     parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
@@ -215,6 +218,13 @@ def _add_serve_parser(subparsers) -> argparse.ArgumentParser:
                           help=f"look for idle kernels every S seconds (default {DEFAULT_CULL_INTERVAL})")
     advanced.add_argument("--cull-connected", action="store_true",
                           help="also shut down idle kernels whose browser tab is still open")
+    advanced.add_argument("--connect-grace", type=_count, default=DEFAULT_CONNECT_GRACE, metavar="S",
+                          help="shut down a lesson's kernel when its page has not connected to it S seconds "
+                               "after the kernel's last activity, e.g. after a plain download of the page "
+                               f"(default {DEFAULT_CONNECT_GRACE}; 0 = keep it until culled)")
+    advanced.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                          help="also answer requests for this host name or address, e.g. a DNS alias of "
+                               "this machine (repeat for more; its own names and addresses are always allowed)")
     advanced.add_argument("--min-available-mb", type=_count, default=DEFAULT_MIN_AVAILABLE_MB, metavar="MB",
                           help="start no lesson while the machine has less memory available "
                                f"(default {DEFAULT_MIN_AVAILABLE_MB}; 0 = no check)")
@@ -238,9 +248,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             cull_interval=args.cull_interval,
             cull_idle_timeout=args.cull_idle_timeout,
             cull_connected=args.cull_connected,
+            connect_grace=args.connect_grace,
             max_kernels=args.max_kernels,
             min_available_mb=args.min_available_mb,
             preheat=args.preheat,
+            allowed_hosts=args.allow_host,
             show_tracebacks=args.show_tracebacks,
         )
     except (ServeError, ValueError) as exc:
@@ -321,6 +333,8 @@ def cmd_animate(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"could not write {str(out)!r}: {exc.strerror or exc}") from None
     print(f"{data.title}: {len(trace)} steps, {trace.final.describe()}")
+    if data.notes:
+        print(data.notes)
     print(f"saved {path}  (replay this run with --seed {args.seed})")
     return 0
 
@@ -385,7 +399,8 @@ def _print_segments(data, args, km, profiles, segments, out) -> None:
     with pd.option_context("display.width", 120, "display.max_columns", 20,
                            "display.float_format", "{:,.2f}".format):
         print(f"{data.title}: {len(data.X)} rows, k = {args.clusters}, features "
-              f"{list(data.feature_names)}{scaled}, inertia {km.inertia_:,.2f}\n")
+              f"{list(data.feature_names)}{scaled}, inertia {km.inertia_:,.2f}")
+        print(f"{data.notes}\n" if data.notes else "")
         shown = profiles.set_axis(pd.Index([int(c) + 1 for c in profiles.index], name="cluster"))
         print(shown.to_string())
     print(f"(clusters are numbered 1 … {len(profiles)} here; the 'cluster' column of {out} "

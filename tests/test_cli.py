@@ -125,3 +125,87 @@ def test_segment_numbers_clusters_from_1_like_step_view_and_captions(tmp_path, c
     assert sorted(labelled["cluster"].unique()) == [0, 1, 2]
     first = re.search(r"^Cluster 1 · (.+?) — ", text, re.M).group(1)
     assert set(labelled.loc[labelled["cluster"] == 0, "segment"]) == {first}
+
+
+# --------------------------------------------------------------------- nothing lost, one line
+
+
+def _one_line_error(capsys):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+def test_segment_never_writes_over_its_input(tmp_path, capsys):
+    src = tmp_path / "data.csv"
+    src.write_text("a,b\n0,0\n0,1\n5,5\n5,6\n9,0\n")
+    before = src.read_bytes()
+    assert main(["segment", str(src), "-k", "2", "-o", str(src)]) == 1
+    assert "is the input file" in _one_line_error(capsys)
+    assert main(["segment", str(src), "-k", "2", "-o", str(src), "--force"]) == 1
+    assert src.read_bytes() == before
+
+
+def test_existing_outputs_need_force(tmp_path, capsys):
+    src = tmp_path / "data.csv"
+    src.write_text("a,b\n0,0\n0,1\n5,5\n5,6\n9,0\n")
+    out = tmp_path / "out.csv"
+    out.write_text("keep me")
+    assert main(["segment", str(src), "-k", "2", "-o", str(out)]) == 1
+    assert "already exists" in _one_line_error(capsys) and out.read_text() == "keep me"
+    assert main(["segment", str(src), "-k", "2", "-o", str(out), "--force"]) == 0
+    assert "cluster" in out.read_text()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["animate", "mall", "-o", "{tmp}"], "is a folder"),
+    (["animate", "mall", "-o", "{tmp}/missing/a.gif"], "does not exist"),
+    (["segment", "mall", "-o", "{tmp}"], "is a folder"),
+    (["segment", "{tmp}/nope.csv"], "neither a data set"),
+    (["segment", "/dev/zero"], "not a regular file"),
+    (["animate", "mall", "-f", "nope"], "Unknown Mall column 'nope'"),
+    (["animate", "mall", "--size", "40x40", "--dpi", "600"], "lower --dpi or --size"),
+    (["animate", "rings", "-o", "{tmp}/a.png"], "supported formats are .gif, .mp4, .html"),
+])
+def test_errors_are_one_line_before_any_work(argv, message, tmp_path, capsys, monkeypatch):
+    import kmeans_tutor.views.animation as animation
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("no frame may be drawn before the output is known to be writable")
+
+    monkeypatch.setattr(animation, "save_animation", refuse)
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    assert main(argv) == 1
+    assert message in _one_line_error(capsys)
+
+
+def test_unexpected_failures_are_one_line_too(monkeypatch, capsys):
+    import kmeans_tutor.cli as cli
+
+    def boom(*args, **kwargs):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(cli, "resolve_data", boom)
+    assert main(["segment", "mall", "-o", "/tmp/never.csv"]) == 1
+    err = _one_line_error(capsys)
+    assert "KeyError" in err and "please report it" in err
+
+
+def test_written_csv_cells_cannot_run_as_spreadsheet_formulas(tmp_path, capsys):
+    src = tmp_path / "people.csv"
+    src.write_text('name,note,a,b\n=HYPERLINK("http://x"),@SUM(A1),0,0\n'
+                   '+cmd|calc!A0,-5,0,1\nAda,ok,5,5\nBob,-2,5,6\n')
+    out = tmp_path / "out.csv"
+    assert main(["segment", str(src), "-k", "2", "-o", str(out)]) == 0
+    written = pd.read_csv(out, dtype=str)
+    assert written["name"].tolist()[:2] == ["'=HYPERLINK(\"http://x\")", "'+cmd|calc!A0"]
+    assert written["note"].tolist() == ["'@SUM(A1)", "-5", "ok", "-2"]  # numbers stay numbers
+    assert written["a"].tolist() == ["0", "0", "5", "5"]
+
+
+def test_segment_says_which_columns_were_left_out(tmp_path, capsys):
+    src = tmp_path / "prices.csv"
+    src.write_text('price,x,y\n"1,000",0,0\n"2,000",0,1\n"3,000",5,5\n"4,000",5,6\n')
+    assert main(["segment", str(src), "-k", "2", "-o", str(tmp_path / "o.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "Columns left out: 'price'" in out and "thousands separator" in out

@@ -18,7 +18,7 @@ from .metrics import (calinski_harabasz_score, davies_bouldin_score, inertia, si
                       silhouette_score)
 from .seeding import kmeans_plusplus
 from .steps import AssignStep, ConvergedStep, EmptyClusterEvent, SeedStep, Step, UpdateStep
-from .trace import Trace
+from .trace import Trace, TraceError
 
 __all__ = [
     "KMeans", "NotFittedError", "KMeansRun", "kmeans_steps", "run_kmeans", "kmeans_plusplus", "Trace",

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import sys
 import time
 
 import numpy as np
 import pandas as pd
 
 from .kernels import assign_labels, distances
-from .validation import MAX_SEED, check_array, check_n_clusters, check_random_state
+from .validation import MAX_SEED, check_array, check_choice, check_n_clusters, check_query, check_random_state
 from .lloyd import check_settings, start_run
 
 __all__ = ["KMeans", "NotFittedError"]
@@ -27,6 +28,31 @@ __all__ = ["KMeans", "NotFittedError"]
 class NotFittedError(ValueError, AttributeError):
     """An estimator was used before ``fit``: both a ValueError and an AttributeError,
     like scikit-learn's ``sklearn.exceptions.NotFittedError``."""
+
+
+def not_fitted(message: str) -> NotFittedError:
+    """The error to raise for an unfitted estimator.
+
+    When scikit-learn is already imported (its code is calling us), the error is
+    also an instance of scikit-learn's own NotFittedError, so that its checks
+    and ``except NotFittedError`` clauses recognise it; scikit-learn is never
+    imported for this.
+    """
+    sklearn_exceptions = sys.modules.get("sklearn.exceptions")
+    if sklearn_exceptions is None:
+        return NotFittedError(message)
+    both = _BOTH.get(sklearn_exceptions.NotFittedError)
+    if both is None:
+        both = type("NotFittedError", (NotFittedError, sklearn_exceptions.NotFittedError),
+                    {"__module__": __name__, "__doc__": NotFittedError.__doc__})
+        _BOTH[sklearn_exceptions.NotFittedError] = both
+    return both(message)
+
+
+_BOTH: dict = {}
+#: Algorithms KMeans accepts: Lloyd's, with or without distance bounds (the bounds
+#: skip work, never change a label), as scikit-learn's "lloyd".
+ALGORITHMS = ("lloyd",)
 
 
 class KMeans:
@@ -46,6 +72,9 @@ class KMeans:
     tol : float, default=1e-4
     random_state : None, int or numpy.random.Generator, default=None
     empty_cluster : {"relocate", "keep"}, default="relocate"
+    algorithm : {"lloyd"}, default="lloyd"
+        Lloyd's algorithm, as scikit-learn's "lloyd" (from 20,000 points on, with
+        Hamerly's distance bounds, which skip work but never change a label).
 
     Attributes
     ----------
@@ -73,7 +102,7 @@ class KMeans:
     """
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
-                 random_state=None, empty_cluster="relocate"):
+                 random_state=None, empty_cluster="relocate", algorithm="lloyd"):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -81,6 +110,7 @@ class KMeans:
         self.tol = tol
         self.random_state = random_state
         self.empty_cluster = empty_cluster
+        self.algorithm = algorithm
 
     # --- scikit-learn parameter protocol --------------------------------------
     @classmethod
@@ -157,6 +187,7 @@ class KMeans:
         -------
         self
         """
+        check_choice(self.algorithm, "algorithm", ALGORITHMS)
         X, feature_names = check_array(X)
         settings = check_settings(check_n_clusters(self.n_clusters, X), X.shape[1], init=self.init,
                                   max_iter=self.max_iter, tol=self.tol,
@@ -188,6 +219,7 @@ class KMeans:
             del self.feature_names_in_
         self.history_ = trace
         self._restarts = (rows, best_r)
+        self._origin = X.mean(axis=0)  # the fit measured distances from here (see predict)
         return self
 
     @property
@@ -206,21 +238,28 @@ class KMeans:
 
     def _check_fitted_X(self, X):
         if not hasattr(self, "cluster_centers_"):
-            raise NotFittedError("This KMeans instance is not fitted yet; call fit(X) first.")
-        X, names = check_array(X, min_samples=1)
+            raise not_fitted("This KMeans instance is not fitted yet; call fit(X) first.")
+        X, names = check_query(X, self.cluster_centers_)
         if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but KMeans was fitted with "
-                             f"{self.n_features_in_}.")
+            raise ValueError(f"X has {X.shape[1]} features, but KMeans is expecting "
+                             f"{self.n_features_in_} features as input.")
         fitted_names = getattr(self, "feature_names_in_", None)
         if fitted_names is not None and names is not None and list(names) != list(fitted_names):
             raise ValueError(f"X has feature names {list(names)}, but KMeans was fitted with "
                              f"{list(fitted_names)}.")
         return X
 
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns ``transform`` returns: "kmeans0" … "kmeans{k-1}", the
+        distance to each centre (scikit-learn's convention)."""
+        if not hasattr(self, "cluster_centers_"):
+            raise not_fitted("This KMeans instance is not fitted yet; call fit(X) first.")
+        return np.asarray([f"kmeans{j}" for j in range(self.cluster_centers_.shape[0])], dtype=object)
+
     def predict(self, X):
         """Index of the nearest centre for each row of X, shape (n_samples,)."""
         X = self._check_fitted_X(X)
-        labels, _ = assign_labels(X, self.cluster_centers_)
+        labels, _ = assign_labels(X, self.cluster_centers_, origin=self._origin)
         return labels.astype(np.int32)
 
     def fit_predict(self, X, y=None):
@@ -239,5 +278,5 @@ class KMeans:
     def score(self, X, y=None):
         """Opposite of the inertia of X on the fitted centres (higher is better)."""
         X = self._check_fitted_X(X)
-        _, inertia = assign_labels(X, self.cluster_centers_)
+        _, inertia = assign_labels(X, self.cluster_centers_, origin=self._origin)
         return -inertia

@@ -84,25 +84,31 @@ def center_scores(x: np.ndarray, centers: np.ndarray, c_sq: np.ndarray | None = 
     return scores
 
 
-def nearest_centers(X: np.ndarray, centers: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def nearest_centers(X: np.ndarray, centers: np.ndarray, out: np.ndarray | None = None, *,
+                    origin: np.ndarray | None = None) -> np.ndarray:
     """The nearest centre of every row: the assign step's rule, shape (n,).
 
     The argmin of :func:`center_scores`, so on an exact tie the centre with the
-    lowest index wins. Labels use the smallest integer type that holds k
+    lowest index wins. Rows and centres are first moved by ``-origin`` (default:
+    the centres' mean), so that data far from 0 keep the digits that tell them
+    apart. Labels use the smallest integer type that holds k
     (:func:`label_dtype`) unless ``out`` is given.
     """
     n, k = X.shape[0], centers.shape[0]
     labels = out if out is not None else np.empty(n, dtype=label_dtype(k))
-    c_sq = np.einsum("kd,kd->k", centers, centers)
+    origin = centers.mean(axis=0) if origin is None else origin
+    C = centers - origin
+    c_sq = np.einsum("kd,kd->k", C, C)
 
     def block(s, e):
-        labels[s:e] = center_scores(X[s:e], centers, c_sq).argmin(axis=1)
+        labels[s:e] = center_scores(X[s:e] - origin, C, c_sq).argmin(axis=1)
 
     _map_blocks(block, n)
     return labels
 
 
-def assign_labels(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, float]:
+def assign_labels(X: np.ndarray, centers: np.ndarray, *, origin: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, float]:
     """Nearest centre of every row (:func:`nearest_centers`) and the total
     squared distance to it, summed in the exact difference form ``||x − c||²``.
 
@@ -111,7 +117,7 @@ def assign_labels(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, float
     labels : ndarray of shape (n,), compact integer dtype
     inertia : float
     """
-    labels = nearest_centers(X, centers)
+    labels = nearest_centers(X, centers, origin=origin)
     return labels, exact_inertia(X, centers, labels)
 
 
@@ -365,10 +371,7 @@ class LloydState:
 
     def means(self):
         """Per-cluster means (rows of empty clusters are left 0) and counts."""
-        filled = self.counts > 0
-        means = np.zeros_like(self.sums)
-        means[filled] = self.sums[filled] / self.counts[filled, None]
-        return means, self.counts.copy()
+        return _means(self.sums, self.counts), self.counts.copy()
 
     def inertia(self, centers: np.ndarray) -> float:
         """Σ_j Σ_{i in j} ||x_i − c_j||² from the per-cluster sums, O(k·d):
@@ -382,7 +385,10 @@ class SmallLloydState:
     """The same job as :class:`LloydState` for small data, done plainly.
 
     Below a few thousand points bookkeeping costs more than it saves, so every
-    assignment scans all points and every sum is recomputed exactly.
+    assignment scans all points and the sums are recomputed from scratch, in
+    row order, exactly as scikit-learn's Lloyd kernel adds them up — so that
+    from the same centres even exact ties (points halfway between two
+    centres, common on integer grids) fall the same way.
     """
 
     def __init__(self, X: np.ndarray, n_clusters: int):
@@ -391,6 +397,7 @@ class SmallLloydState:
         self.dtype = label_dtype(n_clusters)
         self.labels = None  # (n,) intp
         self.counts = None  # (k,)
+        self.sums = None  # (k, d), recomputed after each assignment
 
     def assign(self, centers):
         new = center_scores(self.X, centers).argmin(axis=1)
@@ -400,24 +407,37 @@ class SmallLloydState:
             changed = np.flatnonzero(new != self.labels)
         self.labels = new
         self.counts = np.bincount(new, minlength=self.k)
+        self.sums = cluster_sums(self.X, new, self.k)
         return new.astype(self.dtype), changed
 
     def centres_moved(self, shifts):
         pass
 
     def move_points(self, rows, clusters):
-        self.labels[rows] = clusters
-        self.counts = np.bincount(self.labels, minlength=self.k)
+        """Put each row into the given (empty) cluster, adjusting the sums as
+        scikit-learn does: the row's old cluster loses it, the new one is just it."""
+        for row, new in zip(rows, clusters):
+            old = self.labels[row]
+            self.sums[old] -= self.X[row]
+            self.sums[new] = self.X[row]
+            self.counts[old] -= 1
+            self.counts[new] = 1
+            self.labels[row] = new
 
     def means(self):
-        sums = cluster_sums(self.X, self.labels, self.k)
-        filled = self.counts > 0
-        sums[filled] /= self.counts[filled, None]
-        sums[~filled] = 0.0
-        return sums, self.counts.copy()
+        return _means(self.sums, self.counts), self.counts.copy()
 
     def inertia(self, centers):
         return exact_inertia(self.X, centers, self.labels)
+
+
+def _means(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per-cluster means from sums and counts (0 for an empty cluster). The sums are
+    multiplied by 1/count, as scikit-learn does, so the two agree to the last bit."""
+    means = np.zeros_like(sums)
+    filled = counts > 0
+    means[filled] = sums[filled] * (1.0 / counts[filled])[:, None]
+    return means
 
 
 def lloyd_state(X: np.ndarray, n_clusters: int):

@@ -29,7 +29,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .kernels import exact_inertia, lloyd_state, sq_dist_to_own_center
+from .kernels import exact_inertia, lloyd_state
 from .seeding import INIT_METHODS, seed_steps
 from .steps import AssignStep, ConvergedStep, EmptyClusterEvent, Step, UpdateStep
 from .trace import Trace
@@ -190,11 +190,15 @@ def start_run(X, feature_names, *, n_clusters, init, random_state, max_iter, tol
               n_local_trials) -> KMeansRun:
     """A run on data and settings that are already validated (see check_settings)."""
     rng, seed = check_random_state(random_state)
-    params = dict(n_clusters=n_clusters, init=init if isinstance(init, str) else
-                  ("manual" if isinstance(init, np.ndarray) else "callable"),
-                  random_state=seed, max_iter=max_iter, tol=tol, empty_cluster=empty_cluster,
-                  n_local_trials=n_local_trials)
-    steps = _steps(X, n_clusters, init, rng, seed, max_iter, tol, empty_cluster, n_local_trials)
+    method = init if isinstance(init, str) else ("manual" if isinstance(init, np.ndarray) else "callable")
+    if method == "callable":
+        # Called now, so that a bad init function fails at the call, not at the first step.
+        init = check_centers(init(X, n_clusters, rng), n_clusters, X.shape[1],
+                             name="the init callable's result")
+    params = dict(n_clusters=n_clusters, init=method, random_state=seed, max_iter=max_iter, tol=tol,
+                  empty_cluster=empty_cluster, n_local_trials=n_local_trials)
+    steps = _steps(X, n_clusters, init, rng, seed, max_iter, tol, empty_cluster, n_local_trials,
+                   method)
     return KMeansRun(X=X, feature_names=feature_names, params=params, _steps=steps)
 
 
@@ -215,7 +219,9 @@ def run_kmeans(X, n_clusters, **kwargs) -> Trace:
 def _relocate(X, centers, labels, empty):
     """Rows that empty clusters jump to: the points farthest from their own
     centres, in scikit-learn's order (so results match it exactly)."""
-    dist = sq_dist_to_own_center(X, centers, labels)
+    dist = ((X - centers[labels]) ** 2).sum(axis=1)  # scikit-learn's expression: same ties
+    if dist.max() == 0:  # every point sits on its centre: no point can start a new cluster
+        return None
     n_empty = empty.shape[0]
     return np.argpartition(dist, -n_empty)[: -n_empty - 1 : -1].astype(np.intp)
 
@@ -225,12 +231,12 @@ def _empty_clusters(X, Xc, centers, shown, labels, state, empty, policy, *, inde
     """What happens to clusters left with no points: each centre jumps to one of the
     points farthest from their own centres ("relocate", and those points move into
     it), or stays where it is ("keep")."""
-    if policy == "relocate":
-        rows = _relocate(Xc, centers, labels, empty)
+    rows = _relocate(Xc, centers, labels, empty) if policy == "relocate" else None
+    if rows is not None:
         state.move_points(rows, empty.astype(labels.dtype))
         targets = X[rows].copy()
     else:
-        rows, targets = None, shown[empty].copy()
+        policy, targets = "keep", shown[empty].copy()
     return EmptyClusterEvent(index=index, iteration=iteration, centers=shown, labels=labels,
                              inertia=inertia, clusters=empty.astype(np.intp), policy=policy,
                              relocated_to=rows, new_centers=targets)
@@ -258,7 +264,8 @@ class _Units:
         return centers - self.mean
 
 
-def _steps(X, k, init, rng, seed, max_iter, tol, empty_cluster, n_local_trials) -> Iterator[Step]:
+def _steps(X, k, init, rng, seed, max_iter, tol, empty_cluster, n_local_trials,
+           method) -> Iterator[Step]:
     """The generator behind kmeans_steps; inputs are validated."""
     units = _Units(X)
     Xc = units.X
@@ -267,7 +274,7 @@ def _steps(X, k, init, rng, seed, max_iter, tol, empty_cluster, n_local_trials) 
     # Distances are measured on the centred data; the steps show rows of X or
     # the given centres, and the loop starts from the same centres, centred.
     rows = []
-    for step in seed_steps(X, k, init, rng, seed, n_local_trials, centred=Xc):
+    for step in seed_steps(X, k, init, rng, seed, n_local_trials, centred=Xc, given_as=method):
         rows.append(step.chosen)
         yield step
         index += 1

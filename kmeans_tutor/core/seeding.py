@@ -120,18 +120,20 @@ def _given(centers, method, seed) -> Iterator[SeedStep]:
                        inertia=None, method=method, center_index=c, chosen=-1, seed=seed)
 
 
-def seed_steps(X, k, init, rng, seed, n_local_trials=None, *, centred=None) -> Iterator[SeedStep]:
+def seed_steps(X, k, init, rng, seed, n_local_trials=None, *, centred=None,
+               given_as: str = "manual") -> Iterator[SeedStep]:
     """The seeding steps for validated input.
 
-    ``init`` is one of :data:`INIT_METHODS`, or a ``(k, d)`` array already checked,
-    or a callable ``init(X, n_clusters, rng)`` (its result is checked here).
+    ``init`` is one of :data:`INIT_METHODS`, or a ``(k, d)`` array already checked
+    (shown as placed by hand, or ``given_as="callable"`` as given by an init
+    function), or a callable ``init(X, n_clusters, rng)`` (its result is checked here).
     Distances are measured on ``centred`` (X minus its mean, default X itself),
     which keeps the rounding small for data far from the origin; the steps'
     centres are rows of X, or the given centres, in the caller's units.
     """
     D = X if centred is None else centred
     if isinstance(init, np.ndarray):
-        return _given(init, "manual", seed)
+        return _given(init, given_as, seed)
     if callable(init):
         result = init(X, k, rng)
         return _given(check_centers(result, k, X.shape[1], name="the init callable's result"),

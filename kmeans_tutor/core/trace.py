@@ -7,7 +7,6 @@ and shape), so any run shown in class can be saved and replayed exactly.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -15,28 +14,10 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .steps import STEP_TYPES, AssignStep, ConvergedStep, Step, UpdateStep
+from .steps import AssignStep, ConvergedStep, Step, UpdateStep
+from .trace_file import TraceError, decode_trace, encode_trace, parse_trace_json, read_trace_text
 
-__all__ = ["Trace"]
-
-FORMAT = "kmeans-tutor/trace"
-VERSION = 1
-
-
-def _encode(value):
-    """A step field as JSON-ready data."""
-    if isinstance(value, np.ndarray):
-        return {"dtype": value.dtype.str, "shape": list(value.shape), "data": value.ravel().tolist()}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _decode(value):
-    if isinstance(value, dict) and set(value) == {"dtype", "shape", "data"}:
-        return np.array(value["data"], dtype=np.dtype(value["dtype"])).reshape(value["shape"])
-    return value
-
+__all__ = ["Trace", "TraceError"]
 
 class Trace(Sequence):
     """All the steps of one run, in order.
@@ -132,16 +113,7 @@ class Trace(Sequence):
     # --- JSON ---------------------------------------------------------------
     def to_dict(self) -> dict:
         """Plain data (lists, numbers, strings) for JSON."""
-        return {
-            "format": FORMAT,
-            "version": VERSION,
-            "params": {k: _encode(v) for k, v in self.params.items()},
-            "feature_names": self.feature_names,
-            "steps": [
-                {"phase": s.phase, **{f.name: _encode(getattr(s, f.name)) for f in dataclasses.fields(s)}}
-                for s in self._steps
-            ],
-        }
+        return encode_trace(self._steps, self.params, self.feature_names)
 
     def to_json(self, path: str | Path | None = None, *, indent: int | None = None) -> str:
         """The trace as a JSON string; also written to ``path`` when given."""
@@ -152,30 +124,22 @@ class Trace(Sequence):
 
     @classmethod
     def from_dict(cls, data: dict) -> "Trace":
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValueError("Not a kmeans-tutor trace (missing 'format': 'kmeans-tutor/trace').")
-        if data.get("version") != VERSION:
-            raise ValueError(f"Unsupported trace version {data.get('version')!r}; this version reads {VERSION}.")
-        steps = []
-        for i, record in enumerate(data["steps"]):
-            record = dict(record)
-            phase = record.pop("phase", None)
-            if phase not in STEP_TYPES:
-                raise ValueError(f"Step {i} has unknown phase {phase!r}; expected one of {list(STEP_TYPES)}.")
-            steps.append(STEP_TYPES[phase](**{k: _decode(v) for k, v in record.items()}))
-        params = {k: _decode(v) for k, v in data.get("params", {}).items()}
-        return cls(steps, params=params, feature_names=data.get("feature_names"))
+        """A trace from :meth:`to_dict`'s plain data, every part checked.
+
+        Raises
+        ------
+        TraceError
+            (a ValueError) naming what is wrong and where.
+        """
+        steps, params, names = decode_trace(data)
+        return cls(steps, params=params, feature_names=names)
 
     @classmethod
     def from_json(cls, text_or_path) -> "Trace":
-        """Read a trace written by :meth:`to_json` (a JSON string or a file path)."""
-        if isinstance(text_or_path, Path) or (isinstance(text_or_path, str)
-                                              and not text_or_path.lstrip().startswith("{")):
-            text = Path(text_or_path).read_text(encoding="utf-8")
-        else:
-            text = text_or_path
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"The trace is not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        """Read a trace written by :meth:`to_json` (a JSON string or a file path).
+
+        The file is checked before any step is built (numeric arrays only,
+        shapes and labels consistent with one run, finite numbers), so a
+        damaged or hostile file gives one :class:`~kmeans_tutor.core.trace_file.TraceError`.
+        """
+        return cls.from_dict(parse_trace_json(read_trace_text(text_or_path)))

@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "ComplexDataError",
     "check_array",
+    "check_query",
     "check_n_clusters",
     "check_random_state",
     "check_positive_int",
@@ -26,11 +28,12 @@ __all__ = [
 MAX_SEED = 2**32 - 1
 
 
-def _show(value) -> str:
-    """repr of a cell or label, without numpy's type wrapper (np.str_('a') → 'a')."""
+def _show(value, limit: int = 60) -> str:
+    """repr of a cell or label, without numpy's type wrapper (np.str_('a') → 'a'), cut to ``limit``."""
     if isinstance(value, np.generic):
         value = value.item()
-    return repr(value)
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _column_name(feature_names, j: int) -> str:
@@ -45,7 +48,16 @@ def _row_name(index, i: int) -> str:
     return f"row {i}"
 
 
-def check_array(X, *, name: str = "X", min_samples: int = 2):
+class ComplexDataError(TypeError, ValueError):
+    """Complex numbers where real ones are needed: a TypeError (the data have the
+    wrong kind) that is also a ValueError, as scikit-learn raises for them."""
+
+
+#: Largest squared distance K-means may meet: beyond it sums overflow float64 (1.8e308).
+MAX_SQUARED_SPAN = 1e300
+
+
+def check_array(X, *, name: str = "X", min_samples: int = 2, distances: bool = True):
     """Check and convert a 2-D numeric data set.
 
     Parameters
@@ -56,6 +68,10 @@ def check_array(X, *, name: str = "X", min_samples: int = 2):
         How to call the data in error messages.
     min_samples : int, default=2
         Fewest rows accepted.
+    distances : bool, default=True
+        The data will be measured with squared distances: refuse values so
+        large or so spread that those overflow float64. False (e.g. to scale
+        such data) accepts every finite value.
 
     Returns
     -------
@@ -68,57 +84,125 @@ def check_array(X, *, name: str = "X", min_samples: int = 2):
     Raises
     ------
     TypeError
-        Text, object, categorical, complex or otherwise non-numeric data.
+        Text, object, categorical, complex (:class:`ComplexDataError`, also a
+        ValueError) or otherwise non-numeric data; a sparse matrix; a set,
+        dict, generator or other object that is not a table.
     ValueError
-        Not 2-D, empty, too few rows, or NaN / infinite values (the message
-        names the first bad row and column).
+        Not 2-D, empty, too few rows, NaN / infinite / masked values, values
+        so large that squared distances would overflow, or a DataFrame with two
+        columns of the same name (the message names the first bad row and column).
     """
-    feature_names = None
-    index = None
+    feature_names, index = None, None
     if isinstance(X, pd.Series):
         raise ValueError(f"{name} must be 2-D (rows × features); got a pandas Series. "
-                         f"Use a DataFrame, e.g. series.to_frame().")
+                         f"Reshape your data: use a DataFrame, e.g. series.to_frame().")
     if isinstance(X, pd.DataFrame):
-        feature_names = np.asarray([str(c) for c in X.columns], dtype=object)
-        index = X.index
-        for col in X.columns:
-            dtype = X[col].dtype
-            if pd.api.types.is_bool_dtype(dtype):
-                continue
-            if not pd.api.types.is_numeric_dtype(dtype):
-                bad = X[col][pd.to_numeric(X[col], errors="coerce").isna() & X[col].notna()]
-                example = f" (e.g. {_show(bad.iloc[0])} at row {_show(bad.index[0])})" if len(bad) else ""
-                raise TypeError(f"{name} column {str(col)!r} is not numeric (dtype {dtype}){example}; "
-                                f"encode or drop it before clustering.")
-            if pd.api.types.is_complex_dtype(dtype):
-                raise TypeError(f"{name} column {str(col)!r} holds complex numbers; K-means needs real numbers.")
+        feature_names, index = _check_frame_columns(X, name), X.index
         X = X.to_numpy()
-    elif not isinstance(X, np.ndarray):
-        if X is None or isinstance(X, (str, bytes, numbers.Number)):
-            raise TypeError(f"{name} must be a 2-D array or DataFrame, got {type(X).__name__}.")
-        try:
-            X = np.asarray(X)
-        except ValueError as exc:  # ragged nested lists
-            raise ValueError(f"{name} could not be read as a 2-D array: {exc}") from None
+    else:
+        X = _as_array(X, name)
+    _check_shape(X, name, min_samples)
+    X = _as_float(X, name, index, feature_names)
+    _check_finite(X, name, index, feature_names)
+    if distances:
+        _check_span(X, name, feature_names)
+    return X, feature_names
 
+
+def _check_frame_columns(X: pd.DataFrame, name: str) -> np.ndarray:
+    """A DataFrame's column names, after checking every column holds real numbers."""
+    names = [str(c) for c in X.columns]
+    repeated = sorted({c for c in names if names.count(c) > 1}) if len(set(names)) < len(names) else []
+    if repeated:
+        raise ValueError(f"{name} has more than one column named {repeated[0]!r}; give every "
+                         f"column its own name.")
+    for j, dtype in enumerate(X.dtypes):
+        column = X.iloc[:, j]
+        if pd.api.types.is_bool_dtype(dtype):
+            continue
+        if pd.api.types.is_complex_dtype(dtype):
+            raise ComplexDataError(f"Complex data not supported: {name} column {names[j]!r} holds "
+                                   f"complex numbers; K-means needs real numbers.")
+        if not pd.api.types.is_numeric_dtype(dtype):
+            bad = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()]
+            example = f" (e.g. {_show(bad.iloc[0])} at row {_show(bad.index[0])})" if len(bad) else ""
+            raise TypeError(f"{name} column {names[j]!r} is not numeric (dtype {dtype}){example}; "
+                            f"encode or drop it before clustering.")
+    return np.asarray(names, dtype=object)
+
+
+def _as_array(X, name: str) -> np.ndarray:
+    """Any array-like as a numpy array; tables only (no scalars, sets, dicts, generators, sparse)."""
+    if _is_sparse(X):
+        raise TypeError(f"{name} is a sparse matrix ({type(X).__name__}); sparse input is not "
+                        f"supported: K-means here works on dense arrays. Use X.toarray() if it "
+                        f"fits in memory.")
+    if isinstance(X, np.ma.MaskedArray):
+        if np.ma.count_masked(X):
+            raise ValueError(f"{name} is a masked array with {np.ma.count_masked(X)} masked "
+                             f"value(s); fill them (X.filled(value)) or drop those rows first.")
+        return np.asarray(X.data)
+    if isinstance(X, np.ndarray):
+        return X
+    if X is None or isinstance(X, (str, bytes, numbers.Number, set, frozenset, dict)) \
+            or (hasattr(X, "__next__") and not hasattr(X, "__len__")):
+        raise TypeError(f"{name} must be a 2-D array or DataFrame (rows × features), "
+                        f"got {type(X).__name__}.")
+    try:
+        return np.asarray(X)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise ValueError(f"{name} could not be read as a 2-D array: {exc}") from None
+
+
+def _is_sparse(X) -> bool:
+    """A scipy.sparse matrix or array, recognised without importing SciPy."""
+    return type(X).__module__.startswith("scipy.sparse") or hasattr(X, "tocsr")
+
+
+def _check_shape(X: np.ndarray, name: str, min_samples: int) -> None:
     if X.ndim != 2:
-        hint = " Reshape a single feature with X.reshape(-1, 1)." if X.ndim == 1 else ""
+        hint = (" Reshape your data: X.reshape(-1, 1) for a single feature, or "
+                "X.reshape(1, -1) for a single sample.") if X.ndim == 1 else ""
         raise ValueError(f"{name} must be 2-D (rows × features); got a {X.ndim}-D array "
                          f"of shape {X.shape}.{hint}")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} is empty: shape {X.shape}; it needs at least one row and one feature.")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} is empty: 0 sample(s) (shape={X.shape}) while a minimum of 1 "
+                         f"is required; it needs at least one row.")
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} is empty: 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+                         f"is required; it needs at least one feature.")
+    if X.shape[0] < max(min_samples, 1):
+        rows = f"{X.shape[0]} row{'s' if X.shape[0] != 1 else ''} (n_samples = {X.shape[0]})"
+        raise ValueError(f"{name} has {rows}; K-means needs at least {max(min_samples, 1)}.")
+
+
+def _as_float(X: np.ndarray, name: str, index, feature_names) -> np.ndarray:
+    """X as C-contiguous float64; complex, text and other objects refused by position."""
     if X.dtype.kind == "c":
-        raise TypeError(f"{name} holds complex numbers (dtype {X.dtype}); K-means needs real numbers.")
+        raise ComplexDataError(f"Complex data not supported: {name} holds complex numbers "
+                               f"(dtype {X.dtype}); K-means needs real numbers.")
     if X.dtype.kind in "OUSV":
         # Text is refused even when it looks like a number: parse files with load_csv.
         for (i, j), v in np.ndenumerate(X):
+            if isinstance(v, (complex, np.complexfloating)):
+                raise ComplexDataError(f"Complex data not supported: {name} {_row_name(index, i)}, "
+                                       f"{_column_name(feature_names, j)} holds {_show(v)}.")
             if not isinstance(v, numbers.Real):
                 raise TypeError(f"{name} is not numeric: {_row_name(index, i)}, "
-                                f"{_column_name(feature_names, j)} holds {_show(v)}.")
+                                f"{_column_name(feature_names, j)} holds {_show(v)} (float() "
+                                f"argument must be a string or a real number, not "
+                                f"'{type(v).__name__}').")
+            try:
+                float(v)
+            except OverflowError:
+                raise ValueError(f"{name} {_row_name(index, i)}, {_column_name(feature_names, j)} "
+                                 f"holds {_show(v)}, too large for a float64 number.") from None
     elif X.dtype.kind not in "biuf":
         raise TypeError(f"{name} is not numeric (dtype {X.dtype}).")
-    X = np.ascontiguousarray(X, dtype=np.float64)
+    return np.ascontiguousarray(X, dtype=np.float64)
 
+
+def _check_finite(X: np.ndarray, name: str, index, feature_names) -> None:
     if not np.isfinite(X).all():
         bad = np.argwhere(~np.isfinite(X))[0]
         i, j = int(bad[0]), int(bad[1])
@@ -127,10 +211,39 @@ def check_array(X, *, name: str = "X", min_samples: int = 2):
         more = f" ({n_bad} non-finite values in all)" if n_bad > 1 else ""
         raise ValueError(f"{name} contains {what} at {_row_name(index, i)}, "
                          f"{_column_name(feature_names, j)}{more}; remove or fill missing values first.")
-    if X.shape[0] < min_samples:
-        raise ValueError(f"{name} has {X.shape[0]} row{'s' if X.shape[0] != 1 else ''}; "
-                         f"K-means needs at least {min_samples}.")
-    return X, feature_names
+
+
+def _check_span(X: np.ndarray, name: str, feature_names) -> None:
+    """Values whose squared distances (and sums of them) fit in float64."""
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    # Inertia adds up n squared distances, each at most the sum of squared column spans;
+    # the mean adds up n values. Both must stay far from float64's limit. Values are
+    # scaled by 2**-520 first, so that neither a span nor its square can overflow here.
+    with np.errstate(over="ignore"):
+        span = hi * _TINY - lo * _TINY
+        too_far = X.shape[0] * float(np.sum(span ** 2)) > MAX_SQUARED_SPAN * _TINY * _TINY
+        too_big = X.shape[0] * (np.maximum(np.abs(lo), np.abs(hi)) * _TINY) > 1e300 * _TINY
+    if too_far or too_big.any():
+        j = int(np.argmax(span)) if too_far else int(np.argmax(too_big))
+        raise ValueError(f"{name} {_column_name(feature_names, j)} spans {lo[j]:.3g} … {hi[j]:.3g}: "
+                         f"squared distances between such values overflow float64 (above 1e308). "
+                         f"Divide the column by a power of ten first.")
+
+
+_TINY = 2.0 ** -520  # a power of two: scaling by it is exact
+
+
+def check_query(X, centers: np.ndarray, *, name: str = "X"):
+    """Points to compare with fitted centres: valid data whose squared distances
+    to every centre fit in float64. Returns (X, feature_names) like check_array."""
+    X, names = check_array(X, name=name, min_samples=1)
+    if X.shape[1] == centers.shape[1]:
+        reach = np.abs(X).max(axis=0) * _TINY + np.abs(centers).max(axis=0) * _TINY
+        if float(np.sum(reach ** 2)) > MAX_SQUARED_SPAN * _TINY * _TINY:
+            j = int(np.argmax(reach))
+            raise ValueError(f"{name} {_column_name(names, j)} holds values so far from the centres "
+                             f"that squared distances overflow float64; check the data's units.")
+    return X, names
 
 
 def check_positive_int(value, name: str) -> int:
@@ -169,12 +282,12 @@ def _has_at_least_distinct(X: np.ndarray, k: int) -> tuple[bool, int]:
     # Usually the first rows already hold k distinct points: look there first.
     seen = set()
     for row in X[: 4 * k]:
-        seen.add(row.tobytes())
+        seen.add((row + 0.0).tobytes())  # + 0.0: -0.0 and 0.0 are the same point
         if len(seen) >= k:
             return True, len(seen)
     size = min(n, max(4 * k, 1024))
     while True:
-        m = np.unique(X[:size], axis=0).shape[0]
+        m = np.unique(X[:size] + 0.0, axis=0).shape[0]
         if m >= k or size == n:
             return m >= k, m
         size = min(n, size * 8)
@@ -221,6 +334,9 @@ def check_random_state(random_state) -> tuple[np.random.Generator, int | None]:
 
 def check_centers(centers, n_clusters: int, n_features: int, *, name: str = "init") -> np.ndarray:
     """A (k, d) array of finite initial centres."""
+    if np.iscomplexobj(centers):
+        raise ComplexDataError(f"Complex data not supported: {name} holds complex numbers; "
+                               f"centres need real coordinates.")
     try:
         C = np.array(centers, dtype=np.float64)  # copy: the caller keeps theirs
     except (TypeError, ValueError):

@@ -15,6 +15,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from ..core.estimator import NotFittedError
 from ..core.validation import check_array
 
 __all__ = ["Standardizer", "standardize", "CategoryEncoder", "encode_categories"]
@@ -32,7 +33,15 @@ def _constant_columns(X: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.nd
     (variance no larger than the float error of computing it)."""
     n = X.shape[0]
     upper = n * _EPS * var + (n * mean * _EPS) ** 2
-    return (var <= upper) | (np.ptp(X, axis=0) == 0)
+    return (var <= upper) | (X.max(axis=0) == X.min(axis=0))
+
+
+def _power_of_two_units(A: np.ndarray) -> np.ndarray:
+    """Per column, a power of two near its largest magnitude. Dividing by it is exact
+    (no rounding), and keeps squares and sums of values up to 1e308 from overflowing."""
+    top = np.abs(A).max(axis=0)
+    _, exponent = np.frexp(np.where(top > 0, top, 1.0))  # top = m · 2**exponent, 0.5 ≤ m < 1
+    return np.ldexp(1.0, exponent - 1)  # values / unit fall in [-2, 2]
 
 
 class Standardizer:
@@ -74,12 +83,29 @@ class Standardizer:
     array([[ 2., 40.]])
     """
 
+    # --- scikit-learn parameter protocol (no parameters: clone() makes a fresh one) ---------
+    def get_params(self, deep=True) -> dict:
+        """Parameters of this estimator: none (scikit-learn convention)."""
+        return {}
+
+    def set_params(self, **params) -> "Standardizer":
+        """Set parameters by name; a Standardizer has none, so any name is refused."""
+        if params:
+            raise ValueError(f"Invalid parameter {next(iter(params))!r} for Standardizer; it has none.")
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "mean_")
+
     def fit(self, X, y=None) -> "Standardizer":
         """Learn each feature's mean and standard deviation from X, shape (n_samples, n_features)."""
-        A, names = check_array(X, name="X", min_samples=2)
-        mean = A.mean(axis=0)
-        var = ((A - mean) ** 2).mean(axis=0)  # two passes: no cancellation error
-        constant = _constant_columns(A, mean, var)
+        A, names = check_array(X, name="X", min_samples=2, distances=False)
+        # Work in power-of-two units: exact, and no overflow for values near 1e308.
+        units = _power_of_two_units(A)
+        B = A / units
+        mean = B.mean(axis=0)
+        var = ((B - mean) ** 2).mean(axis=0)  # two passes: no cancellation error
+        constant = _constant_columns(B, mean, var)
         if constant.any():
             parts = []
             for j in np.flatnonzero(constant):
@@ -89,9 +115,11 @@ class Standardizer:
                 parts.append(f"{_column_label(names, j)} is constant ({what})")
             raise ValueError(f"{'; '.join(parts)}; it cannot be scaled (there is no spread to divide "
                              f"by) — drop {'it' if len(parts) == 1 else 'them'}.")
-        self.mean_ = mean
-        self.var_ = var
-        self.scale_ = np.sqrt(var)
+        self.mean_ = mean * units
+        self.scale_ = np.sqrt(var) * units
+        with np.errstate(over="ignore"):  # an infinite variance is stated as such
+            self.var_ = var * units ** 2
+        self._units = units
         self.n_features_in_ = A.shape[1]
         if names is not None:
             self.feature_names_in_ = names
@@ -102,8 +130,8 @@ class Standardizer:
     def _check(self, X, name: str):
         """Validated (array, names) of a matrix with the fitted features."""
         if not hasattr(self, "mean_"):
-            raise RuntimeError("This Standardizer is not fitted yet; call fit(X) first.")
-        A, names = check_array(X, name=name, min_samples=1)
+            raise NotFittedError("This Standardizer is not fitted yet; call fit(X) first.")
+        A, names = check_array(X, name=name, min_samples=1, distances=False)
         fitted = getattr(self, "feature_names_in_", None)
         if A.shape[1] != self.n_features_in_:
             listed = f" ({', '.join(map(repr, fitted))})" if fitted is not None else ""
@@ -126,7 +154,8 @@ class Standardizer:
 
     def transform(self, X):
         """Z-scores of X, shape (n_samples, n_features): ``(X - mean_) / scale_``."""
-        return self._wrap((self._check(X, "X") - self.mean_) / self.scale_, X)
+        A, u = self._check(X, "X"), self._units
+        return self._wrap((A / u - self.mean_ / u) / (self.scale_ / u), X)
 
     def fit_transform(self, X, y=None):
         """Fit on X, then return its z-scores, shape (n_samples, n_features)."""
@@ -134,12 +163,13 @@ class Standardizer:
 
     def inverse_transform(self, Z):
         """Back to the original units, shape (n_samples, n_features): ``Z * scale_ + mean_``."""
-        return self._wrap(self._check(Z, "Z") * self.scale_ + self.mean_, Z)
+        Z_, u = self._check(Z, "Z"), self._units
+        return self._wrap((Z_ * (self.scale_ / u) + self.mean_ / u) * u, Z)
 
     def summary(self) -> pd.DataFrame:
         """The fitted mean and standard deviation of each feature, one row per feature."""
         if not hasattr(self, "mean_"):
-            raise RuntimeError("This Standardizer is not fitted yet; call fit(X) first.")
+            raise NotFittedError("This Standardizer is not fitted yet; call fit(X) first.")
         names = getattr(self, "feature_names_in_", None)
         index = list(names) if names is not None else list(range(self.n_features_in_))
         return pd.DataFrame({"mean": self.mean_, "scale": self.scale_},
@@ -321,7 +351,7 @@ class CategoryEncoder:
     def transform(self, values) -> pd.Series:
         """Integer codes, shape (n_samples,), with the same index and name as the input."""
         if not hasattr(self, "mapping_"):
-            raise RuntimeError("This CategoryEncoder is not fitted yet; call fit(values) first.")
+            raise NotFittedError("This CategoryEncoder is not fitted yet; call fit(values) first.")
         s = _as_series(values)
         self._check_missing(s)
         return pd.Series(self._codes(s), index=s.index, name=s.name, dtype=np.int64)
@@ -333,7 +363,7 @@ class CategoryEncoder:
     def inverse_transform(self, codes) -> pd.Series:
         """Categories back from codes, shape (n_samples,)."""
         if not hasattr(self, "mapping_"):
-            raise RuntimeError("This CategoryEncoder is not fitted yet; call fit(values) first.")
+            raise NotFittedError("This CategoryEncoder is not fitted yet; call fit(values) first.")
         s = _as_series(codes, "codes")
         out = []
         for i, c in zip(s.index, s.to_numpy(dtype=object)):

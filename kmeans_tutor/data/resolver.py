@@ -79,6 +79,9 @@ class ChosenData:
         The fitted scaler when ``scaled``.
     suggested_k : int or None
         A synthetic set's number of true groups.
+    notes : str
+        What reading the source left out and why ("" when nothing), e.g. a
+        column of numbers written with thousands separators.
     as_read : DataFrame
         Every row and column as the source holds it — for a CSV file, the cells'
         own text (so that writing a result back keeps "0001" as "0001"); for the
@@ -96,6 +99,7 @@ class ChosenData:
     scaler: Standardizer | None = field(default=None, repr=False)
     suggested_k: int | None = None
     as_read: pd.DataFrame | None = field(default=None, repr=False)
+    notes: str = ""
 
     def __post_init__(self):
         if self.as_read is None:
@@ -187,7 +191,7 @@ def resolve_data(source: str = MALL, features=None, *, scaled: bool = True, n_sa
                          f"{', '.join(sorted(DATASETS))}) nor an existing CSV file.")
     numbers, report = load_csv(path, duplicates="keep", with_report=True)
     data = _table("csv", numbers.join(report.left_out), features, scaled, path.name)
-    return dataclasses.replace(data, as_read=report.text)
+    return dataclasses.replace(data, as_read=report.text, notes=report.describe())
 
 
 # ----------------------------------------------------------------------------- the sources

@@ -28,8 +28,11 @@ layers here, so that each rule is written once:
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
+import logging
 import secrets
+import warnings
 
 import pandas as pd
 import traitlets
@@ -41,12 +44,43 @@ from ..data.csv_loader import looks_like_id
 from ..data.mall import DEFAULT_FEATURES
 from ..data.resolver import MALL, UPLOAD, ChosenData, dataset_choices, resolve_data, source_key
 
-__all__ = ["AppModel", "DataModel", "RunModel", "warning_html", "info_html", "message_html",
+__all__ = ["AppModel", "DataModel", "RunModel", "MAX_K", "quiet", "warning_html", "info_html", "message_html",
            "step_readout", "MAX_MESSAGE_CHARS"]
 
+#: Most clusters an app draws: the palette has ten distinct colours (and a slider up to 10).
+MAX_K = 10
 #: Longest message shown on screen; longer ones are cut (a 1 MB cell must not become a 1 MB status).
 MAX_MESSAGE_CHARS = 600
 _NEW_SEED_BELOW = 100_000  # "new seed" draws short seeds: easy to read aloud and type
+
+
+_log = logging.getLogger("kmeans_tutor")
+
+
+# ---------------------------------------------------------------------------- callbacks
+
+
+def quiet(callback, report=None):
+    """A widget callback whose warnings and errors never reach the page raw.
+
+    A warning or a traceback can name files of the server; here warnings go to
+    the kernel's log, and an unexpected error is logged and, when ``report``
+    is given, told to the learner in one line (``report(text)``).
+    """
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return callback(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - the page gets one line, the log the rest
+                _log.exception("widget callback failed")
+                if report is not None:
+                    report(f"Something went wrong ({type(exc).__name__}); the app kept its last state.")
+            finally:
+                for w in caught:
+                    _log.info("warning in a widget callback: %s", w.message)
+    return run
 
 
 # ---------------------------------------------------------------------------- messages
@@ -245,6 +279,8 @@ class DataModel(AppModel):
 
     #: Fewest and most features the app clusters on (None: no most).
     n_features: tuple[int, int | None] = (1, None)
+    #: Most clusters: values from the page are checked again here, whatever a widget allowed.
+    max_k: int = MAX_K
     _data_settings = ("dataset", "features", "scaled", "n_samples", "uploaded")
     _settings = _data_settings + ("k", "seed")
 
@@ -345,6 +381,8 @@ class DataModel(AppModel):
         if self.k > data.n_distinct:
             return (f"k = {self.k} is more than the {data.n_distinct:,} distinct points of this "
                     f"data: every cluster needs a point of its own. Choose k ≤ {data.n_distinct:,}.")
+        if self.k > self.max_k:  # e.g. a slider's limit raised from the page
+            return f"k = {self.k} is more than this app shows: choose k from 1 to {self.max_k}."
         return ""
 
     # --- a learner's file -------------------------------------------------------------------

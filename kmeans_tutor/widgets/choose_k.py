@@ -45,7 +45,7 @@ from ..core.trace import Trace
 from ..data.mall import DEFAULT_FEATURES
 from ..views.analysis import ElbowView, SilhouetteView
 from ..views.step_views import StepView
-from .base import DataModel, message_html, warning_html
+from .base import DataModel, message_html, quiet, warning_html
 from .controls import DataChoice
 from .figure import app_figure, plain_text, refresh
 
@@ -319,15 +319,19 @@ class ChooseKApp(widgets.VBox):
         ]
         self._wire()
 
+    def _report(self, text: str):
+        """Show a problem under the controls (an unexpected one, caught by quiet())."""
+        self._message.value = warning_html(text)
+
     # --- wiring --------------------------------------------------------------------------
     def _wire(self):
         """Every handler, in one place: widgets → model, model → widgets and figure."""
-        self._k_max.observe(lambda ch: self._set_model("k_max", int(ch["new"])), names="value")
-        self._seed.observe(lambda ch: self._set_model("seed", int(ch["new"])), names="value")
-        self._k.observe(lambda ch: self._set_model("k", int(ch["new"])), names="value")
-        self.model.observe(self._on_progress, names=["progress", "progress_total"])
-        self.model.observe(self._on_revision, names="revision")
-        self.model.observe(self._on_k_model, names="k")
+        self._k_max.observe(quiet(lambda ch: self._set_model("k_max", int(ch["new"])), self._report), names="value")
+        self._seed.observe(quiet(lambda ch: self._set_model("seed", int(ch["new"])), self._report), names="value")
+        self._k.observe(quiet(lambda ch: self._set_model("k", int(ch["new"])), self._report), names="value")
+        self.model.observe(quiet(self._on_progress, self._report), names=["progress", "progress_total"])
+        self.model.observe(quiet(self._on_revision, self._report), names="revision")
+        self.model.observe(quiet(self._on_k_model, self._report), names="k")
 
     # widgets → model
     def _set_model(self, name, value):

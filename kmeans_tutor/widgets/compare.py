@@ -38,7 +38,7 @@ from ..core.validation import MAX_SEED
 from ..data.mall import DEFAULT_FEATURES
 from ..views.composite import StepPicture
 from ..views.palette import CLUSTER_COLORS, edge_color
-from .base import RunModel, message_html, step_readout, warning_html
+from .base import RunModel, message_html, quiet, step_readout, warning_html
 from .controls import DataChoice, Transport
 from .figure import app_figure, freeze_layout, plain_text, refresh
 
@@ -373,17 +373,21 @@ class CompareApp(widgets.VBox):
         self._on_restart()
         self._wire()
 
+    def _report(self, text: str):
+        """Show a problem under the controls (an unexpected one, caught by quiet())."""
+        self._message.value = warning_html(text)
+
     # --- wiring ------------------------------------------------------------------------------
     def _wire(self):
         """Every handler, in one place: widgets → model, model → widgets and figures."""
         m = self.model
-        self._k.observe(lambda ch: self._set("k", int(ch["new"])), names="value")
-        self._seed.observe(lambda ch: self._set("seed", int(ch["new"])), names="value")
-        self._new_seed.on_click(lambda _: m.new_seed())
-        self._race.on_click(self._on_race)
-        m.observe(self._on_index, names="index")
-        m.observe(self._on_restart, names="revision")
-        m.observe(self._on_race_results, names="race_results")
+        self._k.observe(quiet(lambda ch: self._set("k", int(ch["new"])), self._report), names="value")
+        self._seed.observe(quiet(lambda ch: self._set("seed", int(ch["new"])), self._report), names="value")
+        self._new_seed.on_click(quiet(lambda _: m.new_seed(), self._report))
+        self._race.on_click(quiet(self._on_race, self._report))
+        m.observe(quiet(self._on_index, self._report), names="index")
+        m.observe(quiet(self._on_restart, self._report), names="revision")
+        m.observe(quiet(self._on_race_results, self._report), names="race_results")
 
     def _set(self, name, value):
         """Set a model setting; a refusal becomes a message, never an exception."""
@@ -394,6 +398,10 @@ class CompareApp(widgets.VBox):
 
     def _on_race(self, _=None):
         """Run the race, with the progress bar moving (the kernel sends each update at once)."""
+        lo, hi = _RUNS_RANGE
+        if not lo <= self._n_runs.value <= hi:  # the slider's limits changed from the page
+            self._report(f"The number of restarts must be from {lo} to {hi}.")
+            return
         self._race.disabled = True
         self._progress.max = max(self._n_runs.value * len(self.model.inits), 1)
         self._progress.value = 0

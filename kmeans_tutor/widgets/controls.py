@@ -24,7 +24,7 @@ import traitlets
 
 from ..data.mall import DEFAULT_FEATURES, MALL_FEATURES, MALL_SHORT_NAMES
 from ..data.resolver import MALL, UPLOAD, dataset_choices
-from .base import warning_html
+from .base import quiet, warning_html
 
 __all__ = ["DataChoice", "Transport"]
 
@@ -100,12 +100,12 @@ class DataChoice(widgets.HBox):
     # --- wiring ---------------------------------------------------------------------------
     def _wire(self):
         """Widgets → model and model → widgets, in one place."""
-        self._dataset.observe(self._on_dataset, names="value")
-        self._x.observe(self._on_axis, names="value")
-        self._y.observe(self._on_axis, names="value")
-        self._scaled.observe(self._on_scaled, names="value")
-        self.model.observe(self._on_model, names=["dataset", "features", "scaled"])
-        self.model.observe(self._on_upload, names=["uploaded", "uploaded_name"])
+        self._dataset.observe(quiet(self._on_dataset), names="value")
+        self._x.observe(quiet(self._on_axis), names="value")
+        self._y.observe(quiet(self._on_axis), names="value")
+        self._scaled.observe(quiet(self._on_scaled), names="value")
+        self.model.observe(quiet(self._on_model), names=["dataset", "features", "scaled"])
+        self.model.observe(quiet(self._on_upload), names=["uploaded", "uploaded_name"])
 
     @contextlib.contextmanager
     def _quiet(self):
@@ -233,7 +233,7 @@ class DataChoice(widgets.HBox):
         box = widgets.Checkbox(value=False, description=label, indent=False,
                                tooltip=f"Cluster on {column}", layout=widgets.Layout(width="auto"))
         box.column = column
-        box.observe(self._on_box, names="value")
+        box.observe(quiet(self._on_box), names="value")
         return box
 
     def _show_error(self, text):
@@ -301,16 +301,16 @@ class Transport(widgets.VBox):
 
     def _wire(self):
         m = self.model
-        self.reset.on_click(lambda _: m.reset())
-        self.back.on_click(lambda _: m.back())
-        self.step.on_click(lambda _: m.step())
-        self.end.on_click(lambda _: m.to_end())
-        self.timeline.observe(lambda ch: m.goto(ch["new"]), names="value")
+        self.reset.on_click(quiet(lambda _: m.reset()))
+        self.back.on_click(quiet(lambda _: m.back()))
+        self.step.on_click(quiet(lambda _: m.step()))
+        self.end.on_click(quiet(lambda _: m.to_end()))
+        self.timeline.observe(quiet(lambda ch: m.goto(ch["new"])), names="value")
         if self.play is not None:
-            self.play.observe(lambda ch: m.goto(ch["new"]), names="value")
+            self.play.observe(quiet(lambda ch: m.goto(ch["new"])), names="value")
             traitlets.link((self.play, "playing"), (m, "playing"))
             traitlets.link((self.speed, "value"), (m, "speed"))
-            m.observe(lambda ch: setattr(self.play, "interval", self._interval()), names="speed")
+            m.observe(quiet(lambda ch: setattr(self.play, "interval", self._interval())), names="speed")
 
     def _interval(self) -> int:
         """Player tick in ms: never below 100 (the Play widget has no back-pressure)."""

@@ -17,6 +17,53 @@ from matplotlib.figure import Figure
 _BACKEND = "module://ipympl.backend_nbagg"
 
 
+#: What a page may ask of a figure's canvas, and nothing more (see guard_canvas).
+CANVAS_MESSAGES = frozenset({
+    "closing", "initialized", "set_dpi_ratio", "set_device_pixel_ratio", "resize", "ack", "draw",
+    "refresh", "send_image_mode", "supports_binary", "button_press", "button_release", "dblclick",
+    "motion_notify", "figure_enter", "figure_leave", "key_press", "key_release", "scroll",
+})
+MAX_CANVAS_CSS = (1600, 1200)  # largest canvas a page may ask for, in CSS pixels
+MAX_PIXEL_RATIO = 2.0  # and its sharpest pixel ratio (a retina screen)
+
+
+def guard_canvas(canvas) -> None:
+    """Check every message a page sends to an ipympl canvas before it is handled.
+
+    ipympl believes the page: one crafted ``resize`` to 8000×8000 px, or a pixel
+    ratio of 50, makes the kernel render (and keep) a picture of a gigabyte. Here
+    unknown message types are dropped, sizes are clamped to
+    :data:`MAX_CANVAS_CSS`, pixel ratios to 0.5 … :data:`MAX_PIXEL_RATIO`, and a
+    "draw" request only schedules a redraw (so a flood of them costs one).
+    """
+    original = canvas._handle_message
+
+    def checked(widget, content, buffers):
+        if not isinstance(content, dict) or content.get("type") not in CANVAS_MESSAGES:
+            return
+        content = dict(content)
+        for key in ("dpi_ratio", "device_pixel_ratio"):
+            if key in content:
+                content[key] = _clamp(content[key], 0.5, MAX_PIXEL_RATIO, 1.0)
+        if content["type"] == "resize":
+            content["width"] = _clamp(content.get("width"), 100, MAX_CANVAS_CSS[0], 800)
+            content["height"] = _clamp(content.get("height"), 80, MAX_CANVAS_CSS[1], 600)
+        original(widget, content, buffers)
+
+    canvas.on_msg(original, remove=True)
+    canvas.on_msg(checked)
+    canvas.handle_draw = lambda event: canvas.draw_idle()
+
+
+def _clamp(value, low: float, high: float, default: float) -> float:
+    """A number from the page, within [low, high] (default when it is not a number)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return default
+    return default if value != value else min(max(value, low), high)
+
+
 def app_figure(figsize=(6.0, 4.5), *, dpi=80, **kwargs) -> Figure:
     """A new ipympl figure for an app: no toolbar, no header, fixed size.
 
@@ -38,6 +85,7 @@ def app_figure(figsize=(6.0, 4.5), *, dpi=80, **kwargs) -> Figure:
     canvas.footer_visible = False
     canvas.resizable = False
     canvas.capture_scroll = False
+    guard_canvas(canvas)
     return fig
 
 

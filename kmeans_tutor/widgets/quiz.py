@@ -46,6 +46,7 @@ from ..core.kernels import distances, nearest_centers
 from ..core.validation import check_array, check_random_state
 from ..views.palette import cluster_style, edge_color
 from ..views.step_views import data_limits
+from .base import quiet
 from .figure import app_figure, refresh
 
 __all__ = ["Question", "NearestCentreQuestion", "nearest_centre_questions", "QuizModel", "Quiz",
@@ -525,8 +526,8 @@ class Quiz(widgets.VBox):
     def _wire(self):
         """Every handler, in one place."""
         for i, card in enumerate(self._cards):
-            card._choices.observe(lambda change, i=i: self._on_choice(i, change), names="value")
-        self.model.observe(lambda change: self._show_score(), names="summary")
+            card._choices.observe(quiet(lambda change, i=i: self._on_choice(i, change)), names="value")
+        self.model.observe(quiet(lambda change: self._show_score()), names="summary")
 
     def _on_choice(self, i: int, change):
         choice = change["new"]

@@ -50,7 +50,7 @@ from ..data.profiles import cluster_profiles, describe_segments
 from ..data.resolver import MALL
 from ..views.analysis import cluster_sizes, gender_mix, profile_bars
 from ..views.palette import cluster_style, edge_color
-from .base import DataModel, message_html, warning_html
+from .base import DataModel, message_html, quiet, warning_html
 from .controls import DataChoice
 from .figure import app_figure, plain_text, refresh
 from .upload import UploadRow
@@ -305,11 +305,15 @@ class SegmentsApp(widgets.VBox):
         ]
         self._wire()
 
+    def _report(self, text: str):
+        """Show a problem under the controls (an unexpected one, caught by quiet())."""
+        self._message.value = warning_html(text)
+
     def _wire(self):
         """Every handler, in one place."""
-        self._k.observe(lambda ch: self._set_model("k", int(ch["new"])), names="value")
-        self._seed.observe(lambda ch: self._set_model("seed", int(ch["new"])), names="value")
-        self.model.observe(self._on_revision, names="revision")
+        self._k.observe(quiet(lambda ch: self._set_model("k", int(ch["new"])), self._report), names="value")
+        self._seed.observe(quiet(lambda ch: self._set_model("seed", int(ch["new"])), self._report), names="value")
+        self.model.observe(quiet(self._on_revision, self._report), names="revision")
 
     # widgets → model
     def _set_model(self, name, value):

@@ -43,7 +43,7 @@ from ..core.trace import Trace
 from ..data.mall import DEFAULT_FEATURES
 from ..views.composite import StepPicture
 from ..views.step_views import InertiaView
-from .base import DataModel, RunModel, message_html, step_readout, warning_html
+from .base import DataModel, RunModel, message_html, quiet, step_readout, warning_html
 from .controls import DataChoice, Transport
 from .figure import Blitter, app_figure, freeze_layout, plain_text, short_name
 from .upload import UploadRow
@@ -322,20 +322,24 @@ class StepperApp(widgets.VBox):
         self._on_restart()
         self._wire()
 
+    def _report(self, text: str):
+        """Show a problem under the controls (an unexpected one, caught by quiet())."""
+        self._message.value = warning_html(text)
+
     # --- wiring ------------------------------------------------------------------------------
     def _wire(self):
         """Every handler, in one place: widgets → model, model → widgets and figure."""
         m = self.model
         # settings
-        self._k.observe(lambda ch: self._set("k", int(ch["new"])), names="value")
-        self._init.observe(lambda ch: self._set("init", ch["new"]), names="value")
-        self._seed.observe(lambda ch: self._set("seed", int(ch["new"])), names="value")
-        self._new_seed.on_click(lambda _: m.new_seed())
-        self._voronoi.observe(self._on_voronoi, names="value")
-        self._clear.on_click(lambda _: m.clear_centers())
+        self._k.observe(quiet(lambda ch: self._set("k", int(ch["new"])), self._report), names="value")
+        self._init.observe(quiet(lambda ch: self._set("init", ch["new"]), self._report), names="value")
+        self._seed.observe(quiet(lambda ch: self._set("seed", int(ch["new"])), self._report), names="value")
+        self._new_seed.on_click(quiet(lambda _: m.new_seed(), self._report))
+        self._voronoi.observe(quiet(self._on_voronoi, self._report), names="value")
+        self._clear.on_click(quiet(lambda _: m.clear_centers(), self._report))
         # model → view
-        m.observe(self._on_index, names="index")
-        m.observe(self._on_restart, names="revision")
+        m.observe(quiet(self._on_index, self._report), names="index")
+        m.observe(quiet(self._on_restart, self._report), names="revision")
         # the plot: clicks place centres, keys step
         canvas = self.fig.canvas
         manager = getattr(canvas, "manager", None)
@@ -343,8 +347,8 @@ class StepperApp(widgets.VBox):
             # matplotlib's default keys ("l" log scale, "q" close, "s" save…) mean nothing here.
             canvas.mpl_disconnect(manager.key_press_handler_id)
             manager.key_press_handler_id = None
-        canvas.mpl_connect("button_press_event", self._on_click)
-        canvas.mpl_connect("key_press_event", self._on_key)
+        canvas.mpl_connect("button_press_event", quiet(self._on_click, self._report))
+        canvas.mpl_connect("key_press_event", quiet(self._on_key, self._report))
 
     # widgets → model
     def _set(self, name, value):

@@ -35,7 +35,7 @@ import traitlets
 
 from ..data.csv_loader import LoadReport, load_csv
 from ..data.errors import DataError
-from .base import MAX_MESSAGE_CHARS
+from .base import MAX_MESSAGE_CHARS, quiet
 
 __all__ = ["UploadRow", "UploadError", "read_upload", "MAX_UPLOAD_BYTES", "format_megabytes"]
 
@@ -170,8 +170,9 @@ class UploadRow(widgets.HBox):
         self._wire()
 
     def _wire(self):
-        """The one handler: a new value of the upload button."""
-        self._upload.observe(self._on_upload, names="value")
+        """The one handler: a new value of the upload button (kept, to unobserve it)."""
+        self._handler = quiet(self._on_upload)
+        self._upload.observe(self._handler, names="value")
 
     def _on_upload(self, change):
         value = change["new"]
@@ -189,11 +190,11 @@ class UploadRow(widgets.HBox):
             self._show_ok(name, frame, report)
         finally:
             # Drop the bytes; an empty value also lets the learner pick the same file again.
-            self._upload.unobserve(self._on_upload, names="value")
+            self._upload.unobserve(self._handler, names="value")
             try:
                 self._upload.value = ()
             finally:
-                self._upload.observe(self._on_upload, names="value")
+                self._upload.observe(self._handler, names="value")
 
     def _show_ok(self, name: str, frame: pd.DataFrame, report: LoadReport):
         self.file_name, self.ok = name, True

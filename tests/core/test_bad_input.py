@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kmeans_tutor import KMeans, kmeans_plusplus, kmeans_steps
+from kmeans_tutor import KMeans, kmeans_plusplus, kmeans_steps, run_kmeans
 
 GOOD = np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0], [5.0, 6.0], [9.0, 0.0]])
 
@@ -12,15 +12,15 @@ GOOD = np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0], [5.0, 6.0], [9.0, 0.0]])
 @pytest.mark.parametrize("X,error,match", [
     (np.arange(5.0), ValueError, r"must be 2-D.*1-D array of shape \(5,\).*reshape"),
     (np.zeros((2, 2, 2)), ValueError, r"must be 2-D.*3-D"),
-    (np.empty((0, 2)), ValueError, r"empty: shape \(0, 2\)"),
-    (np.empty((3, 0)), ValueError, r"empty: shape \(3, 0\)"),
-    (np.array([[1.0, 2.0]]), ValueError, r"1 row; K-means needs at least 2"),
+    (np.empty((0, 2)), ValueError, r"empty: 0 sample\(s\) \(shape=\(0, 2\)\)"),
+    (np.empty((3, 0)), ValueError, r"empty: 0 feature\(s\) \(shape=\(3, 0\)\)"),
+    (np.array([[1.0, 2.0]]), ValueError, r"1 row \(n_samples = 1\); K-means needs at least 2"),
     (np.array([[1.0, np.nan], [2.0, 3.0]]), ValueError, r"NaN at row 0, column 1"),
     (np.array([[1.0, 2.0], [np.inf, 3.0]]), ValueError, r"infinite value at row 1, column 0"),
     (np.array([[1 + 1j, 2], [3, 4]]), TypeError, r"complex"),
     (np.array([["a", "b"], ["c", "d"]]), TypeError, r"not numeric: row 0, column 0 holds 'a'"),
     (np.array([[1, "x"], [2, 3]], dtype=object), TypeError, r"row 0, column 1 holds 'x'"),
-    ("not data", TypeError, r"2-D array or DataFrame, got str"),
+    ("not data", TypeError, r"2-D array or DataFrame \(rows × features\), got str"),
     (None, TypeError, r"got NoneType"),
     ([[1, 2], [3]], ValueError, r"could not be read as a 2-D array"),
     (pd.Series([1.0, 2.0, 3.0]), ValueError, r"Series"),
@@ -90,7 +90,7 @@ def test_bad_init(init, error, match):
 
 def test_bad_init_callable_result():
     with pytest.raises(ValueError, match=r"init callable's result array has shape \(1, 2\)"):
-        list(kmeans_steps(GOOD, 2, init=lambda X, k, rng: X[:1], random_state=0))
+        kmeans_steps(GOOD, 2, init=lambda X, k, rng: X[:1], random_state=0)  # at the call
 
 
 @pytest.mark.parametrize("kwargs,error,match", [
@@ -134,7 +134,7 @@ def test_estimator_and_kmeans_plusplus_validate_too():
         with pytest.raises(AttributeError, match=r"not fitted yet"):
             getattr(KMeans(2), method)(GOOD)
     km = KMeans(2, random_state=0).fit(GOOD)
-    with pytest.raises(ValueError, match=r"X has 3 features, but KMeans was fitted with 2"):
+    with pytest.raises(ValueError, match=r"X has 3 features, but KMeans is expecting 2 features as input"):
         km.predict(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"Invalid parameter 'k' for KMeans"):
         km.set_params(k=3)
@@ -149,3 +149,94 @@ def test_bad_input_leaves_the_callers_data_untouched():
     list(kmeans_steps(X, 2, init=init, random_state=0))
     np.testing.assert_array_equal(init, [[0.0, 0.0], [5.0, 5.0]])
     np.testing.assert_array_equal(X, GOOD)
+
+
+# --------------------------------------------------------------------- the trust pass
+
+
+def test_signed_zero_is_one_point():
+    # 0.0 and -0.0 are the same value: two distinct points, not three.
+    with pytest.raises(ValueError, match=r"number of distinct points \(2\)"):
+        kmeans_steps([[0.0], [-0.0], [1.0]], 3)
+    with pytest.raises(ValueError, match=r"number of distinct points \(2\)"):
+        kmeans_steps([[0.0], [0.0], [1.0]], 3)
+
+
+@pytest.mark.parametrize("X", [
+    [[1e300, 0.0], [-1e300, 1.0], [0.0, 2.0]],
+    [[1e200, 0.0], [-1e200, 1.0], [0.0, 2.0]],
+    [[1.7e308, 0.0], [-1.7e308, 1.0], [0.0, 2.0]],
+])
+def test_values_whose_squared_distances_overflow_are_refused_naming_the_column(X):
+    with pytest.raises(ValueError, match=r"column 0 spans .* overflow float64"):
+        kmeans_steps(X, 2)
+    with pytest.raises(ValueError, match=r"overflow float64"):
+        KMeans(2).fit(X)
+
+
+def test_query_points_far_from_the_centres_are_refused():
+    km = KMeans(2, random_state=0).fit(GOOD)
+    for method in ("predict", "transform", "score"):
+        with pytest.raises(ValueError, match="overflow float64"):
+            getattr(km, method)([[1e200, 0.0]])
+    assert np.isfinite(km.score(GOOD))
+
+
+def test_huge_values_close_together_are_fine():
+    run = run_kmeans([[1e200, 0.0], [1e200, 1.0], [1e200, 2.0], [1e200, 3.0]], 2, random_state=0)
+    assert np.isfinite(run.final.centers).all() and np.isfinite(run.inertia)
+    assert run.to_json()  # no inf anywhere
+
+
+@pytest.mark.parametrize("X,error,match", [
+    ({(1, 2), (3, 4)}, TypeError, r"got set"),
+    ({"a": [1, 2]}, TypeError, r"got dict"),
+    ((row for row in [[1, 2], [3, 4]]), TypeError, r"got generator"),
+    (np.array([[10**400, 1], [2, 3]], dtype=object), ValueError, r"too large for a float64"),
+    (np.ma.masked_array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], mask=[[0, 0], [1, 0], [0, 0]]),
+     ValueError, r"masked array with 1 masked value"),
+    (pd.DataFrame([[1, 2], [3, 4]], columns=["a", "a"]), ValueError, r"more than one column named 'a'"),
+    (np.array([[1 + 1j, 2], [3, 4]]), ValueError, r"Complex data not supported"),
+])
+def test_odd_containers_get_a_clear_message(X, error, match):
+    with pytest.raises(error, match=match):
+        kmeans_steps(X, 2)
+
+
+def test_unmasked_masked_array_is_used():
+    X = np.ma.masked_array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0], [5.0, 6.0]], mask=False)
+    assert run_kmeans(X, 2, random_state=0).n_iter >= 1
+
+
+def test_sparse_input_says_it_is_not_supported():
+    sparse = pytest.importorskip("scipy.sparse")
+    for make in (sparse.csr_matrix, sparse.csr_array):
+        with pytest.raises(TypeError, match=r"sparse input is not supported"):
+            KMeans(2).fit(make(np.eye(3)))
+
+
+def test_complex_init_is_refused_like_complex_data():
+    with pytest.raises(TypeError, match="Complex data not supported"):
+        kmeans_steps(GOOD, 2, init=np.array([[0 + 1j, 0], [5, 5]]))
+
+
+def test_a_callable_init_is_called_and_checked_at_the_call():
+    calls = []
+
+    def init(X, k, rng):
+        calls.append(k)
+        return X[:k]
+
+    run = kmeans_steps(GOOD, 2, init=init, random_state=0)
+    assert calls == [2] and run.params["init"] == "callable"
+    assert next(run).method == "callable"
+    with pytest.raises(TypeError, match="init callable's result array must be numeric"):
+        kmeans_steps(GOOD, 2, init=lambda X, k, rng: "centres")
+
+
+def test_trace_of_a_used_run_is_refused():
+    run = kmeans_steps(GOOD, 2, random_state=0)
+    next(run)
+    with pytest.raises(RuntimeError, match="already been stepped through"):
+        run.trace()
+    assert len(kmeans_steps(GOOD, 2, random_state=0).trace()) > 0

@@ -95,3 +95,47 @@ def test_best_of_50_restarts_reaches_scikit_learns_best(mall):
     theirs = SkKMeans(n_clusters=5, n_init=50, random_state=0).fit(X)
     assert ours.inertia_ <= theirs.inertia_ * (1 + 1e-10)
     assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-6)
+
+
+# --------------------------------------------------------------------- scikit-learn's own checks
+
+
+def test_scikit_learn_check_estimator_passes():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    results = check_estimator(KMeans(), on_fail=None)
+    failed = [r["check_name"] for r in results if r["status"] == "failed"]
+    assert not failed, failed
+
+
+def test_unfitted_error_is_scikit_learns_when_scikit_learn_is_in_use():
+    from sklearn.exceptions import NotFittedError as SkNotFittedError
+
+    from kmeans_tutor import NotFittedError
+
+    with pytest.raises(SkNotFittedError):
+        KMeans(2).predict([[0.0, 0.0]])
+    with pytest.raises(NotFittedError):
+        KMeans(2).transform([[0.0, 0.0]])
+
+
+def test_algorithm_and_feature_names_out():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0], [5.0, 6.0]])
+    km = KMeans(2, algorithm="lloyd", random_state=0).fit(X)
+    assert km.get_feature_names_out().tolist() == ["kmeans0", "kmeans1"]
+    with pytest.raises(ValueError, match="Unknown algorithm 'elkan'"):
+        KMeans(2, algorithm="elkan").fit(X)
+
+
+def test_standardizer_clones_and_sits_in_a_pipeline():
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+
+    from kmeans_tutor import Standardizer
+
+    assert clone(Standardizer()).get_params() == {}
+    X = np.array([[1.0, 100.0], [2.0, 300.0], [9.0, 100.0], [10.0, 300.0]])
+    pipe = make_pipeline(Standardizer(), KMeans(2, random_state=0)).fit(X)
+    assert len(set(pipe.predict(X).tolist())) == 2
+    with pytest.raises(ValueError, match="Invalid parameter 'with_mean'"):
+        Standardizer().set_params(with_mean=False)

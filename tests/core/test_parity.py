@@ -88,3 +88,53 @@ def test_parity_with_the_bounded_kernel(mall, monkeypatch, init):
             assert_same_as_sklearn(X, trace)
     trace = run_kmeans(_blobs(4, n=30_000, k=8), 8, init=init, random_state=0)
     assert_same_as_sklearn(_blobs(4, n=30_000, k=8), trace)
+
+
+def _cascades(trace) -> bool:
+    """Whether a relocation took the only point of another cluster (that cluster is then
+    left empty: kmeans-tutor keeps its centre, scikit-learn moves it — see the README)."""
+    for s in trace:
+        if isinstance(s, EmptyClusterEvent) and s.relocated_to is not None:
+            sizes = np.bincount(s.labels, minlength=s.n_clusters)
+            if np.any(sizes[s.labels[s.relocated_to]] <= 1):
+                return True
+    return False
+
+
+def _tied_grid(rng):
+    """Small integer grids: many points exactly halfway between two centres."""
+    n, d = int(rng.integers(4, 120)), int(rng.integers(1, 4))
+    X = rng.integers(-4, 5, size=(n, d)).astype(float)
+    if rng.random() < 0.3:
+        X = X * 0.5 + 1e3  # the same grid, far from the origin
+    distinct = np.unique(X, axis=0)
+    k = int(rng.integers(1, min(8, len(distinct)) + 1))
+    if rng.random() < 0.3:  # hand-placed centres on the grid: empty clusters happen
+        init = np.round(rng.uniform(-6, 6, size=(k, d))) + (1e3 if X.mean() > 500 else 0.0)
+    else:
+        init = distinct[rng.choice(len(distinct), k, replace=False)]
+    return X, init
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("tol", [0.0, 1e-4])
+def test_parity_on_tied_integer_grids(seed, tol):
+    """Exact ties are broken as scikit-learn breaks them: same labels, centres, inertia
+    and iteration count from the same initial centres."""
+    rng = np.random.default_rng(seed)
+    checked = 0
+    for _ in range(60):
+        X, init = _tied_grid(rng)
+        trace = run_kmeans(X, len(init), init=init, tol=tol)
+        if _cascades(trace):
+            continue
+        assert_same_as_sklearn(X, trace, tol=tol)
+        checked += 1
+    assert checked >= 50
+
+
+def test_one_cluster_of_identical_rows_takes_one_iteration():
+    X = np.full((10, 2), 3.7)
+    trace = run_kmeans(X, 1, random_state=0)
+    assert trace.n_iter == 1 and trace.inertia == 0.0
+    assert_same_as_sklearn(X, trace)

@@ -85,3 +85,64 @@ def test_run_does_not_copy_X():
         for value in vars(step).values():
             if isinstance(value, np.ndarray):
                 assert not np.shares_memory(value, X)
+
+
+# --------------------------------------------------------------------- hostile or damaged files
+
+
+import copy  # noqa: E402
+import json as _json  # noqa: E402
+
+from kmeans_tutor.core.trace_file import TraceError  # noqa: E402
+
+
+def _good():
+    from kmeans_tutor import run_kmeans
+
+    return run_kmeans([[0, 0], [0, 1], [5, 5], [5, 6], [9, 9]], 2, random_state=0)
+
+
+def _variant(change):
+    data = _json.loads(_good().to_json())
+    change(data)
+    return _json.dumps(data)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "JSON text or the path"),
+    ("[1, 2]", "Not a kmeans-tutor trace"),
+    ("{", "not valid JSON"),
+    ("[" * 100_000 + "]" * 100_000, "nested far too deeply"),
+    (_variant(lambda d: d.pop("steps")), "no list of 'steps'"),
+    (_variant(lambda d: d.__setitem__("steps", {"a": 1})), "no list of 'steps'"),
+    (_variant(lambda d: d["steps"].__setitem__(0, 7)), "not a record"),
+    (_variant(lambda d: d["steps"][0]["centers"].__setitem__("dtype", "V1000000000")),
+     "not a number type"),
+    (_variant(lambda d: d["steps"][0]["centers"].__setitem__("dtype", "O")), "not a number type"),
+    (_variant(lambda d: d["steps"][2]["labels"]["data"].__setitem__(0, 7)), "outside 0"),
+    (_variant(lambda d: d["steps"][2]["labels"].update(shape=[6], data=[0] * 6)),
+     "must be (6 finite numbers|a list of 5 whole numbers)"),
+    (_variant(lambda d: d["steps"][2]["labels"]["data"].append(0)), "flat list of 5 numbers"),
+    (_variant(lambda d: d["steps"][2].__setitem__("inertia", float("nan"))), "not a valid inertia"),
+    (_variant(lambda d: d["steps"][2]["centers"]["data"].__setitem__(0, "x")), "numbers only"),
+    (_variant(lambda d: d["steps"][2].__setitem__("phase", "explode")), "unknown phase"),
+    (_variant(lambda d: d["steps"][2].__setitem__("evil", 1)), "unknown field"),
+    (_variant(lambda d: d["steps"][2].pop("centers")), "incomplete"),
+    (_variant(lambda d: d["steps"][2]["centers"].update(shape=[2, 2, 1])), "at most 2 sizes"),
+    (_variant(lambda d: d.__setitem__("feature_names", ["a", "b", "c"])), "names 3 features"),
+])
+def test_damaged_or_hostile_traces_give_one_clear_error(text, message):
+    with pytest.raises(TraceError, match=message):
+        Trace.from_json(text)
+    assert issubclass(TraceError, ValueError)
+
+
+def test_trace_paths_that_are_not_files(tmp_path):
+    with pytest.raises(TraceError, match="a folder"):
+        Trace.from_json(tmp_path)
+    with pytest.raises(TraceError, match="not found"):
+        Trace.from_json(tmp_path / "missing.json")
+    good = _good()
+    path = tmp_path / "run.json"
+    good.to_json(path)
+    assert Trace.from_json(path) == good and Trace.from_json(str(path)) == good

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.preprocessing import StandardScaler
 
+from kmeans_tutor import NotFittedError
 from kmeans_tutor.data import load_mall_customers
 from kmeans_tutor.data.preprocessing import (
     CategoryEncoder,
@@ -133,7 +134,7 @@ def test_different_columns_at_transform(mall):
 
 
 def test_bad_inputs():
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         Standardizer().transform([[1.0]])
     with pytest.raises(ValueError, match="NaN"):
         Standardizer().fit([[1.0, np.nan], [2.0, 3.0]])
@@ -201,7 +202,7 @@ def test_bad_categories_and_inputs():
         encode_categories(pd.DataFrame({"a": ["x"], "b": ["y"]}))
     with pytest.raises(TypeError, match="column of values"):
         encode_categories("Male")
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         CategoryEncoder().transform(["a"])
 
 
@@ -212,3 +213,18 @@ def test_inverse_transform_round_trip(mall):
     assert back.tolist() == mall["Gender"].tolist()
     with pytest.raises(ValueError, match="code 2 at row 0"):
         enc.inverse_transform([2])
+
+
+def test_standardize_values_near_the_float_limit():
+    Z, s = standardize(np.array([[1e300], [-1e300], [0.0]]))
+    np.testing.assert_allclose(Z.ravel(), [1.224744871391589, -1.224744871391589, 0.0])
+    assert np.isfinite(s.scale_).all() and s.var_[0] == np.inf  # 6.7e599 does not fit a float
+    np.testing.assert_allclose(s.inverse_transform(Z).ravel(), [1e300, -1e300, 0.0])
+    Z2, _ = standardize(np.array([[1.5e308], [-1.5e308], [1.0]]))
+    assert np.isfinite(Z2).all()
+
+
+def test_scaling_matches_scikit_learn_to_the_last_bit_on_ordinary_data():
+    rng = np.random.default_rng(5)
+    X = rng.normal(loc=[0, 40, -3e4], scale=[1, 12, 5e3], size=(300, 3))
+    np.testing.assert_array_equal(standardize(X)[0], StandardScaler().fit_transform(X))
