@@ -37,7 +37,7 @@ from .core.lloyd import kmeans_steps
 from .core.validation import MAX_SEED
 from .data.errors import DataError, describe_problem
 from .data.export import safe_csv
-from .data.profiles import cluster_profiles, describe_segments
+from .data.profiles import cluster_profiles, describe_segments, learner_labels, number_clusters
 from .data.resolver import ChosenData, resolve_data
 from .server.serve import (
     DEFAULT_CELL_TIMEOUT,
@@ -365,12 +365,10 @@ def _add_segment_parser(subparsers) -> argparse.ArgumentParser:
 def cmd_segment(args: argparse.Namespace) -> int:
     """Run ``kmeans-tutor segment``.
 
-    Numbering: the printout counts clusters from 1, like the step captions and
-    the StepView legend — the profile table's rows are 1 … k (index
-    "cluster") and each persona reads "Cluster 1" … "Cluster k". The written
-    CSV keeps the data 0-based: its ``cluster`` column holds ``labels_``
-    (0 … k−1, like scikit-learn), so "Cluster 1" is ``cluster == 0``; a
-    one-line note under the table says so. No extra column is added.
+    Numbering: clusters are counted from 1 everywhere a learner reads them —
+    the profile table's rows, each persona's "Cluster 1" … "Cluster k", and
+    the written CSV's ``cluster`` column (``labels_ + 1``), like the step
+    captions, the StepView legend and the segments app's download.
     """
     stem = Path(args.csv).stem if Path(args.csv).suffix else args.csv
     out = check_output(args.output or f"{stem}_segments.csv", inputs=[args.csv], force=args.force,
@@ -383,7 +381,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as exc:
         raise CommandError(_one_line(exc)) from None
     labelled = data.as_read.copy()
-    labelled["cluster"] = km.labels_
+    labelled["cluster"] = learner_labels(km.labels_)
     labelled["segment"] = segments["name"].reindex(km.labels_).to_numpy()
     try:
         safe_csv(labelled, out)
@@ -401,10 +399,7 @@ def _print_segments(data, args, km, profiles, segments, out) -> None:
         print(f"{data.title}: {len(data.X)} rows, k = {args.clusters}, features "
               f"{list(data.feature_names)}{scaled}, inertia {km.inertia_:,.2f}")
         print(f"{data.notes}\n" if data.notes else "")
-        shown = profiles.set_axis(pd.Index([int(c) + 1 for c in profiles.index], name="cluster"))
-        print(shown.to_string())
-    print(f"(clusters are numbered 1 … {len(profiles)} here; the 'cluster' column of {out} "
-          f"counts from 0, so Cluster 1 is cluster 0 there)")
+        print(number_clusters(profiles).to_string())
     for cluster, row in segments.iterrows():
         print(f"\nCluster {int(cluster) + 1} · {row['name']} — {row['persona']} "
               f"({row['size']} customers, {row['share']:.0%})")

@@ -76,7 +76,7 @@ def test_segment_csv_end_to_end(tmp_path, capsys):
     assert labelled["CustomerID"].iloc[0] == "0001"
     Z, _ = standardize(load_mall_customers()[INCOME_SCORE])
     expected = KMeans(5, n_init=10, random_state=0).fit(Z).labels_
-    assert (labelled["cluster"].to_numpy() == expected).all()
+    assert (labelled["cluster"].to_numpy() == expected + 1).all()  # counted from 1
 
 
 def test_segment_skips_identifier_columns_by_default(tmp_path, capsys):
@@ -95,8 +95,8 @@ def test_segment_reports_bad_cells(tmp_path, capsys):
 
 
 def test_segment_numbers_clusters_from_1_like_step_view_and_captions(tmp_path, capsys):
-    """The printout says Cluster 1 … k (as StepView's legend and the step captions do);
-    the written CSV's cluster column stays 0-based, and the printout says so."""
+    """The printout says Cluster 1 … k (as StepView's legend and the step captions do),
+    and so does the written CSV's cluster column."""
     import matplotlib.pyplot as plt
 
     from kmeans_tutor.core.steps import EmptyClusterEvent
@@ -117,14 +117,14 @@ def test_segment_numbers_clusters_from_1_like_step_view_and_captions(tmp_path, c
 
     # Persona headings and the profile table's rows: 1 … k.
     assert [int(n) for n in re.findall(r"^Cluster (\d+) · ", text, re.M)] == numbers
-    table = text.split("\ncluster ", 1)[1].split("(clusters are numbered", 1)[0]
+    table = text.split("\ncluster ", 1)[1].split("\nCluster 1 · ", 1)[0]
     assert [int(line.split()[0]) for line in table.strip().splitlines()] == numbers
-    assert f"the 'cluster' column of {out} counts from 0" in text
-    # The CSV keeps the labels (0 … k-1): Cluster 1's rows are cluster 0.
+    assert "counts from 0" not in text
+    # The CSV counts the same way: Cluster 1's rows are cluster 1.
     labelled = pd.read_csv(out)
-    assert sorted(labelled["cluster"].unique()) == [0, 1, 2]
+    assert sorted(labelled["cluster"].unique()) == [1, 2, 3]
     first = re.search(r"^Cluster 1 · (.+?) — ", text, re.M).group(1)
-    assert set(labelled.loc[labelled["cluster"] == 0, "segment"]) == {first}
+    assert set(labelled.loc[labelled["cluster"] == 1, "segment"]) == {first}
 
 
 # --------------------------------------------------------------------- nothing lost, one line

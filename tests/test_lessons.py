@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,6 +146,15 @@ def test_every_link_target_exists(name):
 
 
 @pytest.mark.parametrize("name", LESSONS)
+def test_every_lesson_carries_its_title_for_the_tab_and_the_course_page(name):
+    """Voilà shows ``metadata.title`` as the tab's title (not the file name)."""
+    nb = read(name)
+    heading = next(c for c in nb.cells if c.cell_type == "markdown").source.splitlines()[0]
+    assert nb.metadata.get("title") == heading.lstrip("# ").strip()
+    assert nb.metadata["title"].startswith(f"Lesson {int(name[:2])} · ")
+
+
+@pytest.mark.parametrize("name", LESSONS)
 def test_lesson_links_back_to_the_course_and_on_to_the_next(name):
     targets = links(read(name))
     assert INDEX in targets
@@ -199,6 +209,57 @@ def test_lesson_3_numbers():
     assert first.round(2).tolist() == [-1.42, -1.74]
 
 
+def test_lesson_3_raw_clusters_in_dollars_are_bands_of_income():
+    import pandas as pd
+
+    from kmeans_tutor import KMeans, Standardizer, load_mall_customers
+    from kmeans_tutor.data.profiles import cluster_profiles
+
+    customers = load_mall_customers()
+    dollars = pd.DataFrame({"Age": customers["Age"],
+                            "Annual Income ($)": customers["Annual Income (k$)"] * 1000})
+    Z = Standardizer().fit(dollars).transform(dollars)
+    raw = cluster_profiles(customers, KMeans(4, n_init=10, random_state=0).fit(dollars).labels_)
+    scaled = cluster_profiles(customers, KMeans(4, n_init=10, random_state=0).fit(Z).labels_)
+    # "standard deviation is then about 26,000, against 14 years for age"
+    assert round(dollars.std().iloc[1], -3) == 26_000 and round(dollars.std().iloc[0]) == 14
+    # "The raw clusters' average ages all lie between 35 and 44, close to the overall 39,
+    #  while their incomes run from 27 to 110 k$"
+    assert 35 <= raw["Age"].min() and raw["Age"].max() <= 44.05
+    assert round(customers["Age"].mean()) == 39
+    assert round(raw["Annual Income (k$)"].min()) == 27 and round(raw["Annual Income (k$)"].max()) == 110
+    # Bands of income: the raw clusters' income ranges do not overlap.
+    labels = KMeans(4, n_init=10, random_state=0).fit(dollars).labels_
+    spans = customers.groupby(labels)["Annual Income (k$)"].agg(["min", "max"]).sort_values("min")
+    assert (spans["min"].to_numpy()[1:] > spans["max"].to_numpy()[:-1]).all()
+    # "the scaled clusters' average ages run from 27.5 to 55.7"
+    assert [round(scaled["Age"].min(), 1), round(scaled["Age"].max(), 1)] == [27.5, 55.7]
+    # The same z-scores whether income is in dollars or in k$.
+    Z_k = Standardizer().fit(customers[["Age", "Annual Income (k$)"]]).transform(
+        customers[["Age", "Annual Income (k$)"]])
+    np.testing.assert_allclose(Z.to_numpy(), Z_k.to_numpy(), atol=1e-12)
+
+
+def test_lesson_4_the_step_it_asks_about_rings_points():
+    from kmeans_tutor import load_mall_customers, run_kmeans, standardize
+    from kmeans_tutor.widgets.stepper import StepperModel
+
+    nb = read("04_kmeans_step_by_step.ipynb")
+    assert "step 7" in markdown(nb) and "which points does it ring" not in markdown(nb)
+    m = StepperModel(dataset="mall", features=("Annual Income (k$)", "Spending Score (1-100)"), k=5,
+                     init="k-means++", seed=0, scaled=True)
+    trace = m.trace
+    # The first assign step rings nothing (every point is new); step 7 is iteration 2's assign.
+    assert trace[5].phase == "assign" and trace[5].previous_inertia is None
+    assert trace[7].phase == "assign" and trace[7].iteration == 2
+    assert len(trace[7].changed) == 9
+    # The staircase is the stepper's own run, in z-score units (inertia 65.57, not 44,448).
+    Z, _ = standardize(load_mall_customers()[["Annual Income (k$)", "Spending Score (1-100)"]])
+    staircase = run_kmeans(Z, 5, init="k-means++", random_state=0)
+    assert [s.inertia for s in staircase] == [s.inertia for s in trace]
+    assert round(staircase.final.inertia, 2) == 65.57
+
+
 def test_lesson_4_tiny_run_is_the_one_described():
     from kmeans_tutor import run_kmeans
 
@@ -212,19 +273,49 @@ def test_lesson_4_tiny_run_is_the_one_described():
 
 
 def test_lesson_5_some_starts_go_wrong_for_both_methods():
-    from kmeans_tutor import KMeans, load_mall_customers
+    from kmeans_tutor import KMeans, load_mall_customers, standardize
 
-    mall = load_mall_customers()[["Annual Income (k$)", "Spending Score (1-100)"]]
-    endings = {init: KMeans(5, init=init, n_init=30, random_state=0).fit(mall).restarts_["inertia"].round(0)
+    # The table uses the z-scores, like the app beside it.
+    assert "standardize(load_mall_customers()" in _code(read("05_initialisation.ipynb"))
+    mall, _ = standardize(load_mall_customers()[["Annual Income (k$)", "Spending Score (1-100)"]])
+    endings = {init: KMeans(5, init=init, n_init=30, random_state=0).fit(mall).restarts_["inertia"]
                for init in ["random", "k-means++"]}
     best = min(e.min() for e in endings.values())
+    # "Most runs end at 65.6 ... some at 65.57 and some at 65.58"
+    assert round(best, 2) == 65.57
+    both = set(endings["random"].round(2)) | set(endings["k-means++"].round(2))
+    assert {65.57, 65.58} <= both
     for init, e in endings.items():
-        # "Most runs end in the same, best valley; a few get stuck far higher."
-        assert (e < best * 1.01).sum() > len(e) / 2, init
-        assert (e > best * 1.2).any(), f"no {init} start went wrong: the lesson says some do"
-    # "k-means++ gets stuck less often than random"
-    stuck = {init: int((e > best * 1.2).sum()) for init, e in endings.items()}
-    assert stuck["k-means++"] < stuck["random"]
+        assert (e.round(1) == 65.6).sum() > len(e) / 2, init
+    # "stuck in a worse valley at 98.4 or more: half as high again"
+    worse = [x for e in endings.values() for x in e if round(x, 1) > 65.6]
+    assert round(min(worse), 1) == 98.4 and min(worse) > 1.49 * best
+    # "Random seeding got stuck in 10 of its 30 runs, k-means++ in 4"
+    stuck = {init: int((e.round(1) > 65.6).sum()) for init, e in endings.items()}
+    assert stuck == {"random": 10, "k-means++": 4}
+
+
+def test_lesson_5_default_seed_shows_the_two_seedings_differ():
+    from kmeans_tutor.widgets.compare import CompareModel
+
+    # The lesson opens the app on seed 5 ...
+    assert "k=5, seed=5)" in _code(read("05_initialisation.ipynb"))
+    m = CompareModel(k=5, seed=5)
+    random_run, plus_run = m.traces["random"], m.traces["k-means++"]
+    # ... where "random seeding ends at inertia 98.75 ... k-means++ ends at 65.57"
+    assert round(random_run.final.inertia, 2) == 98.75
+    assert round(plus_run.final.inertia, 2) == 65.57
+    # "with that corner cut in two and ... 100 customers in one cluster"
+    assert max(np.bincount(random_run.final.labels)) == 100
+    # "puts two of its five centres in the high-income, high-spending corner" (raw units)
+    seeds = [s for s in random_run if s.phase == "seed"][-1].centers
+    raw = m.data.raw
+    start = seeds * raw.std(axis=0) + raw.mean(axis=0)
+    corner = (start[:, 0] > 70) & (start[:, 1] > 60)
+    assert corner.sum() == 2
+    # "the same seed ... the two sides start from different centres"
+    assert not np.allclose(np.sort(seeds, axis=0),
+                           np.sort([s for s in plus_run if s.phase == "seed"][-1].centers, axis=0))
 
 
 def test_lesson_6_knee_and_silhouette_disagree_on_five_blobs():
@@ -235,6 +326,17 @@ def test_lesson_6_knee_and_silhouette_disagree_on_five_blobs():
     table = elbow(five.X, ks=range(1, 9), n_init=10, random_state=0)
     assert suggest_k(table) == 3  # "Why does Kneedle say 3?"
     assert int(table.loc[table["silhouette"].idxmax(), "k"]) == 5
+
+
+def test_lesson_6_only_the_best_inertia_always_falls():
+    from kmeans_tutor import KMeans, load_mall_customers, standardize
+
+    assert "the best inertia always falls as k grows" in markdown(read("06_choosing_k.ipynb"))
+    mall, _ = standardize(load_mall_customers()[["Annual Income (k$)", "Spending Score (1-100)"]])
+    # "one random start with k = 5 ended at 133.4, above the best k = 4 grouping, 108.9"
+    runs = KMeans(5, init="random", n_init=30, random_state=0).fit(mall).restarts_["inertia"]
+    best4 = KMeans(4, n_init=10, random_state=0).fit(mall).inertia_
+    assert round(runs.max(), 1) == 133.4 and round(best4, 1) == 108.9
 
 
 def test_lesson_7_single_runs_and_the_leftover_silhouette():
@@ -253,3 +355,33 @@ def test_lesson_7_single_runs_and_the_leftover_silhouette():
     # The silhouette of the last model of the loop is not the chosen model's.
     last = KMeans(10, n_init=10, random_state=0).fit(raw)
     assert abs(silhouette_score(raw, last.labels_) - silhouette_score(raw, best.labels_)) > 0.05
+
+
+def test_lesson_7_published_table_and_numbering():
+    from kmeans_tutor import KMeans, load_mall_customers
+    from kmeans_tutor.data.profiles import cluster_profiles
+
+    nb = read("07_from_clusters_to_customers.ipynb")
+    text = markdown(nb)
+    # Cites the data set and the published run, and calls personas hypotheses.
+    assert "kaggle.com/vjchoudhary7/customer-segmentation-tutorial-in-python" in text
+    assert "dmi.unict.it/ortis/StatsLab" in text and "hypothesis" in text
+    # "The sizes agree cluster for cluster: 81, 39, 35, 23 and 22 customers."
+    raw = load_mall_customers()[["Annual Income (k$)", "Spending Score (1-100)"]]
+    best = KMeans(5, n_init=10, random_state=0).fit(raw)
+    sizes = sorted(cluster_profiles(raw, best.labels_)["size"], reverse=True)
+    assert sizes == sorted([81, 23, 22, 39, 35], reverse=True) == [81, 39, 35, 23, 22]
+    # Every profile or segment table a learner sees is numbered 1 … k.
+    code = _code(nb)
+    shown = code.count("number_clusters(")
+    assert shown >= 5, "profile tables must be shown through number_clusters"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_no_lesson_explains_a_numbering_mismatch(name):
+    text = markdown(read(name)).lower()
+    assert "counts from 0" not in text and "cluster 0" not in text
+
+
+def _code(nb) -> str:
+    return "\n".join(c.source for c in code_cells(nb))

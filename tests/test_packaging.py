@@ -72,6 +72,7 @@ def test_wheel_contains_package_and_data_but_no_tests(wheel):
     # So does the lesson server's page template (found through JUPYTER_PATH).
     template = "kmeans_tutor/server/_jupyter/voila/templates/kmeans-tutor/"
     assert {template + f for f in ("conf.json", "index.html.j2", "503.html")} <= names
+    assert "kmeans_tutor/server/_error_pages/error.html" in names
 
     modules = {
         p.relative_to(ROOT).as_posix()
@@ -356,12 +357,20 @@ def test_core_and_data_do_not_import_matplotlib_or_ipywidgets():
 
 
 def test_the_server_plugin_names_resolve_to_its_classes():
-    from kmeans_tutor.server import lesson_kernels, serve
+    import importlib
+
+    from voila.app import Voila
+
+    from kmeans_tutor.server import lesson_kernels, serve, voila_app
 
     for dotted, cls in ((serve.KERNEL_MANAGER, lesson_kernels.LessonKernelManager),
                         (serve.WEBSOCKET_CONNECTION, lesson_kernels.LessonWebsocketConnection)):
         module, name = dotted.rsplit(".", 1)
         assert getattr(__import__(module, fromlist=[name]), name) is cls
+    # The module `python -m` runs in place of voila: Voilà's app, launched by main().
+    app_module = importlib.import_module(serve.VOILA_APP)
+    assert app_module is voila_app and issubclass(voila_app.LessonVoila, Voila)
+    assert app_module.main == voila_app.LessonVoila.launch_instance
 
 
 # ---------------------------------------------------------------------------- data

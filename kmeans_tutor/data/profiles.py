@@ -13,6 +13,12 @@ A clustering gives every customer a number; a marketing team wants to hear
 
 Names come only from the clusters' numbers, never from their ids, so the
 arbitrary numbering K-means hands out does not change them.
+
+Numbering: both tables are indexed by the cluster ids of ``labels``, 0-based
+like scikit-learn's ``labels_`` (the views use them to pick each cluster's
+colour). Learners read clusters numbered 1 … k everywhere — in plots, cards,
+tables and downloads — so a table shown to a learner goes through
+:func:`number_clusters` first.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["cluster_profiles", "profile_columns", "describe_segments", "PERSONAS"]
+__all__ = ["cluster_profiles", "profile_columns", "describe_segments", "number_clusters",
+           "learner_labels", "PERSONAS"]
 
 _RESERVED = ("size", "share")
 
@@ -231,6 +238,48 @@ def cluster_profiles(df, labels, *, features=None) -> pd.DataFrame:
         for cat in _categories(df[f]):
             hit = np.fromiter((v == cat for v in values), dtype=bool, count=n)
             out[f"{f}: {cat}"] = np.bincount(codes, weights=hit.astype(np.float64), minlength=m) / size
+    return out
+
+
+def learner_labels(labels) -> np.ndarray:
+    """Cluster ids as a learner reads them: 1 … k for the 0-based ids 0 … k − 1.
+
+    What a download's ``cluster`` column holds, so that "Cluster 1" on a card
+    or in a legend is ``cluster == 1`` in the file too.
+
+    >>> learner_labels([0, 2, 1]).tolist()
+    [1, 3, 2]
+    """
+    arr = np.asarray(labels)
+    if arr.ndim != 1 or arr.dtype.kind not in "iu":
+        raise TypeError(f"labels must be a 1-D array of integer cluster ids, got {arr.dtype} "
+                        f"of shape {arr.shape}.")
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"labels must be cluster ids 0 … k − 1; found {int(arr.min())}.")
+    return arr.astype(np.int64) + 1
+
+
+def number_clusters(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a profile or segment table numbered as the learner reads it: 1 … k.
+
+    The index of :func:`cluster_profiles` and :func:`describe_segments` holds
+    the 0-based ids of ``labels``; plots, cards and downloads say "Cluster 1"
+    for id 0. Show tables through this function so that every number a
+    learner sees agrees. Ids that are not 0 … k − 1 style integers (e.g. −1
+    for noise) are kept as they are.
+
+    >>> import pandas as pd
+    >>> p = cluster_profiles(pd.DataFrame({"Age": [20, 30, 60]}), [0, 0, 1])
+    >>> number_clusters(p).index.tolist()
+    [1, 2]
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a DataFrame from cluster_profiles or describe_segments, "
+                        f"got {type(table).__name__}.")
+    out = table.copy()
+    ids = table.index
+    if pd.api.types.is_integer_dtype(ids.dtype) and (len(ids) == 0 or ids.min() >= 0):
+        out.index = pd.Index(np.asarray(ids, dtype=np.int64) + 1, name=ids.name or "cluster")
     return out
 
 

@@ -25,8 +25,18 @@ time of its last activity from when it ran the lesson, perhaps long before a stu
 it, so the culler could shut it down in the seconds before the student's page connects.
 A kernel handed out from the pool is marked active at that moment.
 
-:func:`kmeans_tutor.serve.serve` installs it in the Voilà process with
-``--VoilaConfiguration.multi_kernel_manager_class=kmeans_tutor.lesson_server.LessonKernelManager``;
+A kernel whose page never connects to it is shut down after ``connect_grace`` seconds.
+Every GET of a lesson starts a kernel, whether or not a browser then connects to it: a link
+preview, a health check, ``curl`` or someone after the cap would otherwise hold a slot until
+culling (10 minutes). The grace counts from the kernel's last activity, which is its start,
+its last output while it runs the lesson, or, for a preheated kernel, the moment it is
+handed out; a kernel that is busy is never shut down, so a lesson that renders slowly on a
+loaded machine does not use up its page's grace. Kernels waiting in Voilà's pool have no
+page yet and are never shut down this way, and a kernel whose page did connect is left to
+the culler.
+
+:func:`kmeans_tutor.server.serve.serve` installs it in the Voilà process with
+``--VoilaConfiguration.multi_kernel_manager_class=kmeans_tutor.server.lesson_kernels.LessonKernelManager``;
 Voilà wraps it in its own pooling class when kernels are preheated, and preheated
 kernels count towards the cap like any other.
 
@@ -51,6 +61,7 @@ import psutil
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado import web
+from tornado.ioloop import PeriodicCallback
 from traitlets import Float, Int
 
 __all__ = ["LessonKernelManager", "LessonWebsocketConnection", "ServerFullError", "available_mb",
@@ -78,11 +89,17 @@ def available_mb() -> float:
     return psutil.virtual_memory().available / 2**20
 
 
-class LessonKernelManager(AsyncMappingKernelManager):
-    """jupyter_server's kernel manager with a cap on kernels and a memory floor.
+def _now() -> datetime.datetime:
+    """The time now, aware UTC, as jupyter_server's activity stamps."""
+    return datetime.datetime.now(datetime.timezone.utc)
 
-    Configure with ``--LessonKernelManager.max_kernels=N`` and
-    ``--LessonKernelManager.min_available_mb=M`` (both 0 to switch off).
+
+class LessonKernelManager(AsyncMappingKernelManager):
+    """jupyter_server's kernel manager with a cap on kernels, a memory floor and a connect grace.
+
+    Configure with ``--LessonKernelManager.max_kernels=N``,
+    ``--LessonKernelManager.min_available_mb=M`` and
+    ``--LessonKernelManager.connect_grace=S`` (all 0 to switch off).
     """
 
     max_kernels = Int(0, min=0, config=True,
@@ -92,20 +109,28 @@ class LessonKernelManager(AsyncMappingKernelManager):
     refill_interval = Float(3.0, min=0, config=True,
                             help="Seconds between the starts of preheated kernels that replace ones "
                                  "handed out (0: no pacing).")
+    connect_grace = Float(0.0, min=0, config=True,
+                          help="Shut down a kernel whose page has not connected to it this many seconds "
+                               "after the kernel's last activity (its start, its lesson run, its hand-out "
+                               "from the preheated pool); 0: never.")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._starting = 0  # kernels asked for whose start has not finished yet
         self._handed_out = False  # has a page taken a preheated kernel yet?
         self._next_refill = 0.0  # time.monotonic() before which no replacement starts
+        self._awaiting_page: set[str] = set()  # kernels given to a page that has not connected yet
+        self._grace_watch: PeriodicCallback | None = None
         # Voilà's pooling subclass (preheated kernels) defines get_rendered_notebook,
-        # which hands a pooled kernel to a page; wrap it to mark that kernel active.
+        # which hands a pooled kernel to a page; wrap it to mark that kernel active and
+        # start its connect grace.
         hand_out = getattr(self, "get_rendered_notebook", None)
         if hand_out is not None:
             async def get_rendered_notebook(*args, **kwargs):
                 self._handed_out = True
                 render_task, rendered_cache, kernel_id = await hand_out(*args, **kwargs)
                 self.mark_active(kernel_id)
+                self.await_page(kernel_id)
                 return render_task, rendered_cache, kernel_id
 
             self.get_rendered_notebook = get_rendered_notebook
@@ -113,8 +138,55 @@ class LessonKernelManager(AsyncMappingKernelManager):
     def mark_active(self, kernel_id: str) -> None:
         """Reset a kernel's idle time, as if it had just done something."""
         if kernel_id in self:
-            # Aware UTC, as jupyter_server's own activity stamps.
-            self.get_kernel(kernel_id).last_activity = datetime.datetime.now(datetime.timezone.utc)
+            self.get_kernel(kernel_id).last_activity = _now()
+
+    # --- pages that never connect ---------------------------------------------------------
+
+    def await_page(self, kernel_id: str) -> None:
+        """Give ``kernel_id`` ``connect_grace`` seconds, from its last activity, for its page to connect."""
+        if not self.connect_grace:
+            return
+        self._awaiting_page.add(kernel_id)
+        if self._grace_watch is None:
+            # Checked often enough that a kernel goes within a quarter of the grace after it
+            # ran out (at least every 10 s, at most every second).
+            every = min(10.0, max(1.0, self.connect_grace / 4))
+            self._grace_watch = PeriodicCallback(self.shut_down_unconnected, 1000 * every)
+            self._grace_watch.start()
+
+    def notify_connect(self, kernel_id):
+        # Called by every kernel websocket that opens: its page has arrived.
+        self._awaiting_page.discard(kernel_id)
+        super().notify_connect(kernel_id)
+
+    def unconnected(self, now: datetime.datetime | None = None) -> list[str]:
+        """Kernels whose page has not connected within ``connect_grace`` of their last activity."""
+        now = now or _now()
+        late = []
+        for kernel_id in list(self._awaiting_page):
+            if kernel_id not in self:  # shut down or culled meanwhile
+                self._awaiting_page.discard(kernel_id)
+                continue
+            kernel = self.get_kernel(kernel_id)
+            # A busy kernel is still running its lesson (slowly, on a loaded machine).
+            if getattr(kernel, "execution_state", None) == "busy":
+                continue
+            idle = now - getattr(kernel, "last_activity", now)
+            if idle.total_seconds() > self.connect_grace:
+                late.append(kernel_id)
+        return late
+
+    async def shut_down_unconnected(self) -> None:
+        """Shut down every kernel :meth:`unconnected` names, freeing its slot under the cap."""
+        for kernel_id in self.unconnected():
+            self._awaiting_page.discard(kernel_id)
+            try:
+                await self.shutdown_kernel(kernel_id)
+            except Exception as exc:  # gone meanwhile, or stuck: the culler will try again
+                self.log.warning("Could not shut down kernel %s, whose page never connected: %s", kernel_id, exc)
+            else:  # logged once the slot is free
+                self.log.warning("Shut down kernel %s: no page connected to it within %g s of its last "
+                                 "activity (kmeans-tutor serve --connect-grace).", kernel_id, self.connect_grace)
 
     @property
     def kernels_in_use(self) -> int:
@@ -155,14 +227,19 @@ class LessonKernelManager(AsyncMappingKernelManager):
         preheating = (kwargs.get("env") or {}).get("VOILA_PREHEAT") == "True"
         if preheating and self._handed_out and self.refill_interval:
             await self._pace_refill()
-        if kernel_id is None or kernel_id not in self:
+        new = kernel_id is None or kernel_id not in self  # not a restart in place
+        if new:
             self.check_room()
         # Counted from the check on, so that pages arriving together cannot all pass it.
         self._starting += 1
         try:
-            return await super().start_kernel(*args, **kwargs)
+            kernel_id = await super().start_kernel(*args, **kwargs)
         finally:
             self._starting -= 1
+        # A page asked for this kernel; a preheated one waits in the pool for its page.
+        if new and not preheating:
+            self.await_page(kernel_id)
+        return kernel_id
 
 
 class LessonWebsocketConnection(ZMQChannelsWebsocketConnection):

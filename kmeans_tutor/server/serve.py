@@ -9,19 +9,30 @@ server on the lessons folder:
   (``--Voila.port_retries=0``);
 * code cells hidden (``--strip_sources=True``), ``?theme=``/``?template=`` query
   overrides refused, a per-cell time limit, and idle kernels culled;
-* ``lesson=N`` opens ``NN_*.ipynb`` directly at ``/voila/render/NN_*.ipynb``;
+* the root URL is the course page, served without a kernel; ``lesson=N`` prints the
+  address of lesson N, ``/lesson/N`` (:mod:`kmeans_tutor.server.voila_app`);
   ``preheat=P`` keeps P kernels that have already run that lesson ready for the next
   students;
 * at most ``max_kernels`` lessons open at once (by default as many as the memory available
   at start-up holds, :func:`default_max_kernels`), and none started while the machine is
   low on memory: a student past the limit gets a "Lesson server full" page that says what
   to do (:mod:`kmeans_tutor.server.lesson_kernels`);
+* a kernel whose page never connects to it (a plain GET, a link preview) is shut down
+  ``connect_grace`` seconds after its last activity, so that it does not hold a slot under
+  the cap until culling (:mod:`kmeans_tutor.server.lesson_kernels`);
 * kernel websockets only in the protocol lesson pages speak (v1): Voilà mishandles the
   older one (:class:`kmeans_tutor.server.lesson_kernels.LessonWebsocketConnection`);
+* only requests for this server's own names (``Host`` header: loopback, and with a
+  non-local host this machine's names and addresses, plus ``allowed_hosts``), only what
+  really lies inside the lessons folder (symbolic links are followed, then checked), and
+  404 instead of a server error for malformed URLs
+  (:mod:`kmeans_tutor.server.voila_app`, :mod:`kmeans_tutor.server.lesson_files`);
 * the ``kmeans-tutor`` page template: Voilà's lab template without its Font Awesome CDN
   links, so that a page needs nothing but this server (icons come with the widget bundle).
 
-This module imports only the standard library and psutil (to size the default cap): Voilà runs as a child process (``python -m voila``) of the same interpreter, with
+This module imports only the standard library and psutil (to size the default cap). Voilà
+runs as a child process of the same interpreter, ``python -m kmeans_tutor.server.voila_app``
+(Voilà with the refusals above; it takes every option ``python -m voila`` takes), with
 ``JUPYTER_PATH`` pointing at the package's ``_jupyter`` folder for the template
 (:func:`voila_env`).
 
@@ -88,6 +99,10 @@ DEFAULT_PORT = 8866
 DEFAULT_CELL_TIMEOUT = 60  # seconds one cell may run while a lesson renders
 DEFAULT_CULL_INTERVAL = 60  # seconds between checks for idle kernels
 DEFAULT_CULL_IDLE_TIMEOUT = 600  # seconds of inactivity before a kernel is shut down
+# Seconds a kernel waits for its page to connect, counted from the kernel's last activity
+# (so a lesson that renders slowly under load does not use it up). 30 students on 2 cores
+# waited up to 47 s for a cold lesson; this leaves room for a slow page load on top.
+DEFAULT_CONNECT_GRACE = 120
 
 # Memory per open lesson: one kernel after stepping through lesson 4 measured 158 MB RSS
 # (benchmarks/load_classroom.py); 200 leaves room for bigger uploads and other lessons.
@@ -98,9 +113,10 @@ DEFAULT_FILL_DELAY = 1  # seconds before a preheated kernel that was handed out 
 
 TEMPLATE = "kmeans-tutor"
 JUPYTER_DATA_DIR = Path(__file__).resolve().parent / "_jupyter"  # holds voila/templates/kmeans-tutor
-# The plug-in classes of lesson_kernels are given to Voilà by name, not imported here:
-# importing jupyter_server takes about 1.2 s, which `kmeans-tutor --help` should not
-# pay, and only the Voilà process needs them (tests/server check that these names resolve).
+# The plug-ins run in the Voilà process and are named here, not imported: importing
+# Voilà and jupyter_server takes over a second, which `kmeans-tutor --help` should not
+# pay (tests/test_packaging.py checks that these names resolve).
+VOILA_APP = f"{__package__}.voila_app"  # run with -m: Voilà with LessonVoila
 PLUGIN_MODULE = f"{__package__}.lesson_kernels"
 KERNEL_MANAGER = f"{PLUGIN_MODULE}.LessonKernelManager"
 WEBSOCKET_CONNECTION = f"{PLUGIN_MODULE}.LessonWebsocketConnection"
@@ -212,14 +228,21 @@ def find_lesson(lessons_dir: str | os.PathLike, number: int) -> Path:
     ValueError
         If ``number`` is not a non-negative integer.
     LessonNotFoundError
-        If no notebook, or more than one, carries that number.
+        If no notebook, or more than one, carries that number, or the notebook is a
+        link to a file outside the folder (the server would refuse to serve it).
     """
     number = _check_lesson_number(number)
     folder = Path(lessons_dir)
     lessons = list_lessons(folder)
     matches = lessons.get(number, [])
     if len(matches) == 1:
-        return matches[0]
+        notebook = matches[0]
+        if not notebook.resolve().is_relative_to(folder.resolve()):
+            raise LessonNotFoundError(
+                f"lesson {number} ({notebook.name}) is a link to {notebook.resolve()}, outside "
+                f"{folder}; the server only serves what is inside the lessons folder: copy the file in."
+            )
+        return notebook
     if matches:
         names = ", ".join(p.name for p in matches)
         raise LessonNotFoundError(f"lesson {number} is ambiguous in {folder}: {names}; rename all but one.")
@@ -232,11 +255,14 @@ def find_lesson(lessons_dir: str | os.PathLike, number: int) -> Path:
 
 
 def lesson_path(lessons_dir: str | os.PathLike, lesson: int | None) -> str:
-    """The URL path that opens ``lesson``: ``/voila/render/<file>.ipynb``, or ``/`` for the listing."""
+    """The URL path that opens ``lesson``: ``/lesson/N``, or ``/`` for the course page.
+
+    Raises :class:`LessonNotFoundError` if the folder has no such lesson.
+    """
     if lesson is None:
         return "/"
-    notebook = find_lesson(lessons_dir, lesson)
-    return "/voila/render/" + quote(notebook.name)
+    find_lesson(lessons_dir, lesson)
+    return "/" if lesson == 0 else f"/lesson/{int(lesson)}"
 
 
 # --- host, port, token ---------------------------------------------------------------
@@ -292,10 +318,22 @@ def _check_seconds(name: str, value) -> int:
     return value
 
 
-def _check_host(host) -> str:
+def _check_host(host, name: str = "host") -> str:
+    """``host`` if it can be an IP address or a host name, or a ValueError naming the setting."""
     if not isinstance(host, str) or any(c.isspace() for c in host) or "/" in host:
-        raise ValueError(f"host must be an IP address or a host name, got {host!r}")
+        raise ValueError(f"{name} must be an IP address or a host name, got {host!r}")
     return host
+
+
+def _check_allowed_hosts(names) -> list[str]:
+    """A list of non-empty host names or addresses, or a ValueError."""
+    if isinstance(names, str):
+        raise ValueError(f"allowed_hosts must be a list of names, got the string {names!r}")
+    names = list(names)
+    for name in names:
+        if _check_host(name, "allowed_hosts") == "":
+            raise ValueError("allowed_hosts must not contain an empty name")
+    return names
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -443,10 +481,12 @@ def build_voila_command(
     cull_interval: int = DEFAULT_CULL_INTERVAL,
     cull_idle_timeout: int = DEFAULT_CULL_IDLE_TIMEOUT,
     cull_connected: bool = False,
+    connect_grace: int = DEFAULT_CONNECT_GRACE,
     max_kernels: int = 0,
     min_available_mb: int = DEFAULT_MIN_AVAILABLE_MB,
     preheat: int = 0,
     fill_delay: float = DEFAULT_FILL_DELAY,
+    allowed_hosts: Sequence[str] = (),
     show_tracebacks: bool = False,
     python: str | None = None,
     extra_args: Sequence[str] = (),
@@ -461,7 +501,9 @@ def build_voila_command(
         Fixed port; Voilà is told not to try others (``--Voila.port_retries=0``).
     host : str, default "127.0.0.1"
         Address to bind (``--Voila.ip``). Anything but loopback needs ``token`` (or
-        ``no_token=True``).
+        ``no_token=True``). Requests are answered only for loopback names and addresses
+        and, when ``host`` is not loopback, for ``host``, this machine's names and the
+        addresses of its network interfaces: any other ``Host`` header gets 403.
     lesson : int, optional
         Checked here (a missing lesson fails before anything starts); use
         :func:`lesson_path` for the URL that opens it. The lesson that ``preheat`` prepares.
@@ -481,6 +523,11 @@ def build_voila_command(
         for more than ``cull_idle_timeout`` seconds.
     cull_connected : bool, default False
         Also cull idle kernels whose browser tab is still open.
+    connect_grace : int, default 120
+        Shut down a kernel whose page has not connected to it this many seconds after the
+        kernel's last activity (its start, its lesson run, or its hand-out from the
+        preheated pool). A busy kernel, and a preheated one still waiting in the pool,
+        is left alone. 0: never.
     max_kernels : int, default 0
         Most kernels (open lessons, preheated ones included) at once; past it a student
         gets a "Lesson server full" page. 0: no limit (:func:`serve` defaults to
@@ -494,10 +541,14 @@ def build_voila_command(
         culled: each costs its memory until the server stops.
     fill_delay : float, default 1
         Seconds before a preheated kernel that was handed out is replaced.
+    allowed_hosts : sequence of str
+        More names (or addresses) the server answers to, e.g. a DNS alias of this machine
+        (``--LessonVoila.allowed_hosts``).
     show_tracebacks : bool, default False
         Show Python tracebacks in the page (they quote the hidden code: tests only).
     python : str, optional
-        Interpreter that runs ``-m voila``; defaults to this one.
+        Interpreter that runs Voilà (``-m kmeans_tutor.server.voila_app``); defaults to
+        this one.
     extra_args : sequence of str
         Further Voilà options, appended last (so they win).
 
@@ -519,7 +570,7 @@ def build_voila_command(
     --------
     >>> cmd = build_voila_command("lessons", port=8870)  # doctest: +SKIP
     >>> cmd[1:3], "--Voila.ip=127.0.0.1" in cmd  # doctest: +SKIP
-    (['-m', 'voila'], True)
+    (['-m', 'kmeans_tutor.server.voila_app'], True)
     """
     folder = Path(lessons_dir)
     if not folder.is_dir():
@@ -529,6 +580,8 @@ def build_voila_command(
     cell_timeout = _check_seconds("cell_timeout", cell_timeout)
     cull_interval = _check_seconds("cull_interval", cull_interval)
     cull_idle_timeout = _check_seconds("cull_idle_timeout", cull_idle_timeout)
+    connect_grace = _check_count("connect_grace", connect_grace)
+    allowed_hosts = _check_allowed_hosts(allowed_hosts)
     max_kernels = _check_count("max_kernels", max_kernels)
     min_available_mb = _check_count("min_available_mb", min_available_mb)
     preheat = _check_count("preheat", preheat)
@@ -541,12 +594,13 @@ def build_voila_command(
         raise ValueError(f"preheat ({preheat}) cannot be more than max_kernels ({max_kernels})")
     _check_token(host, token, no_token, token_in_env)
 
-    cmd = [python or sys.executable, "-m", "voila", str(folder.resolve())]
+    cmd = [python or sys.executable, "-m", VOILA_APP, str(folder.resolve())]
     cmd += _server_options(host, port, show_tracebacks)
+    cmd += [f"--LessonVoila.allowed_hosts={name}" for name in allowed_hosts]
     cmd += _kernel_options(cell_timeout, cull_interval, cull_idle_timeout, cull_connected,
-                           max_kernels, min_available_mb)
+                           connect_grace, max_kernels, min_available_mb)
     if preheat:
-        cmd += _preheat_options(notebook, preheat, fill_delay)
+        cmd += _preheat_options(folder.resolve(), notebook, preheat, fill_delay)
     cmd += [f"--VoilaConfiguration.file_allowlist={p}" for p in FILE_ALLOWLIST]
     cmd += [f"--VoilaConfiguration.file_denylist={p}" for p in FILE_DENYLIST]
     if token_in_env and not no_token:
@@ -586,9 +640,9 @@ def _server_options(host: str, port: int, show_tracebacks: bool) -> list[str]:
     ]
 
 
-def _kernel_options(cell_timeout, cull_interval, cull_idle_timeout, cull_connected, max_kernels,
-                    min_available_mb) -> list[str]:
-    """How long a lesson may take, when idle kernels go, and how many may run."""
+def _kernel_options(cell_timeout, cull_interval, cull_idle_timeout, cull_connected, connect_grace,
+                    max_kernels, min_available_mb) -> list[str]:
+    """How long a lesson may take, when idle and unconnected kernels go, and how many may run."""
     return [
         f"--VoilaExecutor.timeout={cell_timeout}",
         f"--MappingKernelManager.cull_interval={cull_interval}",
@@ -600,17 +654,20 @@ def _kernel_options(cell_timeout, cull_interval, cull_idle_timeout, cull_connect
         *(["--KernelManager.transport=ipc"] if os.name != "nt" else []),
         f"--LessonKernelManager.max_kernels={max_kernels}",
         f"--LessonKernelManager.min_available_mb={min_available_mb}",
+        f"--LessonKernelManager.connect_grace={connect_grace}",
     ]
 
 
-def _preheat_options(notebook: Path, preheat: int, fill_delay: float) -> list[str]:
+def _preheat_options(root: Path, notebook: Path, preheat: int, fill_delay: float) -> list[str]:
     """Keep ``preheat`` kernels that have run ``notebook``, and no pool for any other notebook."""
-    # Voilà keeps one pool per notebook of the folder; deny every other notebook one.
-    # It matches the patterns against absolute paths at start-up, relative ones later.
+    # Voilà keeps one pool per notebook of the folder, subfolders included; deny every
+    # other notebook one, a namesake in a subfolder too (its pool would hold slots under
+    # the cap for good). Voilà matches the patterns against root/name at start-up; the
+    # bare name is allowed too, in case it matches relative names.
     return [
         "--preheat_kernel=True",
         f"--pool_size={preheat}",
-        f"--VoilaKernelManager.preheat_denylist=^(?!(.*[\\\\/])?{re.escape(notebook.name)}$)",
+        f"--VoilaKernelManager.preheat_denylist=^(?!({re.escape(str(root))}[\\\\/])?{re.escape(notebook.name)}$)",
         f"--VoilaKernelManager.fill_delay={fill_delay:g}",
     ]
 
@@ -671,10 +728,12 @@ def serve(
     cull_interval: int = DEFAULT_CULL_INTERVAL,
     cull_idle_timeout: int = DEFAULT_CULL_IDLE_TIMEOUT,
     cull_connected: bool = False,
+    connect_grace: int = DEFAULT_CONNECT_GRACE,
     max_kernels: int | None = None,
     min_available_mb: int = DEFAULT_MIN_AVAILABLE_MB,
     preheat: int = 0,
     fill_delay: float = DEFAULT_FILL_DELAY,
+    allowed_hosts: Iterable[str] = (),
     show_tracebacks: bool = False,
     extra_args: Iterable[str] = (),
     startup_timeout: float = 120.0,
@@ -687,7 +746,7 @@ def serve(
     lessons_dir : path-like, optional
         Defaults to :func:`find_lessons_dir`.
     port, host, lesson, cell_timeout, cull_interval, cull_idle_timeout, cull_connected, \
-min_available_mb, preheat, fill_delay, show_tracebacks, extra_args
+connect_grace, min_available_mb, preheat, fill_delay, allowed_hosts, show_tracebacks, extra_args
         As in :func:`build_voila_command`.
     max_kernels : int, optional
         Most lessons open at once; by default :func:`default_max_kernels` of the memory
@@ -718,7 +777,7 @@ min_available_mb, preheat, fill_delay, show_tracebacks, extra_args
     Examples
     --------
     >>> serve(lesson=1)  # doctest: +SKIP
-    Lesson 1: http://127.0.0.1:8866/voila/render/01_assign.ipynb
+    Lesson 1: http://127.0.0.1:8866/lesson/1
     Press Ctrl+C to stop the server.
     """
     out = out or sys.stdout
@@ -735,8 +794,9 @@ min_available_mb, preheat, fill_delay, show_tracebacks, extra_args
         folder, port=port, host=host, lesson=lesson, token=token, no_token=no_token,
         token_in_env=token is not None, cell_timeout=cell_timeout, cull_interval=cull_interval,
         cull_idle_timeout=cull_idle_timeout, cull_connected=cull_connected,
-        max_kernels=max_kernels, min_available_mb=min_available_mb, preheat=preheat,
-        fill_delay=fill_delay, show_tracebacks=show_tracebacks, extra_args=tuple(extra_args),
+        connect_grace=connect_grace, max_kernels=max_kernels, min_available_mb=min_available_mb,
+        preheat=preheat, fill_delay=fill_delay, allowed_hosts=tuple(allowed_hosts),
+        show_tracebacks=show_tracebacks, extra_args=tuple(extra_args),
     )
     path = lesson_path(folder, lesson)
     port = _check_port(port)
@@ -751,7 +811,7 @@ min_available_mb, preheat, fill_delay, show_tracebacks, extra_args
     previous = _stop_on_sigterm()
     try:
         _wait_until_listening(host, port, proc, startup_timeout)
-        url = _announce(host, port, token, lesson, path, max_kernels, preheat, out)
+        url = _announce(host, port, token, lesson, path, max_kernels, preheat, connect_grace, out)
         if open_browser is None:
             open_browser = _should_open_browser()
         if open_browser:
@@ -797,7 +857,7 @@ def _wait_until_listening(host: str, port: int, proc: subprocess.Popen, timeout:
     raise ServeError(f"Voilà exited with code {proc.returncode} before it started listening; see its messages above.")
 
 
-def _announce(host, port, token, lesson, path, max_kernels, preheat, out) -> str:
+def _announce(host, port, token, lesson, path, max_kernels, preheat, connect_grace, out) -> str:
     """Print where the lessons are and how much room there is; returns the URL to open."""
     url = server_url(host, port, "/", token)
     lines = [f"Lessons:  {url}"]
@@ -810,5 +870,11 @@ def _announce(host, port, token, lesson, path, max_kernels, preheat, out) -> str
     if preheat:
         lines.append(f"{preheat} kernel(s) preheated for lesson {int(lesson)}: they run the lesson "
                      "now, so the first students get it at once.")
+    if connect_grace != DEFAULT_CONNECT_GRACE:  # said only when changed
+        lines.append(
+            f"A lesson kernel whose page has not connected {connect_grace} s after its last activity "
+            "is shut down (--connect-grace)." if connect_grace
+            else "Lesson kernels whose page never connects are kept until culled (--connect-grace 0)."
+        )
     print("\n" + "\n".join(lines) + "\nPress Ctrl+C to stop the server.\n", file=out, flush=True)
     return url

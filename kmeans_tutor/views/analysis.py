@@ -4,6 +4,8 @@ Three kinds of picture, all matplotlib only:
 
 - **exploring the data** — :func:`gender_count_plot`, :func:`age_histogram`,
   :func:`pairwise_scatter`, :func:`correlation_heatmap`;
+- **watching a run** — :class:`InertiaSoFar`: the inertia staircase drawn
+  only up to the step on screen (no spoilers), the rest on request;
 - **choosing k** — :class:`ElbowView` (inertia against k, the knee marked)
   and :class:`SilhouetteView` (every point's silhouette, cluster by cluster);
 - **reading the clusters** — :func:`profile_bars`, :func:`cluster_sizes`,
@@ -40,6 +42,7 @@ from matplotlib.ticker import PercentFormatter
 from ..core.choosing import check_elbow_table
 from ..data.profiles import profile_columns
 from .palette import CLUSTER_MARKERS, OKABE_ITO, cluster_style, edge_color
+from .step_views import InertiaView
 
 __all__ = [
     "CATEGORY_COLORS",
@@ -52,6 +55,7 @@ __all__ = [
     "gender_mix",
     "ElbowView",
     "SilhouetteView",
+    "InertiaSoFar",
 ]
 
 #: Colours of categories (e.g. Female, Male) in the order of their sorted
@@ -827,3 +831,81 @@ class SilhouetteView:
         ax.set_ylabel("cluster (points sorted within it)")
         ax.set_yticks([])
         return self
+
+
+# ----------------------------------------------------------------------------- a run so far
+
+
+class InertiaSoFar(InertiaView):
+    """The inertia staircase of a run, drawn only up to the step on screen.
+
+    An :class:`~kmeans_tutor.views.step_views.InertiaView` whose staircase,
+    markers and rise warnings stop at the step drawn, so the picture never
+    tells a learner what the next step will do. Like every view it draws a step
+    from that step alone: going back shortens the staircase again, and the
+    picture of a step is the same however it was reached. ``show_all=True``
+    draws the whole run at once. The axes keep the limits of the whole run, so
+    nothing jumps while stepping.
+
+    Parameters
+    ----------
+    trace_or_steps : Trace, KMeansRun or sequence of Step
+    ax : matplotlib Axes, optional
+    show_all : bool, default=False
+        Draw every step from the start.
+    log : bool, default=False
+
+    Attributes
+    ----------
+    shown_upto : int
+        The last step index drawn.
+    show_all : bool
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> from kmeans_tutor.core.lloyd import kmeans_steps
+    >>> from kmeans_tutor import load_dataset
+    >>> trace = kmeans_steps(load_dataset("blobs").X, 3, random_state=0).trace()
+    >>> view = InertiaSoFar(trace, ax=Figure().add_subplot())
+    >>> _ = view.draw(trace[3])
+    >>> int(view.staircase.get_xdata().max()) <= 3
+    True
+    """
+
+    def __init__(self, trace_or_steps, *, ax=None, show_all=False, log=False):
+        super().__init__(trace_or_steps, ax=ax, log=log)
+        phases = np.array(self.phases, dtype=object)
+        self._by_phase = {phase: phases == phase for phase in self.markers}
+        self._step_index = self._first
+        self.show_all = bool(show_all)
+        self.shown_upto = self._first
+        self._reveal(self._last if self.show_all else self._first)
+
+    def set_show_all(self, show_all: bool) -> list:
+        """Draw the whole run (True) or only up to the step drawn last (False)."""
+        self.show_all = bool(show_all)
+        return self._reveal(self._last if self.show_all else self._step_index)
+
+    def draw(self, step) -> list:
+        """Move the cursor to ``step.index`` and draw the staircase up to it."""
+        out = super().draw(step)
+        self._step_index = int(step.index)
+        self._reveal(self._last if self.show_all else self._step_index)
+        return out
+
+    def _reveal(self, upto: int) -> list:
+        """Show the staircase, markers and rises of the steps with index ≤ ``upto``."""
+        keep = self.indices <= upto
+        self.staircase.set_data(self.indices[keep], self.inertias[keep])
+        for phase, line in self.markers.items():
+            sel = self._by_phase[phase] & keep
+            line.set_data(self.indices[sel], self.inertias[sel])
+        rises = self.rises[self.rises <= upto]
+        if rises.size:
+            where = np.searchsorted(self.indices, rises)
+            self.rise_line.set_data(rises, self.inertias[where])
+        else:
+            self.rise_line.set_data([], [])
+        self.shown_upto = int(upto)
+        return self.artists

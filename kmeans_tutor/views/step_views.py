@@ -262,7 +262,9 @@ class Projection:
         """Axis labels (x, y)."""
         if self.kind == "pca":
             r = self.explained_variance_ratio
-            return (f"PC1 ({r[0]:.0%} of variance)", f"PC2 ({r[1]:.0%} of variance)")
+            # Plain words, not "PC1": the lessons do not teach PCA.
+            return (f"widest direction ({r[0]:.0%} of the spread)",
+                    f"second-widest direction ({r[1]:.0%} of the spread)")
         if self.kind == "line":
             return (self._name(0), "")
         return (self._name(self.columns[0]), self._name(self.columns[1]))
@@ -272,8 +274,8 @@ class Projection:
         """One line saying what the picture shows ("" when it shows all the data)."""
         d = self.n_features
         if self.kind == "pca" and d > 2:
-            return (f"PCA projection of {d} features "
-                    f"({self.explained_variance_ratio.sum():.0%} of the variance)")
+            return (f"{d} features seen from the angle where the points spread most "
+                    f"({self.explained_variance_ratio.sum():.0%} of the spread shows)")
         if self.kind == "features" and d > 2:
             return f"2 of {d} features"
         return ""

@@ -46,7 +46,7 @@ from ..data.mall import DEFAULT_FEATURES
 from ..views.analysis import ElbowView, SilhouetteView
 from ..views.step_views import StepView
 from .base import DataModel, message_html, quiet, warning_html
-from .controls import DataChoice
+from .controls import DataChoice, figure_alt, hidden_html, live_region
 from .figure import app_figure, plain_text, refresh
 
 __all__ = ["ChooseKModel", "ChooseKApp", "K_MAX_RANGE"]
@@ -294,12 +294,14 @@ class ChooseKApp(widgets.VBox):
                                             layout=widgets.Layout(width="170px"))
         self._progress = widgets.IntProgress(value=m.progress_total, min=0, max=max(m.progress_total, 1),
                                              description="fitting", bar_style="success",
+                                             tooltip="Fits done for k = 1 … k up to",
                                              layout=widgets.Layout(width="300px"))
         self._k = widgets.IntSlider(value=m.k, min=2, max=m.k_max, description="k",
                                     continuous_update=False, tooltip="The number of clusters to look at",
                                     layout=widgets.Layout(width="420px"))
-        self._readout = widgets.HTML()
+        self._readout = live_region()
         self._message = widgets.HTML()
+        self._figure_alt = figure_alt()
 
         # The figure, once: three panels re-made only when the data change.
         self.fig = app_figure(figsize, layout="constrained")
@@ -315,6 +317,7 @@ class ChooseKApp(widgets.VBox):
             self._k,
             self._readout,
             self._message,
+            self._figure_alt,
             self.fig.canvas,
         ]
         self._wire()
@@ -398,7 +401,20 @@ class ChooseKApp(widgets.VBox):
         text = " &nbsp;·&nbsp; ".join(rows)
         if m.advice:
             text += f"<br><i>{html.escape(m.advice)}</i>"
-        self._readout.value = f"<div style='line-height:1.6'>{text}</div>"
+        self._readout.value = (f"<div role='status' aria-live='polite' aria-atomic='true' "
+                               f"style='line-height:1.6'>{text}</div>")
+        self._figure_alt.value = hidden_html(self.figure_text)
+
+    @property
+    def figure_text(self) -> str:
+        """The three pictures in words (their text alternative), for the k on screen."""
+        m = self.model
+        knee = "no clear elbow" if m.knee_k is None else f"the elbow at k = {m.knee_k}"
+        units = f", in {m.units}" if m.units else ""
+        return (f"Pictures. Left: the inertia of the fit for each k from 1 to {m.k_max}, with "
+                f"{knee}; k = {m.k} is starred at inertia {format_inertia(m.inertia)}. Middle: the "
+                f"silhouette of every point at k = {m.k}, cluster by cluster, mean {m.silhouette:.3f}. "
+                f"Right: the data coloured by its {m.k} clusters{units}.")
 
     # --- read-only handles for tests and lesson text -------------------------------------
     @property

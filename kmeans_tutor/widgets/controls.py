@@ -3,8 +3,13 @@
 :class:`DataChoice` is linked both ways to any :class:`~kmeans_tutor.widgets.base.DataModel`:
 a widget change sets the model (one restart), a model change (from code, or
 from another widget) moves the widgets. :class:`Transport` drives any
-:class:`~kmeans_tutor.widgets.base.RunModel`: reset, back, step, play/pause,
-to the end, and a timeline.
+:class:`~kmeans_tutor.widgets.base.RunModel`: start, back, step, play/pause,
+to the end, and a timeline, with the keys shown under them.
+
+Also here, for every app: :func:`live_region` and :func:`live_html` (the step
+sentence as an ARIA live region, read out by screen readers at each step) and
+:func:`figure_alt` with :func:`hidden_html` (a picture's text alternative,
+present for screen readers but not drawn).
 
 >>> from kmeans_tutor.widgets.stepper import StepperModel
 >>> model = StepperModel()
@@ -17,6 +22,7 @@ to the end, and a timeline.
 from __future__ import annotations
 
 import contextlib
+import html
 
 import ipywidgets as widgets
 import pandas as pd
@@ -26,9 +32,61 @@ from ..data.mall import DEFAULT_FEATURES, MALL_FEATURES, MALL_SHORT_NAMES
 from ..data.resolver import MALL, UPLOAD, dataset_choices
 from .base import quiet, warning_html
 
-__all__ = ["DataChoice", "Transport"]
+__all__ = ["DataChoice", "Transport", "KEYS", "keys_html", "live_html", "hidden_html", "live_region",
+           "figure_alt"]
 
 _HIDDEN = "none"
+
+#: Keys the lesson pages give the stepping apps (see the Voilà template): key → button role.
+KEYS = (("←", "back"), ("→", "step"), ("space", "play / pause"), ("Home", "start"), ("End", "end"))
+#: CSS class of an app the keys drive, and of each transport button (the template clicks them).
+KEYS_APP_CLASS = "kt-keys-app"
+KEY_CLASSES = {"back": "kt-key-back", "step": "kt-key-step", "play": "kt-key-play",
+               "start": "kt-key-start", "end": "kt-key-end"}
+#: CSS class of the HTML widget that holds an app's step sentence (an ARIA live region).
+LIVE_CLASS = "kt-live"
+
+
+def keys_html(player: bool = True, picture_keys: bool = True) -> str:
+    """The keys line shown under a transport ("Keys: ← back · → step · …").
+
+    ``picture_keys``: the app's picture also takes ← → space Home End once
+    clicked (the only way in JupyterLab, which runs no page script of ours).
+    """
+    keys = [(k, what) for k, what in KEYS if player or what != "play / pause"]
+    parts = " · ".join(f"<kbd>{html.escape(k)}</kbd> {html.escape(what)}" for k, what in keys)
+    where = "on the lesson page, anywhere outside a text box"
+    if picture_keys:
+        where += "; in JupyterLab, click the picture first"
+    return (f"<span class='kt-keys' style='color:#444;font-size:0.92em'>Keys: {parts} "
+            f"<span style='color:#666'>({where})</span></span>")
+
+
+def live_html(sentence: str) -> str:
+    """A step sentence inside a polite ARIA live region (screen readers read each new one)."""
+    return (f"<div role='status' aria-live='polite' aria-atomic='true' class='kt-sentence' "
+            f"style='font-size:1.05em;padding:2px 0'>{html.escape(sentence)}</div>")
+
+
+def hidden_html(text: str) -> str:
+    """Text for screen readers only (a figure's description): present, but not drawn."""
+    return (f"<div class='kt-figure-alt' style='position:absolute;width:1px;height:1px;"
+            f"overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap'>"
+            f"{html.escape(text)}</div>")
+
+
+def live_region() -> widgets.HTML:
+    """An HTML widget for a step sentence; its element is the live region the template marks."""
+    w = widgets.HTML()
+    w.add_class(LIVE_CLASS)
+    return w
+
+
+def figure_alt() -> widgets.HTML:
+    """An HTML widget holding a figure's text alternative (screen readers only)."""
+    w = widgets.HTML()
+    w.add_class("kt-figure-alt-box")
+    return w
 
 
 def _set_model(model, **values) -> str:
@@ -253,50 +311,71 @@ class DataChoice(widgets.HBox):
 
 
 class Transport(widgets.VBox):
-    """Reset, back, step, play/pause, to the end, and a timeline, for a RunModel.
+    """Start, back, step, play/pause, to the end, and a timeline, for a RunModel.
 
     Parameters
     ----------
     model : RunModel
     player : bool, default=True
         Offer play/pause and a speed slider (the model needs a ``speed`` trait).
+    picture_keys : bool, default=True
+        The app's picture takes the keys too (said in the keys line).
 
     The buttons only call the model; the app redraws on the model's ``index``.
     Buttons are disabled where they would do nothing (back at the start, step
-    at the end).
+    at the end). Play/pause is one toggle: pausing keeps the step on screen,
+    playing again goes on from it (from step 0 only when paused on the last
+    step); "start" is the only way back to step 0.
+
+    Each button carries a CSS class (:data:`KEY_CLASSES`) and the transport
+    the class ``kt-transport``: the lesson template clicks them for the keys
+    ← → space Home End, shown on screen under the buttons (:func:`keys_html`).
+    The browser-side timer is an ``ipywidgets.Play`` kept out of sight.
     """
 
-    def __init__(self, model, *, player: bool = True, **kwargs):
+    def __init__(self, model, *, player: bool = True, picture_keys: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.model = model
         btn = widgets.Layout(width="auto")
-        self.reset = widgets.Button(description="reset", icon="fast-backward",
-                                    tooltip="Back to step 0 of this run", layout=btn)
+        self.reset = widgets.Button(description="start", icon="fast-backward",
+                                    tooltip="Back to step 0 of this run (key: Home)", layout=btn)
         self.back = widgets.Button(description="back", icon="step-backward",
-                                   tooltip="One half-step back", layout=btn)
+                                   tooltip="One half-step back (key: ←)", layout=btn)
         self.step = widgets.Button(description="step", icon="step-forward", button_style="primary",
-                                   tooltip="One half-step forward", layout=btn)
+                                   tooltip="One half-step forward (key: →)", layout=btn)
         self.end = widgets.Button(description="run to convergence", icon="fast-forward",
-                                  tooltip="Jump to the last step", layout=btn)
+                                  tooltip="Jump to the last step (key: End)", layout=btn)
         self.timeline = widgets.IntSlider(value=0, min=0, max=max(model.last_index, 1),
                                           description="timeline", continuous_update=True,
                                           tooltip="Drag to any step of the run",
                                           layout=widgets.Layout(width="98%"))
+        for button, role in ((self.reset, "start"), (self.back, "back"), (self.step, "step"),
+                             (self.end, "end")):
+            button.add_class(KEY_CLASSES[role])
+        self.add_class("kt-transport")
         row = [self.reset, self.back, self.step]
-        self.play = self.speed = None
+        self.play = self.speed = self.play_pause = None
         if player:
+            self.play_pause = widgets.ToggleButton(value=False, description="play", icon="play",
+                                                   tooltip="Play the run from this step (key: space)",
+                                                   layout=btn)
+            self.play_pause.add_class(KEY_CLASSES["play"])
+            # The timer: a Play widget ticks in the browser; its own buttons are not shown.
             self.play = widgets.Play(value=0, min=0, max=max(model.last_index, 1), step=1,
                                      interval=self._interval(), show_repeat=False,
-                                     tooltip="Play / pause")
+                                     tooltip="Play / pause", layout=widgets.Layout(display=_HIDDEN))
             self.speed = widgets.FloatSlider(value=model.speed, min=0.5, max=10.0, step=0.5,
                                              description="steps/s", readout_format=".1f",
                                              tooltip="How many steps per second when playing",
                                              layout=widgets.Layout(width="250px"))
-            row += [self.play, self.speed]
+            row += [self.play_pause, self.play]
         row.append(self.end)
+        if self.speed is not None:
+            row.append(self.speed)
+        self.keys_line = widgets.HTML(keys_html(player, picture_keys))
         self.children = [widgets.HBox(row, layout=widgets.Layout(flex_flow="row wrap",
                                                                  align_items="center")),
-                         self.timeline]
+                         self.timeline, self.keys_line]
         self._wire()
 
     def _wire(self):
@@ -307,10 +386,32 @@ class Transport(widgets.VBox):
         self.end.on_click(quiet(lambda _: m.to_end()))
         self.timeline.observe(quiet(lambda ch: m.goto(ch["new"])), names="value")
         if self.play is not None:
-            self.play.observe(quiet(lambda ch: m.goto(ch["new"])), names="value")
+            self.play.observe(quiet(self._on_tick), names="value")
             traitlets.link((self.play, "playing"), (m, "playing"))
+            traitlets.link((self.play_pause, "value"), (m, "playing"))
             traitlets.link((self.speed, "value"), (m, "speed"))
             m.observe(quiet(lambda ch: setattr(self.play, "interval", self._interval())), names="speed")
+            m.observe(quiet(self._on_playing), names="playing")
+
+    def _on_tick(self, change):
+        """A tick of the player moves the model (only while playing: the timer never rewinds it)."""
+        if self.model.playing:
+            self.model.goto(change["new"])
+
+    def _on_playing(self, change):
+        """Play on: the timer continues from the step on screen. Paused: the step stays."""
+        playing = bool(change["new"])
+        if playing:
+            self.play.value = self.model.index
+        self.play_pause.description = "pause" if playing else "play"
+        self.play_pause.icon = "pause" if playing else "play"
+        self.play_pause.tooltip = ("Pause here; the step stays on screen (key: space)" if playing
+                                   else "Play the run from this step (key: space)")
+
+    def toggle(self):
+        """Play/pause, as the button (and the space key) would."""
+        if self.play_pause is not None and self.model.n_steps > 0:
+            self.model.playing = not self.model.playing
 
     def _interval(self) -> int:
         """Player tick in ms: never below 100 (the Play widget has no back-pressure)."""
@@ -336,4 +437,4 @@ class Transport(widgets.VBox):
         self.step.disabled = self.end.disabled = not running or m.at_end
         self.timeline.disabled = not running
         if self.play is not None:
-            self.play.disabled = not running
+            self.play.disabled = self.play_pause.disabled = not running

@@ -9,6 +9,7 @@ needed (in Voilà a figure created inside an Output callback can stay blank).
 
 from __future__ import annotations
 
+import ipywidgets as widgets
 import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib._pylab_helpers import Gcf
@@ -25,6 +26,16 @@ CANVAS_MESSAGES = frozenset({
 })
 MAX_CANVAS_CSS = (1600, 1200)  # largest canvas a page may ask for, in CSS pixels
 MAX_PIXEL_RATIO = 2.0  # and its sharpest pixel ratio (a retina screen)
+#: Dots per inch of an app figure: 10 pt text is 16.7 CSS px on the page, legible from the back
+#: of a classroom. Sizes given to :func:`app_figure` stay in pixels at 80 dpi.
+TEXT_DPI = 120
+#: Narrowest and widest a fitted figure gets, in CSS pixels.
+FIT_WIDTH = (320, MAX_CANVAS_CSS[0])
+#: CSS classes: an app whose figures follow its width, the hidden box its page writes the width
+#: into (see the lesson template), and an app in presenter view.
+FIT_APP_CLASS = "kt-fit-app"
+FIT_PROBE_CLASS = "kt-fit-probe"
+PRESENTER_CLASS = "kt-presenter"
 
 
 def guard_canvas(canvas) -> None:
@@ -33,8 +44,9 @@ def guard_canvas(canvas) -> None:
     ipympl believes the page: one crafted ``resize`` to 8000×8000 px, or a pixel
     ratio of 50, makes the kernel render (and keep) a picture of a gigabyte. Here
     unknown message types are dropped, sizes are clamped to
-    :data:`MAX_CANVAS_CSS`, pixel ratios to 0.5 … :data:`MAX_PIXEL_RATIO`, and a
-    "draw" request only schedules a redraw (so a flood of them costs one).
+    :data:`MAX_CANVAS_CSS`, pixel ratios to 0.5 … :data:`MAX_PIXEL_RATIO`. A "draw"
+    request is answered with a picture, as ipympl does: the page waits for one before it
+    asks again, so a page cannot queue more than one.
     """
     original = canvas._handle_message
 
@@ -52,7 +64,6 @@ def guard_canvas(canvas) -> None:
 
     canvas.on_msg(original, remove=True)
     canvas.on_msg(checked)
-    canvas.handle_draw = lambda event: canvas.draw_idle()
 
 
 def _clamp(value, low: float, high: float, default: float) -> float:
@@ -65,16 +76,20 @@ def _clamp(value, low: float, high: float, default: float) -> float:
 
 
 def app_figure(figsize=(6.0, 4.5), *, dpi=80, **kwargs) -> Figure:
-    """A new ipympl figure for an app: no toolbar, no header, fixed size.
+    """A new ipympl figure for an app: no toolbar, no header.
 
+    ``figsize`` in inches at ``dpi`` gives the starting size in pixels; the
+    figure is drawn at :data:`TEXT_DPI`, so its text is large on screen. A
+    :class:`FigureFit` then makes it follow the width of the page.
     ``fig.canvas`` is the widget to put in the app's layout. The figure is not
     kept in pyplot's list of figures, so it never appears on its own and
     ``plt.gcf()`` never returns it.
     """
     if matplotlib.get_backend() != _BACKEND:
         plt.switch_backend(_BACKEND)
+    width, height = (float(v) * dpi / TEXT_DPI for v in figsize)
     with plt.ioff():
-        fig = plt.figure(figsize=figsize, dpi=dpi, **kwargs)
+        fig = plt.figure(figsize=(width, height), dpi=TEXT_DPI, **kwargs)
     # Forget it in pyplot: a later plt.plot() must not draw into an app's figure,
     # and re-running a cell must let the old figure be freed. (plt.close would
     # also close the figure's widget.)
@@ -86,7 +101,14 @@ def app_figure(figsize=(6.0, 4.5), *, dpi=80, **kwargs) -> Figure:
     canvas.resizable = False
     canvas.capture_scroll = False
     guard_canvas(canvas)
+    canvas.mpl_connect("resize_event", lambda event: _relayout(fig))
     return fig
+
+
+def _relayout(fig: Figure) -> None:
+    """A frozen layout (see :func:`freeze_layout`) is laid out again for the new size."""
+    if getattr(fig, "_kt_frozen", False):
+        freeze_layout(fig)
 
 
 def plain_text(text) -> str:
@@ -107,6 +129,7 @@ def freeze_layout(fig: Figure) -> None:
     fig.set_layout_engine("constrained")
     fig.get_layout_engine().execute(fig)
     fig.set_layout_engine("none")
+    fig._kt_frozen = True  # laid out again whenever the figure is resized
 
 
 def refresh(fig: Figure, *, immediate: bool = True) -> None:
@@ -152,6 +175,10 @@ class Blitter:
         self._background = None
         self._artists: list = []
         fig.canvas.mpl_connect("draw_event", self._on_draw)
+        fig.canvas.mpl_connect("resize_event", self._on_resize)
+
+    def _on_resize(self, event):
+        self._background = None  # the old snapshot has the old size
 
     def _collect(self) -> list:
         return sorted((a for a in self._dynamic() if a is not None), key=lambda a: a.get_zorder())
@@ -191,3 +218,135 @@ class Blitter:
         canvas.restore_region(self._background)
         self._draw_animated()
         canvas.blit(self.fig.bbox)
+
+
+def _css_size(fig: Figure) -> tuple[float, float]:
+    """A figure's size in CSS pixels (whatever the screen's pixel ratio)."""
+    ratio = getattr(fig.canvas, "device_pixel_ratio", 1.0) or 1.0
+    w, h = fig.get_size_inches() * fig.dpi / ratio
+    return float(w), float(h)
+
+
+class FigureFit:
+    """An app's figures follow its width on the page (and the window when it is resized).
+
+    The lesson template measures every app box with the class
+    :data:`FIT_APP_CLASS` and writes "width x window height" (CSS pixels) into
+    the app's hidden :attr:`probe`; each figure is then resized to the width,
+    keeping its shape, and never taller than most of the window, so that no
+    picture is cut off or needs horizontal scrolling. Sizes are clamped to
+    :data:`FIT_WIDTH` and :data:`MAX_CANVAS_CSS`. The text keeps its size in
+    points: a wider figure gives the data more room, not bigger letters.
+
+    :attr:`height_scale` (above 1 in presenter view) makes the figures taller.
+
+    Parameters
+    ----------
+    figures : Figure
+        :func:`app_figure` figures of one app, each as wide as the app.
+    """
+
+    MAX_WINDOW_SHARE = 0.85  # at most this share of the window's height
+
+    def __init__(self, *figures: Figure):
+        self._figures = [(fig, *_css_size(fig)) for fig in figures]
+        self.width: float | None = None  # the app's width on the page, once reported
+        self.window_height: float | None = None
+        self.height_scale = 1.0
+        self.probe = widgets.Text(value="", layout=widgets.Layout(display="none"))
+        self.probe.add_class(FIT_PROBE_CLASS)
+        self.probe.observe(self._on_probe, names="value")
+
+    def _on_probe(self, change):
+        text = str(change["new"]).strip().lower()
+        width, _, height = text.partition("x")
+        width = _clamp(width, 0, 10_000, float("nan"))
+        if width != width or width <= 0:
+            return
+        self.width = width
+        height = _clamp(height, 0, 10_000, float("nan"))
+        self.window_height = height if height == height and height > 0 else None
+        self.apply()
+
+    def target(self, fig: Figure) -> tuple[int, int]:
+        """The size (CSS pixels) ``fig`` gets for the current width and height scale."""
+        for f, w0, h0 in self._figures:
+            if f is fig:
+                break
+        else:
+            raise ValueError("This figure is not fitted here.")
+        width = w0 if self.width is None else self.width - 8  # the figure's own margins
+        width = min(max(width, FIT_WIDTH[0]), FIT_WIDTH[1])
+        height = width * h0 / w0 * self.height_scale
+        if self.window_height is not None:
+            height = min(height, max(self.window_height * self.MAX_WINDOW_SHARE, 200))
+        height = min(max(height, 80), MAX_CANVAS_CSS[1])
+        return int(round(width)), int(round(height))
+
+    def apply(self):
+        """Resize every figure to :meth:`target` (those already there are left alone)."""
+        for fig, _, _ in self._figures:
+            width, height = self.target(fig)
+            w, h = _css_size(fig)
+            if abs(w - width) < 2 and abs(h - height) < 2:
+                continue
+            fig.canvas.handle_resize({"width": width, "height": height})
+
+
+class PresenterView:
+    """The "Presenter view" switch of an app, for a teacher at the front of a room.
+
+    On: the app box gets the class :data:`PRESENTER_CLASS` (the lesson template
+    then widens the page and enlarges the step sentence), the secondary
+    controls are tucked away and the figures grow taller. Off: everything is
+    put back as it was. The transport and step controls are never touched.
+
+    Parameters
+    ----------
+    app : ipywidgets.Box
+        The app's outer box.
+    fit : FigureFit
+        The app's figures.
+    secondary : list of widgets
+        What to tuck away (data choice, seeds, options).
+    height_scale : float, default=1.35
+        How much taller the figures get.
+    """
+
+    def __init__(self, app, fit: FigureFit, secondary, *, height_scale: float = 1.35):
+        self.app = app
+        self.fit = fit
+        self.secondary = [w for w in secondary if w is not None]
+        self.height_scale = float(height_scale)
+        self._display: dict[int, str | None] = {}
+        self.button = widgets.ToggleButton(
+            value=False, description="Presenter view", icon="television",
+            tooltip="For projecting: a bigger picture and step sentence, settings tucked away "
+                    "(click again to bring them back)",
+            layout=widgets.Layout(width="auto"))
+        self.button.add_class("kt-presenter-switch")
+        self.button.observe(self._on_toggle, names="value")
+        app.add_class(FIT_APP_CLASS)
+
+    @property
+    def on(self) -> bool:
+        return bool(self.button.value)
+
+    def set(self, on: bool):
+        """Switch presenter view on or off, as the button would."""
+        self.button.value = bool(on)
+
+    def _on_toggle(self, change):
+        on = bool(change["new"])
+        if on:
+            self.app.add_class(PRESENTER_CLASS)
+            for w in self.secondary:
+                self._display[id(w)] = w.layout.display
+                w.layout.display = "none"
+            self.fit.height_scale = self.height_scale
+        else:
+            self.app.remove_class(PRESENTER_CLASS)
+            for w in self.secondary:
+                w.layout.display = self._display.pop(id(w), None)
+            self.fit.height_scale = 1.0
+        self.fit.apply()

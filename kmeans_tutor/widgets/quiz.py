@@ -2,8 +2,8 @@
 
 Two kinds of question:
 
-- :class:`Question` — a prompt, options, the index of the right one and an
-  explanation.
+- :class:`Question` — a prompt, options, the index of the right one, an
+  explanation and (optionally) a hint.
 - :class:`NearestCentreQuestion` — data, centres and one highlighted point:
   "which centre will this point join?". The answer is computed with the
   algorithm's own assignment kernel (argmin of squared distance, ties to the
@@ -15,11 +15,14 @@ Two kinds of question:
 feedback on every choice and keeps a running score in a
 :class:`QuizModel` (traitlets, no widgets).
 
+Feedback teaches: a wrong choice gets the question's hint and another try;
+the answer and its explanation appear once the learner finds it, asks for it
+("show the answer"), or has only the right option left.
+
 Scoring rule: **the first answer to each question is the one that counts.**
-A learner may change their answer afterwards — they see the feedback for the
-new choice, so they can find the right answer and read why — but the score
-keeps the first choice. So "2 / 3 correct" means two of the three questions
-answered so far were right at the first try.
+Later tries are how the learner finds the answer, and the score keeps the
+first choice. The score line says both counts in words: "2 of 3 right first
+time · 3 of 3 answered".
 
 Nothing a learner does is ever evaluated as code: choices are option
 indices, checked against stored answers.
@@ -28,7 +31,7 @@ indices, checked against stored answers.
 >>> q = Question("Inertia as k grows…", ["rises", "never rises"], 1, "More centres, shorter distances.")
 >>> model = QuizModel([q.answer, 0])
 >>> model.answer(0, 0), model.answer(0, 1), model.summary
-(False, True, '0 / 1 correct')
+(False, True, '0 of 2 right first time · 1 of 2 answered')
 """
 
 from __future__ import annotations
@@ -77,11 +80,14 @@ class Question:
     answer : int
         Index of the right option (0-based).
     explanation : str, default=""
-        Why: shown after any answer, right or wrong.
+        Why: shown with the answer (once found, asked for, or the last option left).
+    hint : str, default=""
+        A nudge shown after a wrong choice, without giving the answer away
+        (default: a general one: "Look at the picture again…").
 
     Examples
     --------
-    >>> q = Question("K-means needs k in advance?", ["yes", "no"], 0)
+    >>> q = Question("K-means needs k in advance?", ["yes", "no"], 0, hint="Who picks k?")
     >>> q.is_correct(0), q.options
     (True, ('yes', 'no'))
     """
@@ -90,6 +96,7 @@ class Question:
     options: tuple
     answer: int
     explanation: str = ""
+    hint: str = ""
 
     def __post_init__(self):
         if not isinstance(self.prompt, str) or not self.prompt.strip():
@@ -105,22 +112,36 @@ class Question:
         object.__setattr__(self, "answer", _check_index(self.answer, "answer", len(options)))
         if not isinstance(self.explanation, str):
             raise TypeError(f"explanation must be text, got {type(self.explanation).__name__}.")
+        if not isinstance(self.hint, str):
+            raise TypeError(f"hint must be text, got {type(self.hint).__name__}.")
 
     def is_correct(self, choice: int) -> bool:
         """Whether option ``choice`` (an index) is the right one."""
         return _check_index(choice, "choice", len(self.options)) == self.answer
 
-    def feedback(self, choice: int) -> str:
-        """Plain-text feedback for option ``choice``."""
-        return _feedback(self, choice)
+    def feedback(self, choice: int, *, reveal: bool = True) -> str:
+        """Plain-text feedback for option ``choice``.
+
+        ``reveal=False``: a wrong choice gets the hint and "try another", not the answer.
+        """
+        return _feedback(self, choice, reveal=reveal)
 
 
-def _feedback(question, choice: int) -> str:
+_GENERAL_HINT = "Look at the picture and the text above again, then try another option."
+
+
+def _feedback(question, choice: int, *, reveal: bool = True) -> str:
     if question.is_correct(choice):
-        head = "✔ Correct."
-    else:
-        head = f"✘ Not quite. The answer is: {question.options[question.answer]}."
-    return f"{head} {question.explanation}".strip()
+        return f"✔ Correct. {question.explanation}".strip()
+    if not reveal:
+        return (f"✘ Not quite: “{question.options[choice]}” is not it. Hint: "
+                f"{question.hint or _GENERAL_HINT} Try another option.")
+    return f"✘ Not quite. The answer is: {question.options[question.answer]}. {question.explanation}".strip()
+
+
+def _answer_text(question) -> str:
+    """The answer and why, for a learner who asked to see it."""
+    return f"The answer is: {question.options[question.answer]}. {question.explanation}".strip()
 
 
 def _check_centers(centers, d: int) -> np.ndarray:
@@ -147,6 +168,8 @@ class NearestCentreQuestion:
         Row of X to ask about.
     prompt : str, optional
         Default: "Which centre will the circled point join?".
+    hint : str, optional
+        Shown after a wrong choice. Default: compare the distances, not the colours.
 
     Attributes
     ----------
@@ -174,6 +197,8 @@ class NearestCentreQuestion:
     centers: np.ndarray
     point: int
     prompt: str = "Which centre will the circled point join?"
+    hint: str = ("K-means gives a point to the centre nearest to it in a straight line. Compare "
+                 "the distances from the circled point to each numbered centre.")
     options: tuple = field(init=False)
     answer: int = field(init=False)
     sq_distances: np.ndarray = field(init=False, repr=False)
@@ -218,8 +243,8 @@ class NearestCentreQuestion:
     def is_correct(self, choice: int) -> bool:
         return _check_index(choice, "choice", len(self.options)) == self.answer
 
-    def feedback(self, choice: int) -> str:
-        return _feedback(self, choice)
+    def feedback(self, choice: int, *, reveal: bool = True) -> str:
+        return _feedback(self, choice, reveal=reveal)
 
 
 def _num(v: float) -> str:
@@ -328,25 +353,31 @@ class QuizModel(HasTraits):
         The latest choice per question (None: not answered yet).
     first_choices : tuple of (int or None)
         The first choice per question: the one that counts.
+    tried : tuple of frozenset
+        Every option chosen so far, per question.
+    solved : tuple of bool
+        The answer is on screen: found, asked for, or the last option left.
     score : int
         Questions whose first choice was right.
     answered : int
         Questions answered at least once.
     summary : str
-        "2 / 3 correct" (score / answered), plus "(all 5 answered)" at the end.
+        "2 of 3 right first time · 3 of 3 answered".
 
     Examples
     --------
     >>> m = QuizModel([1, 0])
-    >>> m.answer(0, 1), m.answer(1, 1), m.answer(1, 0)   # changing an answer doesn't count
+    >>> m.answer(0, 1), m.answer(1, 1), m.answer(1, 0)   # a second try finds it, but doesn't score
     (True, False, True)
     >>> m.score, m.answered, m.summary
-    (1, 2, '1 / 2 correct (all 2 answered)')
+    (1, 2, '1 of 2 right first time · 2 of 2 answered')
     """
 
     correct = Tuple()
     choices = Tuple()
     first_choices = Tuple()
+    tried = Tuple()
+    solved = Tuple()
     score = Int(0)
     answered = Int(0)
     summary = Unicode("")
@@ -369,22 +400,35 @@ class QuizModel(HasTraits):
         n = self.n_questions
         self.choices = (None,) * n
         self.first_choices = (None,) * n
+        self.tried = (frozenset(),) * n
+        self.solved = (False,) * n
         self._update()
 
     def answer(self, question: int, choice: int) -> bool:
         """Record ``choice`` for ``question``; return whether it is right.
 
-        Only the first answer to a question changes the score.
+        Only the first answer to a question changes the score; a right choice
+        marks the question solved.
         """
         i = _check_index(question, "question", self.n_questions)
         if isinstance(choice, (bool, np.bool_)) or not isinstance(choice, numbers.Integral) or choice < 0:
             raise ValueError(f"choice must be an option index (0, 1, …), got {choice!r}.")
         choice = int(choice)
-        self.choices = self.choices[:i] + (choice,) + self.choices[i + 1:]
-        if self.first_choices[i] is None:
-            self.first_choices = self.first_choices[:i] + (choice,) + self.first_choices[i + 1:]
-        self._update()
-        return choice == self.correct[i]
+        right = choice == self.correct[i]
+        with self.hold_trait_notifications():
+            self.choices = _put(self.choices, i, choice)
+            self.tried = _put(self.tried, i, self.tried[i] | {choice})
+            if self.first_choices[i] is None:
+                self.first_choices = _put(self.first_choices, i, choice)
+            if right:
+                self.solved = _put(self.solved, i, True)
+            self._update()
+        return right
+
+    def reveal(self, question: int):
+        """The learner asked to see the answer of ``question`` (the score is unchanged)."""
+        i = _check_index(question, "question", self.n_questions)
+        self.solved = _put(self.solved, i, True)
 
     def is_correct(self, question: int) -> bool | None:
         """Whether the latest choice for ``question`` is right (None if unanswered)."""
@@ -395,10 +439,13 @@ class QuizModel(HasTraits):
         firsts = [(c, a) for c, a in zip(self.first_choices, self.correct) if c is not None]
         self.answered = len(firsts)
         self.score = sum(c == a for c, a in firsts)
-        text = f"{self.score} / {self.answered} correct"
-        if self.answered == self.n_questions and self.n_questions:
-            text += f" (all {self.n_questions} answered)"
-        self.summary = text
+        n = self.n_questions
+        self.summary = f"{self.score} of {n} right first time · {self.answered} of {n} answered"
+
+
+def _put(values: tuple, i: int, value) -> tuple:
+    """``values`` with item ``i`` replaced (traits hold tuples: a new one notifies)."""
+    return values[:i] + (value,) + values[i + 1:]
 
 
 # ------------------------------------------------------------------------------- view
@@ -457,7 +504,7 @@ class _CentrePicture:
 
 
 class _QuestionCard(widgets.VBox):
-    """One question: prompt, optional picture, options, feedback."""
+    """One question: prompt, optional picture, options, feedback, and "show the answer"."""
 
     def __init__(self, number: int, question):
         super().__init__(layout=widgets.Layout(border="1px solid #ddd", padding="6px",
@@ -466,20 +513,40 @@ class _QuestionCard(widgets.VBox):
         self.picture = _CentrePicture(question) if isinstance(question, NearestCentreQuestion) else None
         self._prompt = widgets.HTML(f"<b>Q{number}.</b> {html.escape(question.prompt)}")
         self._choices = widgets.RadioButtons(options=[(o, j) for j, o in enumerate(question.options)],
-                                             index=None, layout=widgets.Layout(width="auto"))
+                                             index=None, tooltip="Choose one answer",
+                                             layout=widgets.Layout(width="auto"))
         self._feedback = widgets.HTML()
+        self._feedback.add_class("kt-quiz-feedback")
+        self._show = widgets.Button(description="show the answer", icon="eye",
+                                    tooltip="Give up on this question and see the answer and why",
+                                    layout=widgets.Layout(width="max-content", display="none"))
+        self._show.add_class("kt-quiz-show")
         parts = [self._prompt]
         if self.picture is not None:
             parts.append(self.picture.fig.canvas)
-        self.children = [*parts, self._choices, self._feedback]
+        self.children = [*parts, self._choices, self._feedback, self._show]
 
-    def show_feedback(self, choice: int):
+    def show_feedback(self, choice: int, *, solved: bool):
+        """Feedback for ``choice``: the answer and why once solved, else the hint."""
         q = self.question
         ok = q.is_correct(choice)
         colour = "#1b7837" if ok else "#b2182b"
-        self._feedback.value = f"<span style='color:{colour}'>{html.escape(q.feedback(choice))}</span>"
+        text = q.feedback(choice, reveal=solved)
+        self._set_feedback(text, colour)
+        self._show.layout.display = "none" if solved else None
+        if solved and self.picture is not None:
+            self.picture.reveal()
+
+    def show_answer(self):
+        """The answer and why, asked for by the learner."""
+        self._set_feedback(_answer_text(self.question), "#0b5394")
+        self._show.layout.display = "none"
         if self.picture is not None:
             self.picture.reveal()
+
+    def _set_feedback(self, text: str, colour: str):
+        self._feedback.value = (f"<div role='status' aria-live='polite' style='color:{colour}'>"
+                                f"{html.escape(text)}</div>")
 
 
 class Quiz(widgets.VBox):
@@ -498,11 +565,18 @@ class Quiz(widgets.VBox):
         Choices and score (see the module docstring for the scoring rule:
         the first answer to each question counts).
 
+    A wrong choice shows the question's hint and leaves the options open for
+    another try, with a "show the answer" button; the answer and explanation
+    appear when the right option is chosen, when asked for, or when only the
+    right option is left.
+
     Examples
     --------
-    >>> quiz = Quiz([Question("2 + 2?", ["3", "4"], 1, "Count them.")])
+    >>> quiz = Quiz([Question("2 + 2?", ["3", "4", "5"], 1, "Count them.", hint="Use fingers.")])
+    >>> quiz.select(0, 0); "Use fingers." in quiz.feedback(0)
+    True
     >>> quiz.select(0, 1); quiz.model.summary
-    '1 / 1 correct (all 1 answered)'
+    '0 of 1 right first time · 1 of 1 answered'
     """
 
     def __init__(self, questions, *, title=None, **kwargs):
@@ -518,6 +592,7 @@ class Quiz(widgets.VBox):
         self.model = QuizModel([q.answer for q in questions])
         self._cards = [_QuestionCard(i + 1, q) for i, q in enumerate(questions)]
         self._score = widgets.HTML()
+        self._score.add_class("kt-quiz-score")
         self._show_score()
         header = [widgets.HTML(f"<h4>{html.escape(title)}</h4>")] if title else []
         self.children = [*header, *self._cards, self._score]
@@ -527,14 +602,25 @@ class Quiz(widgets.VBox):
         """Every handler, in one place."""
         for i, card in enumerate(self._cards):
             card._choices.observe(quiet(lambda change, i=i: self._on_choice(i, change)), names="value")
+            card._show.on_click(quiet(lambda _, i=i: self.show_answer(i)))
         self.model.observe(quiet(lambda change: self._show_score()), names="summary")
 
     def _on_choice(self, i: int, change):
         choice = change["new"]
         if choice is None:  # deselected from code
             return
-        self.model.answer(i, int(choice))
-        self._cards[i].show_feedback(int(choice))
+        m = self.model
+        m.answer(i, int(choice))
+        untried = set(range(len(self.questions[i].options))) - m.tried[i]
+        if untried == {m.correct[i]}:  # only the right option is left: no guessing game
+            m.reveal(i)
+        self._cards[i].show_feedback(int(choice), solved=m.solved[i])
+
+    def show_answer(self, question: int):
+        """Show the answer and why of ``question``, as its "show the answer" button does."""
+        i = _check_index(question, "question", len(self._cards))
+        self.model.reveal(i)
+        self._cards[i].show_answer()
 
     def _show_score(self):
         self._score.value = f"<b>Score:</b> {html.escape(self.model.summary)}"
@@ -559,7 +645,8 @@ def quiz_from(questions, *, title=None) -> Quiz:
 
     Each item is a :class:`Question` or :class:`NearestCentreQuestion`, a dict
     with keys ``prompt``, ``options``, ``answer`` and optional
-    ``explanation``, or a tuple ``(prompt, options, answer[, explanation])``.
+    ``explanation`` and ``hint``, or a tuple
+    ``(prompt, options, answer[, explanation[, hint]])``.
 
     >>> quiz = quiz_from([("Is k chosen by K-means?", ["yes", "no"], 1, "You choose it.")])
     >>> quiz.questions[0].answer
@@ -570,14 +657,14 @@ def quiz_from(questions, *, title=None) -> Quiz:
         if isinstance(q, (Question, NearestCentreQuestion)):
             items.append(q)
         elif isinstance(q, dict):
-            unknown = set(q) - {"prompt", "options", "answer", "explanation"}
+            unknown = set(q) - {"prompt", "options", "answer", "explanation", "hint"}
             if unknown:
                 raise ValueError(f"questions[{i}] has unknown keys {sorted(unknown)}; use prompt, "
-                                 f"options, answer, explanation.")
+                                 f"options, answer, explanation, hint.")
             items.append(Question(**q))
-        elif isinstance(q, tuple) and 3 <= len(q) <= 4:
+        elif isinstance(q, tuple) and 3 <= len(q) <= 5:
             items.append(Question(*q))
         else:
             raise TypeError(f"questions[{i}] must be a Question, a dict or a tuple "
-                            f"(prompt, options, answer[, explanation]); got {type(q).__name__}.")
+                            f"(prompt, options, answer[, explanation[, hint]]); got {type(q).__name__}.")
     return Quiz(items, title=title)

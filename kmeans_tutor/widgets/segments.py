@@ -7,12 +7,12 @@ charts of the same, a card per segment with its name, persona and
 recommendations, and a link that downloads every customer with their cluster
 as ``segments.csv``.
 
-Numbering: what the learner reads counts clusters from 1 — the profile
-table's rows and the cards say "Cluster 1" … "Cluster k", like the step
-captions and the StepView legend. The data stay 0-based like scikit-learn:
-``labels``, the index of ``profiles`` and ``segments``, and the ``cluster``
-column of ``labelled`` and of the download (Cluster 1 is ``cluster == 0``;
-a note under the link says so).
+Numbering: everything the learner reads counts clusters from 1 — the
+profile table's rows, the cards ("Cluster 1" … "Cluster k", like the step
+captions and the StepView legend) and the ``cluster`` column of ``labelled``
+and of the download (Cluster 1 is ``cluster == 1``). Only the model's
+internals stay 0-based like scikit-learn: ``labels`` and the index of
+``profiles`` and ``segments``.
 
 Two layers:
 
@@ -46,12 +46,12 @@ from ..core.estimator import KMeans
 from ..core.validation import MAX_SEED
 from ..data.mall import DEFAULT_FEATURES, MALL_FEATURES, MALL_TITLE
 from ..data.export import safe_csv
-from ..data.profiles import cluster_profiles, describe_segments
+from ..data.profiles import cluster_profiles, describe_segments, learner_labels
 from ..data.resolver import MALL
 from ..views.analysis import cluster_sizes, gender_mix, profile_bars
 from ..views.palette import cluster_style, edge_color
 from .base import DataModel, message_html, quiet, warning_html
-from .controls import DataChoice
+from .controls import DataChoice, figure_alt, hidden_html, live_html, live_region
 from .figure import app_figure, plain_text, refresh
 from .upload import UploadRow
 
@@ -95,8 +95,8 @@ class SegmentsModel(DataModel):
         ``describe_segments(profiles, overall=data.frame)``: name, persona,
         description, recommendations, summary, size, share.
     labelled : DataFrame
-        The customers plus a ``cluster`` (0-based, as ``labels``) and a
-        ``segment`` (name) column: what the download holds.
+        The customers plus a ``cluster`` (1 … k, as on the cards: ``labels + 1``)
+        and a ``segment`` (name) column: what the download holds.
     message, message_level
         Why the last inputs could not be used ("" when all is well); the
         outputs then keep their last good values.
@@ -142,7 +142,7 @@ class SegmentsModel(DataModel):
         profiles = cluster_profiles(data.frame, labels)
         segments = describe_segments(profiles, overall=data.frame)
         labelled = data.frame.copy()
-        labelled["cluster"] = labels
+        labelled["cluster"] = learner_labels(labels)  # 1 … k, as the cards say
         labelled["segment"] = segments["name"].reindex(labels).to_numpy()
         self.labels, self.centers = labels, km.cluster_centers_
         self.inertia = float(km.inertia_)
@@ -275,12 +275,11 @@ class SegmentsApp(widgets.VBox):
                                             tooltip="The random seed of the fit",
                                             layout=widgets.Layout(width="170px"))
         self._message = widgets.HTML()
+        self._status = live_region()
+        self._figure_alt = figure_alt()
         self._table = widgets.HTML()
         self._cards = widgets.HTML()
         self._download = widgets.HTML()
-        self._download_note = widgets.HTML(
-            "<small>In the file, the <code>cluster</code> column counts from 0 (like "
-            "scikit-learn's labels): Cluster 1 above is <code>cluster = 0</code>.</small>")
 
         # One figure: a subfigure for profile_bars (it makes its own panels),
         # one for sizes and gender mix.
@@ -295,13 +294,14 @@ class SegmentsApp(widgets.VBox):
             self._upload,
             self.data_row,
             self._message,
+            self._status,
             widgets.HTML("<b>Profiles</b> (means in the original units)"),
             self._table,
+            self._figure_alt,
             self.fig.canvas,
             widgets.HTML("<b>Segments</b>"),
             self._cards,
             self._download,
-            self._download_note,
         ]
         self._wire()
 
@@ -349,6 +349,15 @@ class SegmentsApp(widgets.VBox):
         refresh(self.fig)
 
         self._table.value = _profile_table_html(m.profiles, m.segments)
+        sizes = ", ".join(f"{int(v):,}" for v in m.profiles["size"])
+        k = int(m.profiles.shape[0])
+        self._status.value = live_html(f"{k} clusters of {len(m.labelled):,} "
+                                       f"{'customers' if m.is_mall else 'rows'}; sizes in cluster "
+                                       f"order: {sizes}.")
+        self._figure_alt.value = hidden_html(
+            "Bar charts of the table above: the mean of each feature per cluster (top); the number "
+            f"of {'customers' if m.is_mall else 'rows'} per cluster ({sizes}) and, when the data "
+            "have one, the mix of a category such as Gender per cluster (bottom).")
         self._cards.value = _cards_html(m.segments)
         n, k = len(m.labelled), int(m.profiles.shape[0])
         self._download.value = download_link(
@@ -371,6 +380,11 @@ class SegmentsApp(widgets.VBox):
     @property
     def message(self) -> str:
         return self._message.value
+
+    @property
+    def status(self) -> str:
+        """HTML of the one-line summary read out to screen readers after each change."""
+        return self._status.value
 
     @property
     def upload_row(self) -> UploadRow:

@@ -12,7 +12,8 @@ Two layers, as in every app of this package:
 - :class:`StepperApp` — an ``ipywidgets.VBox`` with the controls, the
   readouts and one ipympl figure created once: the step on the left (a
   :class:`~kmeans_tutor.views.composite.StepPicture`) and the inertia
-  staircase on the right (:class:`~kmeans_tutor.views.step_views.InertiaView`).
+  staircase on the right (:class:`~kmeans_tutor.views.analysis.InertiaSoFar`),
+  drawn up to the step on screen unless the learner ticks "show whole run".
 
 Drawing costs: a step only updates artists (``set_data``, about a
 millisecond at 10,000 points). After a click the picture is rendered and sent
@@ -38,13 +39,14 @@ from matplotlib.text import Text
 from traitlets import Enum, Float, Instance, List, observe, validate
 
 from ..core.lloyd import kmeans_steps
-from ..core.steps import SeedStep, Step
+from ..core.steps import SeedStep, Step, format_inertia
 from ..core.trace import Trace
 from ..data.mall import DEFAULT_FEATURES
+from ..views.analysis import InertiaSoFar
 from ..views.composite import StepPicture
-from ..views.step_views import InertiaView
 from .base import DataModel, RunModel, message_html, quiet, step_readout, warning_html
-from .controls import DataChoice, Transport
+from .controls import (KEYS_APP_CLASS, DataChoice, Transport, figure_alt, hidden_html, live_html,
+                       live_region)
 from .figure import Blitter, app_figure, freeze_layout, plain_text, short_name
 from .upload import UploadRow
 
@@ -246,12 +248,16 @@ class StepperApp(widgets.VBox):
     panel : StepPicture
         The step on the left axes (rebuilt when the data, k or Voronoi change).
     transport : Transport
-        Reset, back, step, play/pause, speed, to the end, timeline.
-    inertia_view : InertiaView or None
-        The inertia staircase on the right (rebuilt for each new run).
+        Start, back, step, play/pause, to the end, speed, timeline.
+    inertia_view : InertiaSoFar or None
+        The inertia staircase on the right, up to the step on screen (rebuilt
+        for each new run).
 
-    Keyboard (when the plot has focus — click it once): ← back, → step,
-    space play/pause.
+    Keyboard: ← back, → step, space play/pause, Home start, End the last
+    step. On a lesson page the keys work anywhere outside a text box (the
+    page's script clicks the buttons); in JupyterLab click the picture first.
+    The step sentence is an ARIA live region (screen readers read each new
+    one) and the picture has a text description that follows the step.
 
     Examples
     --------
@@ -273,15 +279,19 @@ class StepperApp(widgets.VBox):
         self.data_row = DataChoice(m)
         self._upload = UploadRow(lambda frame, name: m.use_upload(frame, name))
         self._k = widgets.IntSlider(value=min(max(m.k, 1), 10), min=1, max=10, description="k",
-                                    continuous_update=False, layout=widgets.Layout(width="260px"))
+                                    continuous_update=False, tooltip="The number of clusters",
+                                    layout=widgets.Layout(width="260px"))
         self._init = widgets.Dropdown(options=[(INIT_LABELS[i], i) for i in INIT_CHOICES], value=m.init,
-                                      description="Seeding", layout=widgets.Layout(width="300px"))
+                                      description="Seeding", tooltip="How the first centres are chosen",
+                                      layout=widgets.Layout(width="300px"))
         self._seed = widgets.IntText(value=m.seed, description="seed",
+                                     tooltip="The random seed: the same seed gives the same run",
                                      layout=widgets.Layout(width="170px"))
         self._new_seed = widgets.Button(description="new seed", icon="random",
                                         tooltip="Draw a fresh random seed and restart",
                                         layout=widgets.Layout(width="110px"))
         self._voronoi = widgets.Checkbox(value=self._voronoi_on, description="nearest-centre regions",
+                                         tooltip="Tint the area nearest to each centre",
                                          indent=False, layout=widgets.Layout(width="auto"))
         self._clear = widgets.Button(description="clear centres", icon="eraser",
                                      tooltip="Remove the centres you placed and place them again",
@@ -292,9 +302,14 @@ class StepperApp(widgets.VBox):
 
         # --- readouts ---
         self._readout = widgets.HTML()
-        self._caption = widgets.HTML()
+        self._caption = live_region()
         self._seed_line = widgets.HTML()
         self._message = widgets.HTML()
+        self._whole_run = widgets.Checkbox(value=False, description="show whole run",
+                                           tooltip="Draw the inertia of every step, including the "
+                                                   "steps not reached yet",
+                                           indent=False, layout=widgets.Layout(width="auto"))
+        self._figure_alt = figure_alt()
 
         # --- the figure, once ---
         self.fig = app_figure(figsize)
@@ -317,8 +332,12 @@ class StepperApp(widgets.VBox):
             self._caption,
             self._seed_line,
             self._message,
+            self._whole_run,
+            self._figure_alt,
             self.fig.canvas,
         ]
+        self.add_class(KEYS_APP_CLASS)
+        self.add_class("kt-picture-keys")  # its picture takes the keys itself once focused
         self._on_restart()
         self._wire()
 
@@ -337,6 +356,7 @@ class StepperApp(widgets.VBox):
         self._new_seed.on_click(quiet(lambda _: m.new_seed(), self._report))
         self._voronoi.observe(quiet(self._on_voronoi, self._report), names="value")
         self._clear.on_click(quiet(lambda _: m.clear_centers(), self._report))
+        self._whole_run.observe(quiet(self._on_whole_run, self._report), names="value")
         # model → view
         m.observe(quiet(self._on_index, self._report), names="index")
         m.observe(quiet(self._on_restart, self._report), names="revision")
@@ -372,7 +392,7 @@ class StepperApp(widgets.VBox):
         m.add_center(float(event.xdata), float(event.ydata))
 
     def _on_key(self, event):
-        """← back, → step, space play/pause (when the plot has focus)."""
+        """← back, → step, space play/pause, Home start, End last step (when the plot has focus)."""
         key = getattr(event, "key", None)
         m = self.model
         if key == "left":
@@ -380,8 +400,18 @@ class StepperApp(widgets.VBox):
         elif key == "right":
             m.step()
         elif key in (" ", "space"):
-            if m.trace is not None:
-                m.playing = not m.playing
+            self.transport.toggle()
+        elif key == "home":
+            m.reset()
+        elif key == "end":
+            m.to_end()
+
+    def _on_whole_run(self, change):
+        """Show the inertia of every step, or only up to the step on screen."""
+        if self.inertia_view is not None:
+            self.inertia_view.set_show_all(bool(change["new"]))
+            self._figure_alt.value = hidden_html(self.figure_text)
+            self._blitter.update(immediate=not self.model.playing)
 
     # model → widgets and figure
     def _on_restart(self, change=None):
@@ -402,7 +432,7 @@ class StepperApp(widgets.VBox):
         if self.panel is not None:
             out += self.panel.artists
         if self.inertia_view is not None:
-            out += [self.inertia_view.cursor, self.inertia_view.current]
+            out += self.inertia_view.artists  # the staircase grows with the step on screen
         return out
 
     def _on_index(self, change):
@@ -455,7 +485,7 @@ class StepperApp(widgets.VBox):
             self._placeholder = ax.text(0.5, 0.5, "The inertia of every step\nappears here once the run starts.",
                                         ha="center", va="center", transform=ax.transAxes, color="0.4")
         else:
-            self.inertia_view = InertiaView(m.trace, ax=ax).finalize()
+            self.inertia_view = InertiaSoFar(m.trace, ax=ax, show_all=self._whole_run.value).finalize()
         self._inertia_trace = m.trace
         freeze_layout(self.fig)
 
@@ -479,12 +509,12 @@ class StepperApp(widgets.VBox):
         m = self.model
         if step is None:
             self._readout.value = "<span style='color:#666'>no run yet</span>"
-            self._caption.value = ""
+            self._caption.value = live_html("")
         else:
             self._readout.value = step_readout(step, m.n_steps)
             sentence = self.panel.view.sentence if self.panel is not None else step.describe()
-            self._caption.value = (f"<div style='font-size:1.05em;padding:2px 0'>"
-                                   f"{html.escape(sentence)}</div>")
+            self._caption.value = live_html(sentence)
+        self._figure_alt.value = hidden_html(self.figure_text)
         if m.init == "manual":
             seed = ("centres placed by hand — no randomness: the same clicks give the same run")
         elif m.seed_used is not None:
@@ -507,6 +537,30 @@ class StepperApp(widgets.VBox):
     @property
     def seed_text(self) -> str:
         return self._seed_line.value
+
+    @property
+    def figure_text(self) -> str:
+        """The picture in words (its text alternative for screen readers), for the step on screen."""
+        m = self.model
+        step = m.current
+        if step is None or self.panel is None:
+            return "Picture: the data, with no run yet. " + (m.message or "")
+        n = m.X.shape[0]
+        x_name, y_name = (str(name) for name in m.data.axis_labels[:2])
+        centres = "; ".join(f"centre {j + 1} at ({c[0]:.3g}, {c[1]:.3g})"
+                            for j, c in enumerate(step.centers))
+        text = (f"Picture, left: {n:,} points, {x_name} across and {y_name} up, at step {step.index} "
+                f"of {m.n_steps - 1}. {self.panel.view.sentence} Centres: {centres}. ")
+        view = self.inertia_view
+        if view is not None:
+            shown = view.inertias[view.indices <= view.shown_upto]
+            if shown.size:
+                which = "of the whole run" if view.show_all else "so far"
+                text += (f"Right: the inertia after each step {which}, from {format_inertia(shown[0])} "
+                         f"down to {format_inertia(shown[-1])}.")
+            else:
+                text += "Right: the inertia chart, empty until the first assign step."
+        return text
 
     @property
     def message(self) -> str:

@@ -28,6 +28,7 @@ Two layers, as elsewhere in the package:
 from __future__ import annotations
 
 import html
+import json
 
 import ipywidgets as widgets
 import pandas as pd
@@ -130,6 +131,14 @@ def _first_lines(text: str, n: int = _MAX_MESSAGE_LINES, width: int = 200) -> st
     return "\n".join(lines)
 
 
+# ipywidgets labels the button "<description> (<files chosen>)", and the count
+# reads as "Your CSV (0)" to a student.  The style shows the description alone.
+_BUTTON_LABEL = ("<style>.kt-upload {{ font-size: 0 !important; }}"
+                 ".kt-upload i {{ font-size: var(--jp-widgets-font-size, 13px); margin-right: 0.4em; }}"
+                 ".kt-upload::after {{ content: {label}; "
+                 "font-size: var(--jp-widgets-font-size, 13px); }}</style>")
+
+
 class UploadRow(widgets.HBox):
     """A "CSV file" upload button and a status line.
 
@@ -161,12 +170,15 @@ class UploadRow(widgets.HBox):
                                           tooltip=f"A CSV file with a header line, up to "
                                                   f"{format_megabytes(self.max_bytes)}",
                                           layout=widgets.Layout(width="auto"))
+        self._upload.add_class("kt-upload")
         self._status = widgets.HTML(
             f"<span style='color:#666'>Upload a CSV file with a header line (up to "
             f"{format_megabytes(self.max_bytes)}); its numeric columns can then be clustered.</span>")
         self.file_name = ""     # the last file loaded (not escaped)
         self.ok = None          # True/False after a file, None before one
-        self.children = [self._upload, self._status]
+        self.children = [self._upload, widgets.HTML(
+            _BUTTON_LABEL.format(label=json.dumps(description).replace("<", "\\3c "))),
+                          self._status]
         self._wire()
 
     def _wire(self):

@@ -1,25 +1,30 @@
 """Fixtures for tests that drive served lessons in a real headless Chromium.
 
 * ``voila_server``: a session-wide ``kmeans-tutor serve`` on a free port, serving a
-  tiny generated lesson folder (``sample_lessons``), with short cull settings.
+  tiny generated lesson folder (``sample_lessons``, which also holds links that lead out
+  of it), with short cull and connect-grace settings.
   ``start_server(folder, log_path, extra_args=())`` (the fixture behind it) starts one
   on any folder with any options, e.g. the real lessons.
 * Playwright (pytest-playwright's ``browser``/``page``) launches Debian's
   ``/usr/bin/chromium`` (override with ``KMEANS_TUTOR_CHROMIUM``) with flags that stop
-  it from calling home. ``base_url`` is the server's, so ``page.goto("/")`` works.
+  it from calling home, and that resolve ``REBIND_HOST`` to 127.0.0.1 (what a DNS
+  rebinding attacker arranges). ``base_url`` is the server's, so ``page.goto("/")`` works.
 * ``open_lesson(page, "01_x.ipynb")`` loads a lesson and waits until it is ready.
 
 Without Playwright, pytest-playwright or Chromium, tests that need a browser are
 skipped, unless ``KMEANS_TUTOR_REQUIRE_BROWSER=1`` (set by CI), which makes them fail.
 
-Environment knobs: ``KMEANS_TUTOR_TEST_CULL_INTERVAL`` (default 5 s) and
-``KMEANS_TUTOR_TEST_CULL_IDLE_TIMEOUT`` (default 30 s) for the test server.
+Environment knobs: ``KMEANS_TUTOR_TEST_CULL_INTERVAL`` (default 5 s),
+``KMEANS_TUTOR_TEST_CULL_IDLE_TIMEOUT`` (default 30 s) and
+``KMEANS_TUTOR_TEST_CONNECT_GRACE`` (default 30 s) for the test server.
 """
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -34,6 +39,9 @@ import pytest
 BROWSER_DIR = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("KMEANS_TUTOR_CHROMIUM", "/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("KMEANS_TUTOR_REQUIRE_BROWSER", "") == "1"
+# A name of someone else's site that Chromium resolves to 127.0.0.1, as DNS rebinding makes
+# a victim's browser do (.test is reserved: it never resolves for real).
+REBIND_HOST = "rebind.kmeans-tutor.test"
 CHROMIUM_ARGS = [
     "--no-sandbox",  # runs as root in CI, where the sandbox refuses to start
     "--disable-gpu",
@@ -41,6 +49,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    f"--host-resolver-rules=MAP {REBIND_HOST} 127.0.0.1",
 ]
 # Fixtures that mean "this test drives a browser".
 _BROWSER_FIXTURES = {"browser", "page", "context", "new_context", "module_page", "launch_browser"}
@@ -49,6 +58,8 @@ _BROWSER_FIXTURES = {"browser", "page", "context", "new_context", "module_page",
 # reach a response (sources are stripped; notebooks are not downloadable).
 SOURCE_MARKER = "SOURCE-MARKER-do-not-serve-7f3a9c"
 TEST_LESSON = "01_click.ipynb"
+# In the name of a folder and a notebook outside the lessons folder that links lead to.
+OUTSIDE_MARKER = "outside-the-lessons-4d1e"
 
 
 # --- browser availability ------------------------------------------------------------
@@ -129,15 +140,27 @@ class LessonFolder:
     lesson: str = TEST_LESSON  # the notebook's file name
     helper: str = "helper.py"  # a Python file next to it
     source_marker: str = SOURCE_MARKER  # in both files' source only
+    # Links in the folder that lead out of it, to a folder holding a notebook and a picture.
+    linked_dir: str = f"{OUTSIDE_MARKER}-dir"
+    linked_lesson: str = f"02_{OUTSIDE_MARKER}.ipynb"
+    outside_lesson: str = f"{OUTSIDE_MARKER}.ipynb"  # in the linked folder
+    outside_picture: str = f"{OUTSIDE_MARKER}.png"  # in the linked folder
 
 
 @pytest.fixture(scope="session")
 def sample_lessons(tmp_path_factory) -> LessonFolder:
-    """A lesson folder made for the harness: ``01_click.ipynb`` plus a ``helper.py``."""
+    """A lesson folder made for the harness: ``01_click.ipynb``, a ``helper.py``, and two links
+    that lead outside it (to a folder and to a notebook), which the server must not follow."""
     folder = tmp_path_factory.mktemp("lessons")
+    lessons = LessonFolder(folder)
     write_click_lesson(folder / TEST_LESSON)
     (folder / "helper.py").write_text(f"# {SOURCE_MARKER}\n")
-    return LessonFolder(folder)
+    outside = tmp_path_factory.mktemp("outside")
+    write_click_lesson(outside / lessons.outside_lesson)
+    (outside / lessons.outside_picture).write_bytes(b"\x89PNG\r\n\x1a\n")
+    (folder / lessons.linked_dir).symlink_to(outside, target_is_directory=True)
+    (folder / lessons.linked_lesson).symlink_to(outside / lessons.outside_lesson)
+    return lessons
 
 
 # --- the server ----------------------------------------------------------------------------
@@ -164,6 +187,10 @@ class VoilaServer:
     def log(self) -> str:
         """Everything the server printed so far."""
         return self.log_path.read_text(errors="replace")
+
+    def kernels_started(self) -> int:
+        """How many kernels the server has started so far (its log says each)."""
+        return len(re.findall(r"Kernel started: ", self.log()))
 
 
 def _wait_for_port(host: str, port: int, proc: subprocess.Popen, timeout: float) -> bool:
@@ -207,6 +234,7 @@ def start_lesson_server(lessons_dir, log_path: Path, *, extra_args=(), startup_t
         "--lessons-dir", str(lessons_dir),
         "--cull-interval", os.environ.get("KMEANS_TUTOR_TEST_CULL_INTERVAL", "5"),
         "--cull-idle-timeout", os.environ.get("KMEANS_TUTOR_TEST_CULL_IDLE_TIMEOUT", "30"),
+        "--connect-grace", os.environ.get("KMEANS_TUTOR_TEST_CONNECT_GRACE", "30"),
         "--show-tracebacks",
         *extra_args,
     ]
@@ -239,6 +267,57 @@ def voila_server(sample_lessons, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("voila-log") / "server.log"
     with start_lesson_server(sample_lessons.path, log_path) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def rebind_host() -> str:
+    """A foreign name that this session's Chromium resolves to 127.0.0.1 (DNS rebinding)."""
+    return REBIND_HOST
+
+
+def _raw_request(server: VoilaServer, method: str, path: str, host: str | None = None,
+                 headers: dict | None = None) -> tuple[int, bytes]:
+    """Status and body of one request to ``server`` sent exactly as given: any method, the
+    path unnormalised (``..%2f`` stays), ``Host`` as given (default: the server's own)."""
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=90)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", host or f"{server.host}:{server.port}")
+        for name, value in {"Content-Length": "0", **(headers or {})}.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _wait_for_log(server: VoilaServer, pattern: str, count: int = 1, timeout: float = 90.0,
+                  start: int = 0) -> list[str]:
+    """Wait until the server log (from character ``start`` on) holds ``count`` matches of
+    ``pattern``; return them all."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = re.findall(pattern, server.log()[start:])
+        if len(found) >= count or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert len(found) >= count, f"no {count}× {pattern!r} within {timeout:g} s; log:\n{server.log()[-3000:]}"
+    return found
+
+
+@pytest.fixture(scope="session")
+def raw_request():
+    """``raw_request(server, method, path, host=None, headers=None) -> (status, body)``: one
+    request sent exactly as given (odd methods, unnormalised paths, any Host)."""
+    return _raw_request
+
+
+@pytest.fixture(scope="session")
+def wait_for_log():
+    """``wait_for_log(server, pattern, count=1, timeout=90, start=0) -> matches``: wait until the
+    server log holds ``count`` matches of ``pattern`` (from character ``start`` on)."""
+    return _wait_for_log
 
 
 @pytest.fixture(scope="session")

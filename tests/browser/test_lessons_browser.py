@@ -50,6 +50,7 @@ class LessonPages:
         self.open_lesson = open_lesson
         self.name = None
         self.page = None
+        self.requests: list[str] = []
 
     def adopt(self, name: str, page) -> None:
         """Use an already loaded page (e.g. reached by a link) as lesson ``name``."""
@@ -74,6 +75,8 @@ def lessons(browser, lessons_server, open_lesson):
     context = browser.new_context(base_url=lessons_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
     pages = LessonPages(context, open_lesson)
+    # Every request any lesson page makes, for test_no_page_asks_another_host (last in this file).
+    context.on("request", lambda request: pages.requests.append(request.url))
     yield pages
     pages.close()
     context.close()
@@ -139,6 +142,9 @@ def check_rendered(page, name: str, *, figures: int = 0, images: int = 0):
             box = wait_until(lambda: (b := canvases.nth(i).bounding_box()) and b["width"] > 50 and b,
                              f"figure {i} of {name} to be drawn")
             assert box["height"] > 50
+            # Drawn, not just sized: a blank canvas is one colour throughout.
+            wait_until(lambda: len(set(pixels(canvases.nth(i))[::3 * 97])) > 8,
+                       f"figure {i} of {name} to show a picture before any click")
     if images:
         assert page.locator(STATIC_IMAGE).count() >= images, f"{name}: static pictures missing"
 
@@ -157,24 +163,30 @@ def answer_first_question(page, name: str):
     wait_until(lambda: re.search(r"Correct|Not quite", card.inner_text()),
                f"quiz feedback in {name}")
     score = page.locator(".widget-html", has_text="Score:").first
-    wait_until(lambda: re.search(r"\b[01] / \d+ correct", score.inner_text()), f"the quiz score in {name}")
+    wait_until(lambda: re.search(r"\b[01] of \d+ right first time · 1 of \d+ answered", score.inner_text()),
+               f"the quiz score in {name}")
 
 
 # --------------------------------------------------------------------------- the course page
 
 
-def test_index_links_every_lesson_and_opens_lesson_1(lessons, lessons_server):
-    page = lessons.get(INDEX)
-    links = page.locator("a[href$='.ipynb']")
+def test_the_course_page_links_every_lesson_and_opens_lesson_1(lessons, lessons_server):
+    page = lessons.context.new_page()
+    response = page.goto("/")
+    assert response is not None and response.ok
+    links = page.locator("main a[href^='/lesson/']")
     hrefs = [links.nth(i).evaluate("a => a.href") for i in range(links.count())]
-    expected = [f"{lessons_server.url}/voila/render/{name}" for name in LESSONS]
-    # The list of lessons, in order (lesson footers are not on this page).
+    expected = [f"{lessons_server.url}/lesson/{int(name[:2])}" for name in LESSONS]
+    # The lessons in order, by their short addresses; no file name a student could see.
     assert hrefs == expected
+    assert ".ipynb" not in page.inner_text("body")
+    assert page.title() == "K-means, one step at a time · course page"
     # Following the first link renders lesson 1 (and that page serves lesson 1's checks).
     with page.expect_navigation(timeout=90_000):
         links.first.click()
     page.wait_for_selector("#loading", state="detached", timeout=90_000)
     assert page.url == expected[0]
+    assert page.title().startswith("Lesson 1 · ")
     lessons.adopt(LESSONS[0], page)
 
 
@@ -233,6 +245,17 @@ def test_lesson_4_stepper_steps_forward_and_back(lessons):
     picture.scroll_into_view_if_needed()
     unanswered = steady_pixels(picture)
     answer_first_question(page, name)
+    # A wrong answer gets a hint (the distances would give the answer away); the answer
+    # found, the picture shows them.
+    card = first_question(page)
+    radios = card.locator(".widget-radio-box input[type=radio]")
+    for i in range(1, radios.count()):
+        if re.search(r"Correct|The answer is", card.inner_text()):
+            break
+        before = card.inner_text()
+        radios.nth(i).check()
+        wait_until(lambda: card.inner_text() != before, f"feedback on try {i + 1}")
+    assert re.search(r"Correct|The answer is", card.inner_text())
     wait_until(lambda: pixels(picture) != unanswered, "the quiz picture to show the distances")
 
 
@@ -314,3 +337,18 @@ def test_lesson_7(lessons):
     page = lessons.get(name)
     check_rendered(page, name, figures=1)
     answer_first_question(page, name)
+
+
+# --------------------------------------------------------------------------- last: what the pages asked for
+
+
+def test_no_page_asks_another_host(lessons, lessons_server):
+    """The course page and every lesson (opened by the tests above) load nothing from elsewhere:
+    no fonts, scripts, styles or pictures from another server."""
+    for name in LESSONS:
+        lessons.get(name)
+    foreign = [url for url in lessons.requests
+               if not url.startswith((lessons_server.url + "/", "data:", "blob:", "about:"))]
+    assert lessons.requests and not foreign, foreign[:10]
+    assert any(url.rstrip("/") == lessons_server.url for url in lessons.requests)  # the course page
+

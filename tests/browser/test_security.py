@@ -12,6 +12,11 @@ right after on the same socket must be answered, which proves the socket was liv
 
 The sockets speak the ``v1.kernel.websocket.jupyter.org`` protocol, like lesson pages: the
 server refuses the older JSON ("legacy") protocol outright, which is tested too.
+
+DNS rebinding: a page on someone else's site whose name is made to resolve to 127.0.0.1
+sends that name in the ``Host`` header. The server answers 403 to every route for any name
+that is not its own (loopback here), kernel websockets included, and no kernel starts;
+Chromium is made to resolve such a name to 127.0.0.1 to show it from a real browser.
 """
 
 from __future__ import annotations
@@ -240,3 +245,71 @@ def test_widgets_still_work_after_the_attempts(lesson_page):
     # The kernel is alive and the comm route (the one the lesson needs) still works.
     lesson_page.locator(".widget-button", has_text="Click me").click()
     lesson_page.locator(".widget-label", has_text="clicked 1 time(s)").wait_for(timeout=30_000)
+
+
+# --- DNS rebinding: requests for someone else's name ----------------------------------------
+
+FOREIGN_HOST = "evil.example.com"
+REFUSED_HOST = "does not answer to the name"
+NO_KERNEL = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/"),
+    ("GET", "/voila/render/{lesson}"),
+    ("GET", "/voila/tree/"),
+    ("GET", "/voila/api/contents/"),
+    ("GET", "/voila/static/voila.js"),
+    ("GET", "/voila/templates/lab/static/voila.js"),
+    ("GET", "/voila/files/picture.png"),
+    ("GET", "/voila/labextensions/@jupyter-widgets/jupyterlab-manager/package.json"),
+    ("GET", "/api/kernels/{kernel}"),
+    ("POST", "/voila/api/shutdown/{kernel}"),
+    ("DELETE", "/api/kernels/{kernel}"),
+    ("FOO", "/"),
+])
+@pytest.mark.parametrize("port", [True, False], ids=["with-port", "without-port"])
+def test_a_foreign_host_is_refused_on_every_route(voila_server, sample_lessons, raw_request, method, path, port):
+    path = path.format(lesson=sample_lessons.lesson, kernel=NO_KERNEL)
+    host = f"{FOREIGN_HOST}:{voila_server.port}" if port else FOREIGN_HOST
+    before = voila_server.kernels_started()
+    status, body = raw_request(voila_server, method, path, host=host)
+    assert status == 403, (path, status, body[:300])
+    assert REFUSED_HOST.encode() in body and sample_lessons.source_marker.encode() not in body
+    assert voila_server.kernels_started() == before  # the lesson was not run
+
+
+@pytest.mark.parametrize("host", ["localhost:{port}", "127.0.0.1:{port}", "[::1]:{port}", "localhost"])
+def test_this_servers_own_names_are_served(voila_server, raw_request, host):
+    # The same request as above, for a name of this (loopback) server.
+    status, body = raw_request(voila_server, "GET", "/voila/static/voila.js", host=host.format(port=voila_server.port))
+    assert status == 200 and REFUSED_HOST.encode() not in body
+
+
+def test_a_foreign_host_cannot_open_a_kernel_websocket(kernel_channels_url, voila_server):
+    url = f"{kernel_channels_url}?session_id={uuid.uuid4().hex}"
+    for host in (FOREIGN_HOST, f"{FOREIGN_HOST}:{voila_server.port}"):
+        with pytest.raises(websocket.WebSocketBadStatusException) as info:
+            websocket.create_connection(url, timeout=REPLY_TIMEOUT_S, subprotocols=[WS_PROTOCOL], host=host,
+                                        origin=f"http://{host}")
+        assert info.value.status_code == 403
+    # The same socket for the server's own name opens (the page's kernel is alive).
+    websocket.create_connection(url, timeout=REPLY_TIMEOUT_S, subprotocols=[WS_PROTOCOL]).close()
+    assert f"Refused a request for host '{FOREIGN_HOST}" in voila_server.log()
+
+
+def test_a_rebound_name_gets_403_in_chromium(browser, voila_server, sample_lessons, rebind_host):
+    # What a victim's browser does once the attacker's name points at 127.0.0.1.
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        before = voila_server.kernels_started()
+        response = page.goto(f"http://{rebind_host}:{voila_server.port}/voila/render/{sample_lessons.lesson}")
+        assert response is not None and response.status == 403
+        assert REFUSED_HOST in page.content()
+        # Nor can the attacker's page reach the API with its own origin.
+        status = page.evaluate("async () => (await fetch('/voila/api/contents/')).status")
+        assert status == 403
+        assert voila_server.kernels_started() == before
+    finally:
+        context.close()

@@ -1,12 +1,18 @@
 """The lesson server, end to end: what it serves, what it refuses, and widget comms.
 
 Runs against ``voila_server`` (``kmeans-tutor serve`` on a generated one-lesson folder,
-see conftest.py). The HTTP checks use urllib; the page checks use Chromium.
+see conftest.py). The HTTP checks use urllib, or raw requests for odd methods and paths;
+the page checks use Chromium.
+
+Refusals are answers, not accidents: links in the lessons folder that lead out of it are
+not followed (404, and not listed), and malformed requests get a 4xx without a traceback
+in the server's log.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sys
 import urllib.error
@@ -45,14 +51,31 @@ def looks_like_notebook(body: bytes) -> bool:
 # --- the listing ---------------------------------------------------------------------
 
 
-def test_tree_listing_loads_in_chromium(page, sample_lessons):
+def test_the_root_url_is_the_course_page_and_starts_no_kernel(page, voila_server, sample_lessons):
+    kernels_before = voila_server.kernels_started()
     response = page.goto("/")
     assert response is not None and response.status == 200
-    # The listing is drawn by JavaScript from /voila/api/contents: seeing the file's name
-    # proves the page's scripts ran and talked to the server.
-    page.get_by_text(sample_lessons.lesson).wait_for(state="visible", timeout=30_000)
-    # Only notebooks are listed, not the Python helper next to them.
-    assert page.get_by_text(sample_lessons.helper).count() == 0
+    # Lesson 1 of the folder, by its short address; the link leading out is not listed.
+    link = page.locator("a[href='/lesson/1']")
+    assert link.count() == 1
+    assert page.locator("a[href='/lesson/2']").count() == 0
+    assert ".ipynb" not in page.content()
+    assert sample_lessons.helper not in page.content()
+    # /voila/tree (Voilà's file list) leads to the course page too.
+    page.goto("/voila/tree")
+    assert page.url.rstrip("/") == voila_server.url
+    assert voila_server.kernels_started() == kernels_before
+
+
+def test_a_lesson_opens_at_its_short_address_and_file_links_lead_there(page, voila_server):
+    response = page.goto("/lesson/01_click.ipynb")
+    assert response is not None and response.ok
+    assert page.url == f"{voila_server.url}/lesson/1"
+    page.wait_for_selector("#loading", state="detached", timeout=90_000)
+    page.get_by_role("button", name="Click me").wait_for(state="visible", timeout=30_000)
+    for path, status in [("/lesson/9", 404), ("/lesson/abc", 404), ("/lesson/00_index.ipynb", 302)]:
+        code, _ = http_get(f"{voila_server.url}{path}")
+        assert code == status, path
 
 
 # --- refusals ------------------------------------------------------------------------
@@ -70,11 +93,14 @@ def test_query_string_theme_and_template_overrides_are_ignored(voila_server, que
     # Voilà does not reject the query: with the overrides locked it ignores it and
     # renders the configured light theme and kmeans-tutor template (lab's, minus its CDN
     # links), exactly as without it.
-    status, body = http_get(f"{voila_server.url}/{query}")
+    status, body = http_get(f"{voila_server.url}/voila/render/01_click.ipynb{query}")
     assert status == 200
     assert forbidden not in body
     assert b"theme-light.css" in body
     assert b"voila/templates/kmeans-tutor/" in body
+    # The course page has no theme or template to switch.
+    status, body = http_get(f"{voila_server.url}/{query}")
+    assert status == 200 and b'href="/lesson/1"' in body and forbidden not in body
 
 
 @pytest.mark.parametrize(
@@ -107,7 +133,71 @@ def test_sources_are_not_downloadable(voila_server, sample_lessons, path):
         # The listing API may describe the file, but without its content.
         assert json.loads(body)["content"] is None
     else:
-        assert status in (403, 404, 500), f"{path}: unexpected HTTP {status}"
+        assert status in (403, 404), f"{path}: unexpected HTTP {status}"
+
+
+# --- links that lead out of the lessons folder ------------------------------------------
+
+
+def test_the_listing_leaves_out_links_that_lead_outside(voila_server, sample_lessons):
+    status, body = http_get(f"{voila_server.url}/voila/api/contents/")
+    assert status == 200
+    names = {entry["name"] for entry in json.loads(body)["content"]}
+    assert sample_lessons.lesson in names
+    assert not names & {sample_lessons.linked_dir, sample_lessons.linked_lesson}, names
+
+
+@pytest.mark.parametrize("path", [
+    "/voila/api/contents/{dir}",
+    "/voila/api/contents/{dir}/{nb}",
+    "/voila/api/contents/{link}",
+    "/voila/tree/{dir}",
+    "/voila/render/{link}",
+    "/voila/render/{dir}/{nb}",
+    "/voila/files/{dir}/{png}",
+])
+def test_links_that_lead_outside_are_not_followed(voila_server, sample_lessons, path):
+    lessons = sample_lessons
+    path = path.format(dir=lessons.linked_dir, nb=lessons.outside_lesson, link=lessons.linked_lesson,
+                       png=lessons.outside_picture)
+    before = voila_server.kernels_started()
+    status, body = http_get(voila_server.url + path)
+    assert status in (403, 404), f"{path}: HTTP {status}"
+    assert lessons.source_marker.encode() not in body
+    assert voila_server.kernels_started() == before  # the notebook outside was not run
+
+
+# --- malformed requests: an answer, not a traceback -------------------------------------------
+
+
+@pytest.mark.parametrize("method, path, expected", [
+    ("GET", "/logout", 404),
+    ("GET", "/voila/api/contents/{nb}/checkpoints", 404),
+    ("GET", "/voila/api/contents/{nb}/checkpoints/x", 404),
+    ("GET", "/voila/templates/..%2f..%2f..%2fetc%2fpasswd", 404),
+    ("GET", "/voila/templates/lab/static/..%2f..%2f..%2f..%2fetc%2fpasswd", 404),
+    ("GET", "/voila/templates/lab", 404),
+    ("GET", "/voila/templates/", 404),
+    ("GET", "/voila/templates/no-such-template/static/x.js", 404),
+    ("GET", "/voila/api/themes/", 404),
+    ("GET", "/voila/labextensions/", 404),
+    ("GET", "/api/kernels/00000000-0000-0000-0000-000000000000/channels", 404),
+    ("GET", "/voila/render/%00", 400),
+    ("GET", "/voila/files/%00", 400),
+    ("GET", "/voila/tree/%ff", 400),
+    ("FOO", "/", 405),
+    ("PROPFIND", "/voila/render/{nb}", 405),
+])
+def test_malformed_requests_get_4xx_without_a_traceback(voila_server, sample_lessons, raw_request,
+                                                       wait_for_log, method, path, expected):
+    path = path.format(nb=sample_lessons.lesson)
+    start = len(voila_server.log())
+    status, _ = raw_request(voila_server, method, path)
+    assert status == expected
+    # Tornado logs a request once it is answered, after any traceback it caused.
+    wait_for_log(voila_server, re.escape(f"{status} {method} {path} ("), start=start, timeout=30)
+    new = voila_server.log()[start:]
+    assert "Traceback" not in new and "Uncaught exception" not in new, new
 
 
 def test_binds_loopback_only(voila_server):

@@ -6,7 +6,8 @@ import pytest
 
 from kmeans_tutor import KMeans
 from kmeans_tutor.data import load_mall_customers
-from kmeans_tutor.data.profiles import PERSONAS, cluster_profiles, describe_segments
+from kmeans_tutor.data.profiles import (PERSONAS, cluster_profiles, describe_segments, learner_labels,
+                                        number_clusters)
 
 INCOME, SCORE = "Annual Income (k$)", "Spending Score (1-100)"
 NUMERIC = ["Age", INCOME, SCORE]
@@ -253,3 +254,34 @@ def test_profile_columns_tell_shares_from_features_by_the_numbers():
     # "Score: total" looks like a share column by its name, but its values are no shares.
     assert profile_columns(p) == (["Score: total"], {"Gender": ["Gender: F", "Gender: M"]})
     assert p.attrs == {}  # nothing hidden in the table
+
+
+# ----------------------------------------------------------------------------- numbering
+
+
+def test_number_clusters_shows_tables_numbered_from_one(df, labels5):
+    p = cluster_profiles(df, labels5)
+    seg = describe_segments(p, overall=df)
+    assert p.index.tolist() == [0, 1, 2, 3, 4]  # the data stay 0-based, like labels_
+    for table in (p, seg):
+        shown = number_clusters(table)
+        assert shown.index.tolist() == [1, 2, 3, 4, 5] and shown.index.name == "cluster"
+        pd.testing.assert_frame_equal(shown.reset_index(drop=True), table.reset_index(drop=True))
+    assert p.index.tolist() == [0, 1, 2, 3, 4]  # not changed in place
+    # Cluster n of a shown table is the customers with labels_ == n − 1.
+    shown = number_clusters(p)
+    assert shown.loc[1, "size"] == int((labels5 == 0).sum())
+    # Ids that are not 0 … k − 1 (e.g. −1 for noise) are left as they are.
+    odd = cluster_profiles(df, np.where(labels5 == 0, -1, labels5))
+    assert number_clusters(odd).index.tolist() == odd.index.tolist()
+    with pytest.raises(TypeError, match="DataFrame"):
+        number_clusters(labels5)
+
+
+def test_learner_labels_are_one_based(labels5):
+    assert learner_labels(labels5).tolist() == (labels5 + 1).tolist()
+    assert sorted(set(learner_labels(labels5))) == [1, 2, 3, 4, 5]
+    with pytest.raises(ValueError, match="0 … k − 1"):
+        learner_labels(np.array([-1, 0, 1]))
+    with pytest.raises(TypeError):
+        learner_labels(np.array([0.5, 1.0]))

@@ -1,4 +1,5 @@
-"""The lesson server's kernel manager: the cap, the memory floor and the "full" message.
+"""The lesson server's kernel manager: the cap, the memory floor, the "full" message and
+the connect grace.
 
 These drive :class:`LessonKernelManager` directly with a fake kernel start; the browser
 tests (tests/browser/test_capacity.py) check the same through a real server.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime
+import types
 
 import pytest
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
@@ -23,17 +26,32 @@ def run(coro):
         return pool.submit(asyncio.run, coro).result()
 
 
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
 @pytest.fixture
-def manager(monkeypatch, tmp_path):
-    """A LessonKernelManager whose kernels are fake: starting one takes 10 ms and records an id."""
+def fake_kernels(monkeypatch):
+    """Make jupyter_server's kernel starts and shutdowns fake: a start takes 10 ms and records
+    a kernel that is idle and was active just now; a shutdown forgets it."""
+    counter = iter(range(10**6))
 
     async def fake_start(self, *args, **kwargs):
         await asyncio.sleep(0.01)
-        kernel_id = kwargs.get("kernel_id") or f"k{len(self._kernels)}"
-        self._kernels[kernel_id] = object()
+        kernel_id = kwargs.get("kernel_id") or f"k{next(counter)}"
+        self._kernels[kernel_id] = types.SimpleNamespace(last_activity=now(), execution_state="idle")
         return kernel_id
 
+    async def fake_shutdown(self, kernel_id, *args, **kwargs):
+        del self._kernels[kernel_id]
+
     monkeypatch.setattr(AsyncMappingKernelManager, "start_kernel", fake_start)
+    monkeypatch.setattr(AsyncMappingKernelManager, "shutdown_kernel", fake_shutdown)
+
+
+@pytest.fixture
+def manager(fake_kernels, tmp_path):
+    """A LessonKernelManager on fake kernels."""
     return LessonKernelManager(root_dir=str(tmp_path))
 
 
@@ -160,3 +178,102 @@ def test_replacements_for_handed_out_kernels_start_one_at_a_time(manager):
         return clock.monotonic() - t0
 
     assert run(cold()) < 0.15
+
+
+# --- connect grace: kernels whose page never connects -------------------------------------
+
+
+GRACE = 60.0
+PREHEAT = {"env": {"VOILA_PREHEAT": "True"}}
+
+
+def idle_for(manager, kernel_id, seconds):
+    """Pretend ``kernel_id``'s last activity was ``seconds`` ago."""
+    manager.get_kernel(kernel_id).last_activity = now() - datetime.timedelta(seconds=seconds)
+
+
+class Pooled(LessonKernelManager):
+    """The shape of Voilà's pooling class (voila_kernel_manager_factory): a page takes a
+    kernel the pool started earlier."""
+
+    async def get_rendered_notebook(self, notebook_name, **kwargs):
+        return "render task", [], self.pool.pop()
+
+
+@pytest.fixture
+def graced(manager):
+    manager.connect_grace = GRACE
+    return manager
+
+
+def test_a_kernel_whose_page_never_connects_is_shut_down_and_frees_its_slot(graced):
+    graced.max_kernels = 1
+    (kernel_id,) = start_many(graced, 1)  # a plain GET of the lesson
+    assert isinstance(start_many(graced, 1)[0], ServerFullError)
+    idle_for(graced, kernel_id, GRACE + 1)
+    run(graced.shut_down_unconnected())
+    assert kernel_id not in graced
+    assert isinstance(start_many(graced, 1)[0], str)  # the next student gets the slot
+
+
+def test_a_kernel_within_its_grace_is_kept(graced):
+    (kernel_id,) = start_many(graced, 1)
+    idle_for(graced, kernel_id, GRACE - 5)
+    run(graced.shut_down_unconnected())
+    assert kernel_id in graced
+
+
+def test_a_kernel_whose_page_connected_is_left_to_the_culler(graced):
+    (kernel_id,) = start_many(graced, 1)
+    graced.notify_connect(kernel_id)
+    graced.notify_disconnect(kernel_id)  # even once the tab is closed
+    idle_for(graced, kernel_id, GRACE * 10)
+    run(graced.shut_down_unconnected())
+    assert kernel_id in graced
+
+
+def test_a_busy_kernel_is_kept_however_long_it_takes(graced):
+    # A lesson rendering slowly on a loaded machine: its page cannot connect yet.
+    (kernel_id,) = start_many(graced, 1)
+    graced.get_kernel(kernel_id).execution_state = "busy"
+    idle_for(graced, kernel_id, GRACE * 10)
+    run(graced.shut_down_unconnected())
+    assert kernel_id in graced
+    graced.get_kernel(kernel_id).execution_state = "idle"  # the lesson ran; still no page
+    run(graced.shut_down_unconnected())
+    assert kernel_id not in graced
+
+
+def test_no_grace_keeps_every_kernel(manager):
+    assert manager.connect_grace == 0  # the trait's default; serve() passes its own
+    (kernel_id,) = start_many(manager, 1)
+    idle_for(manager, kernel_id, 10**6)
+    run(manager.shut_down_unconnected())
+    assert kernel_id in manager
+
+
+def test_a_preheated_kernel_waits_in_the_pool_and_gets_its_grace_when_handed_out(fake_kernels, tmp_path):
+    manager = Pooled(root_dir=str(tmp_path), connect_grace=GRACE)
+    manager.pool = [run(manager.start_kernel(kernel_name="python3", **PREHEAT)) for _ in range(2)]
+    waiting, taken = manager.pool
+    for kernel_id in (waiting, taken):
+        idle_for(manager, kernel_id, GRACE * 10)  # preheated long before anyone came
+    run(manager.shut_down_unconnected())
+    assert waiting in manager and taken in manager
+
+    assert run(manager.get_rendered_notebook(notebook_name="01_a.ipynb"))[2] == taken
+    run(manager.shut_down_unconnected())
+    assert taken in manager  # its grace counts from the hand-out
+    idle_for(manager, taken, GRACE + 1)
+    run(manager.shut_down_unconnected())
+    assert taken not in manager
+    assert waiting in manager  # the one still in the pool is never touched
+
+
+def test_a_restart_in_place_does_not_start_a_grace(graced):
+    (kernel_id,) = start_many(graced, 1)
+    graced.notify_connect(kernel_id)
+    assert run(graced.start_kernel(kernel_id=kernel_id)) == kernel_id
+    idle_for(graced, kernel_id, GRACE * 10)
+    run(graced.shut_down_unconnected())
+    assert kernel_id in graced

@@ -5,6 +5,7 @@ End-to-end serving is in tests/browser/test_server.py.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -16,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from kmeans_tutor import cli
+from kmeans_tutor.server import serve as serve_module
 from kmeans_tutor.server.serve import (
+    DEFAULT_CONNECT_GRACE,
     LessonNotFoundError,
     PortInUseError,
     ServeError,
@@ -60,7 +63,8 @@ def busy_port():
 
 def test_defaults_are_safe(lessons):
     cmd = build_voila_command(lessons)
-    assert cmd[:4] == [sys.executable, "-m", "voila", str(lessons.resolve())]
+    # Voilà with the lesson server's refusals (Host check, folder confinement, ...).
+    assert cmd[:4] == [sys.executable, "-m", "kmeans_tutor.server.voila_app", str(lessons.resolve())]
     for flag in [
         "--Voila.ip=127.0.0.1",
         "--Voila.port=8866",
@@ -80,8 +84,10 @@ def test_defaults_are_safe(lessons):
         "--Voila.kernel_websocket_connection_class=kmeans_tutor.server.lesson_kernels.LessonWebsocketConnection",
         "--LessonKernelManager.max_kernels=0",
         "--LessonKernelManager.min_available_mb=400",
+        "--LessonKernelManager.connect_grace=120",
     ]:
         assert flag in cmd
+    assert not [arg for arg in cmd if "allowed_hosts" in arg]
     assert not [arg for arg in cmd if "preheat" in arg or "pool_size" in arg]
     assert not [arg for arg in cmd if arg.startswith("--") and "token" in arg.lower()]
 
@@ -150,6 +156,25 @@ def test_bad_times(lessons, name, value):
         build_voila_command(lessons, **{name: value})
 
 
+def test_connect_grace_and_allowed_hosts_reach_the_command(lessons):
+    cmd = build_voila_command(lessons, connect_grace=15, allowed_hosts=["kmeans.school.lan", "10.0.0.9"])
+    assert _option(cmd, "LessonKernelManager.connect_grace") == "15"
+    assert [arg for arg in cmd if arg.startswith("--LessonVoila.allowed_hosts=")] == [
+        "--LessonVoila.allowed_hosts=kmeans.school.lan", "--LessonVoila.allowed_hosts=10.0.0.9"]
+    assert _option(build_voila_command(lessons, connect_grace=0), "LessonKernelManager.connect_grace") == "0"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"connect_grace": -1}, "connect_grace"), ({"connect_grace": 2.5}, "connect_grace"),
+    ({"allowed_hosts": "kmeans.lan"}, "allowed_hosts must be a list"),
+    ({"allowed_hosts": ["a b"]}, "allowed_hosts must be an IP address or a host name"),
+    ({"allowed_hosts": [""]}, "allowed_hosts must not contain an empty name"),
+])
+def test_bad_connect_grace_or_allowed_hosts(lessons, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        build_voila_command(lessons, **kwargs)
+
+
 def test_missing_lessons_folder(tmp_path):
     with pytest.raises(ServeError, match="does not exist"):
         build_voila_command(tmp_path / "nope")
@@ -163,9 +188,13 @@ def test_lessons_are_found_by_number(lessons):
         0: ["00_index.ipynb"], 1: ["01_assign.ipynb"], 2: ["02_update step.ipynb"], 10: ["10_choose_k.ipynb"],
     }
     assert find_lesson(lessons, 10).name == "10_choose_k.ipynb"
-    assert lesson_path(lessons, 1) == "/voila/render/01_assign.ipynb"
-    assert lesson_path(lessons, 2) == "/voila/render/02_update%20step.ipynb"
-    assert lesson_path(lessons, None) == "/"
+    # Short addresses: no notebook file name in what a student types or sees.
+    assert lesson_path(lessons, 1) == "/lesson/1"
+    assert lesson_path(lessons, 2) == "/lesson/2"
+    assert lesson_path(lessons, 10) == "/lesson/10"
+    assert lesson_path(lessons, 0) == lesson_path(lessons, None) == "/"
+    with pytest.raises(LessonNotFoundError):
+        lesson_path(lessons, 3)
 
 
 def test_index_notebook_is_lesson_zero(tmp_path):
@@ -196,6 +225,18 @@ def test_ambiguous_lesson_number(lessons):
 def test_bad_lesson_number(lessons, number):
     with pytest.raises(ValueError, match="lesson number"):
         find_lesson(lessons, number)
+
+
+def test_a_lesson_that_links_outside_the_folder_is_refused(lessons, tmp_path_factory):
+    # The server refuses to serve it, so asking for it (e.g. to preheat it) fails up front.
+    outside = tmp_path_factory.mktemp("elsewhere") / "private.ipynb"
+    outside.write_text("{}")
+    (lessons / "03_linked.ipynb").symlink_to(outside)
+    with pytest.raises(LessonNotFoundError, match=r"lesson 3 \(03_linked.ipynb\) is a link to .*outside"):
+        find_lesson(lessons, 3)
+    # A link that stays inside the folder is a lesson like any other.
+    (lessons / "04_again.ipynb").symlink_to(lessons / "01_assign.ipynb")
+    assert find_lesson(lessons, 4).name == "04_again.ipynb"
 
 
 def test_checkout_lessons_folder():
@@ -318,7 +359,9 @@ def test_preheat_pools_only_the_chosen_lesson(lessons):
     for name in ("02_update step.ipynb", os.path.join(folder, "02_update step.ipynb")):
         assert not denied.match(name), name
     for name in ("01_assign.ipynb", os.path.join(folder, "10_choose_k.ipynb"), "x02_update step.ipynb",
-                 os.path.join(folder, "02_update step.ipynb.bak")):
+                 os.path.join(folder, "02_update step.ipynb.bak"),
+                 # a namesake in a subfolder would get a pool of its own, holding slots for good
+                 os.path.join(folder, "old", "02_update step.ipynb"), "old/02_update step.ipynb"):
         assert denied.match(name), name
 
 
@@ -382,11 +425,14 @@ def test_cli_capacity_options_reach_serve(lessons, monkeypatch):
 
     monkeypatch.setattr(cli, "serve", fake_serve)
     assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons), "--lesson", "1",
-                     "--preheat", "3", "--max-kernels", "12", "--min-available-mb", "0"]) == 0
+                     "--preheat", "3", "--max-kernels", "12", "--min-available-mb", "0",
+                     "--connect-grace", "30", "--allow-host", "kmeans.lan", "--allow-host", "10.0.0.9"]) == 0
     assert (seen["preheat"], seen["max_kernels"], seen["min_available_mb"]) == (3, 12, 0)
+    assert (seen["connect_grace"], seen["allowed_hosts"]) == (30, ["kmeans.lan", "10.0.0.9"])
     seen.clear()
     assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons)]) == 0
     assert (seen["preheat"], seen["max_kernels"], seen["min_available_mb"]) == (0, None, 400)
+    assert (seen["connect_grace"], seen["allowed_hosts"]) == (DEFAULT_CONNECT_GRACE, [])
 
 
 def test_cli_preheat_without_lesson_is_an_error(lessons, capsys):
@@ -396,6 +442,7 @@ def test_cli_preheat_without_lesson_is_an_error(lessons, capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["--max-kernels", "-1"], "-1 is not a whole number (0 or more)"),
+    (["--connect-grace", "-5"], "-5 is not a whole number (0 or more)"),
     (["--preheat", "many"], "'many' is not a whole number (0 or more)"),
 ])
 def test_cli_capacity_usage_errors(args, message, capsys):
@@ -403,3 +450,46 @@ def test_cli_capacity_usage_errors(args, message, capsys):
         cli.main(["serve", *args])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+# --- what serve() says at start-up ----------------------------------------------------------
+
+
+class FakeVoila:
+    """A Voilà process that has started and then stops at once."""
+
+    def __init__(self, cmd, env=None):
+        self.cmd = cmd
+
+    def poll(self):
+        return None
+
+    def wait(self, timeout=None):
+        return 0
+
+    def terminate(self):
+        pass
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """Run serve() against :class:`FakeVoila`; returns what it printed."""
+    monkeypatch.setattr(subprocess, "Popen", FakeVoila)
+    monkeypatch.setattr(serve_module, "_wait_for_port", lambda *args: True)
+
+    def start(lessons, **kwargs):
+        out = io.StringIO()
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        assert serve(lessons, port=port, open_browser=False, max_kernels=4, out=out, **kwargs) == 0
+        return out.getvalue()
+
+    return start
+
+
+def test_connect_grace_is_mentioned_only_when_changed(lessons, started):
+    assert "--connect-grace" not in started(lessons)
+    assert "has not connected 20 s after its last activity is shut down (--connect-grace)" in \
+        started(lessons, connect_grace=20)
+    assert "kept until culled (--connect-grace 0)" in started(lessons, connect_grace=0)

@@ -304,7 +304,8 @@ def test_pca_projection_matches_sklearn_up_to_sign(ax):
                                    pca.transform(step.centers[j:j + 1]) * signs, atol=1e-9)
     caption = " ".join(view.caption.text.get_text().split())
     assert "approximate" in caption and "5-D" in caption
-    assert "PC1" in view.projection.labels[0]
+    assert view.projection.labels[0].startswith("widest direction")  # no "PC1": PCA is not taught
+    assert "PC" not in " ".join(view.projection.labels)
 
 
 def test_features_by_index_and_by_name(ax):
@@ -333,7 +334,7 @@ def test_projection_object_is_reusable():
     p = Projection(X, projection="pca")
     C = X[:2]
     np.testing.assert_allclose(p.transform(C), (C - X.mean(0)) @ p.components.T)
-    assert p.approximate and "PCA" in p.description
+    assert p.approximate and "spread most" in p.description and "PCA" not in p.description
 
 
 def test_draw_rejects_a_step_from_other_data(X, trace, ax):

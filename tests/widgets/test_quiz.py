@@ -38,14 +38,59 @@ QUESTIONS = [
 
 def test_feedback_right_and_wrong():
     quiz = Quiz(QUESTIONS)
-    assert quiz.feedback(0) == "" and quiz.model.summary == "0 / 0 correct"
-    quiz.select(0, 0)
+    assert quiz.feedback(0) == ""
+    assert quiz.model.summary == "0 of 3 right first time · 0 of 3 answered"
+    quiz.select(0, 0)  # two options: a wrong one leaves only the answer, so it is shown
     assert "Not quite" in quiz.feedback(0) and "never rises" in quiz.feedback(0)
     assert "More centres, shorter distances." in quiz.feedback(0)
     quiz._cards[1]._choices.value = 1  # as a click does
     assert "✔ Correct." in quiz.feedback(1) and "You choose k." in quiz.feedback(1)
-    assert quiz.model.summary == "1 / 2 correct"
-    assert "1 / 2 correct" in quiz.score_text
+    assert quiz.model.summary == "1 of 3 right first time · 2 of 3 answered"
+    assert "1 of 3 right first time · 2 of 3 answered" in quiz.score_text
+
+
+def test_a_wrong_answer_gets_a_hint_and_another_try():
+    q = Question("K-means finds k by itself?", ["yes", "sometimes", "no"], 2, "You choose k.",
+                 hint="Look at what you typed into the app.")
+    quiz = Quiz([q, QUESTIONS[2]])
+    quiz.select(0, 0)
+    first = quiz.feedback(0)
+    assert "Not quite" in first and "Look at what you typed into the app." in first
+    assert "Try another" in first
+    assert "You choose k." not in first and "The answer is" not in first  # not given away
+    assert quiz._cards[0]._show.layout.display != "none"  # "show the answer" is offered
+    assert quiz.model.solved == (False, False)
+    quiz.select(0, 2)  # the second try is accepted
+    assert "✔ Correct." in quiz.feedback(0) and "You choose k." in quiz.feedback(0)
+    assert quiz.model.solved[0] and quiz._cards[0]._show.layout.display == "none"
+    quiz.select(1, 0)
+    # Right first time: 1 of 2 (the second question); both answered.
+    assert quiz.model.summary == "1 of 2 right first time · 2 of 2 answered"
+    assert "1 of 2 right first time · 2 of 2 answered" in quiz.score_text
+
+
+def test_the_answer_on_request_and_after_the_last_wrong_option():
+    q = Question("Pick c", ["a", "b", "c"], 2, "Because c.")
+    quiz = Quiz([q, q])
+    quiz.select(0, 0)
+    quiz.show_answer(0)
+    assert "The answer is: c." in quiz.feedback(0) and "Because c." in quiz.feedback(0)
+    assert quiz.model.solved[0] and quiz.model.score == 0
+    quiz.select(1, 0)
+    assert "Hint" in quiz.feedback(1)
+    quiz.select(1, 1)  # every wrong option tried: only the answer is left, so it is shown
+    assert "The answer is: c." in quiz.feedback(1) and quiz.model.solved[1]
+
+
+def test_default_hints_and_hints_from_dicts_and_tuples():
+    quiz = quiz_from([{"prompt": "p", "options": ["a", "b", "c"], "answer": 0, "hint": "h1"},
+                      ("q", ["a", "b", "c"], 1, "why", "h2"),
+                      ("r", ["a", "b", "c"], 1)])
+    assert [q.hint for q in quiz.questions] == ["h1", "h2", ""]
+    quiz.select(2, 0)
+    assert "Hint: Look at the picture" in quiz.feedback(2)
+    with pytest.raises(TypeError):
+        Question("?", ["a", "b"], 0, hint=3)
 
 
 def test_only_the_first_answer_counts():
@@ -59,7 +104,7 @@ def test_only_the_first_answer_counts():
     assert "Not quite" in quiz.feedback(1)
     quiz.select(2, 0)
     assert (quiz.model.score, quiz.model.answered) == (2, 3)
-    assert quiz.model.summary == "2 / 3 correct (all 3 answered)"
+    assert quiz.model.summary == "2 of 3 right first time · 3 of 3 answered"
     assert quiz.model.first_choices == (0, 1, 0) and quiz.model.choices == (1, 0, 0)
 
 
@@ -69,7 +114,7 @@ def test_quiz_model_alone():
     assert m.is_correct(0) and not m.is_correct(1)
     assert (m.score, m.answered) == (1, 2)
     m.reset()
-    assert (m.score, m.answered, m.summary) == (0, 0, "0 / 0 correct")
+    assert (m.score, m.answered, m.summary) == (0, 0, "0 of 2 right first time · 0 of 2 answered")
     with pytest.raises(ValueError):
         m.answer(2, 0)
     with pytest.raises(ValueError):
@@ -184,7 +229,10 @@ def test_quiz_accepts_both_kinds_and_reveals_distances():
     assert not any(line.get_visible() for line in card.picture.lines)
     wrong = (qs[0].answer + 1) % 4
     quiz.select(1, wrong)
-    assert "Not quite" in quiz.feedback(1) and f"Centre {qs[0].answer + 1}" in quiz.feedback(1)
+    assert "Not quite" in quiz.feedback(1) and "Hint" in quiz.feedback(1)
+    assert not any(line.get_visible() for line in card.picture.lines)  # distances would tell
+    quiz.select(1, qs[0].answer)
+    assert "✔ Correct." in quiz.feedback(1) and f"centre {qs[0].answer + 1}" in quiz.feedback(1)
     assert all(line.get_visible() for line in card.picture.lines)
     quiz.select(2, qs[1].answer)
-    assert quiz.model.summary == "1 / 2 correct"
+    assert quiz.model.summary == "1 of 3 right first time · 2 of 3 answered"

@@ -105,13 +105,14 @@ def test_cluster_numbers_start_at_1_like_step_view_and_captions(app, mall):
         card = re.search(rf"border-left: 6px solid (#\w+);[^<]*'><div style='font-weight: bold'>"
                          rf"Cluster {n}: ", app.cards_html)
         assert card and card.group(1) == cluster_style(n - 1)[0]
-    # Data stay 0-based: Cluster 1 is cluster 0 in the download, and the page says so.
+    # The download numbers clusters like the cards: Cluster 1 is cluster 1 in the file,
+    # so no note is needed to translate.
     _, csv = _decode_link(app.download_html)
-    assert sorted(csv["cluster"].unique()) == list(range(k))
+    assert sorted(csv["cluster"].unique()) == list(range(1, k + 1))
     name0 = m.segments.loc[0, "name"]
     assert f"Cluster 1: {html.escape(name0)}<" in app.cards_html
-    assert set(csv.loc[csv["cluster"] == 0, "segment"]) == {name0}
-    assert "counts from 0" in app._download_note.value
+    assert set(csv.loc[csv["cluster"] == 1, "segment"]) == {name0}
+    assert "counts from 0" not in app.cards_html + app.download_html
 
 
 def test_download_decodes_to_the_labelled_customers(app, mall):
@@ -121,7 +122,7 @@ def test_download_decodes_to_the_labelled_customers(app, mall):
     assert len(csv) == len(mall) == 200
     assert csv.index.tolist() == mall.index.tolist()
     pd.testing.assert_frame_equal(csv[list(mall.columns)], mall, check_dtype=False)
-    np.testing.assert_array_equal(csv["cluster"].to_numpy(), labels)
+    np.testing.assert_array_equal(csv["cluster"].to_numpy(), labels + 1)  # 1 … k
     names = app.model.segments["name"]
     assert csv["segment"].tolist() == names.reindex(labels).tolist()
 
@@ -140,7 +141,7 @@ def test_k_slider_refits_and_redraws_the_bars(app, mall):
         assert all(len(ax.patches) == 4 for ax in app._bars_fig.axes)
         assert len(app._ax_gender.patches) == 2 * 4  # Female and Male per cluster
         _, csv = _decode_link(app.download_html)
-        np.testing.assert_array_equal(csv["cluster"].to_numpy(), labels)
+        np.testing.assert_array_equal(csv["cluster"].to_numpy(), labels + 1)
         assert "(200 customers, 4 clusters)" in app.download_html
     finally:
         app._k.value = 5
@@ -172,7 +173,7 @@ def test_at_least_one_feature_stays_ticked():
 def test_model_without_widgets(mall):
     m = SegmentsModel(k=3, features="Age", scaled=False, seed=1)
     np.testing.assert_array_equal(m.labels, _fit(mall, 3, ["Age"], False, 1))
-    assert m.labelled["cluster"].tolist() == m.labels.tolist()
+    assert m.labelled["cluster"].tolist() == (m.labels + 1).tolist()
     revision = m.revision
     with m.hold():
         m.k = 4

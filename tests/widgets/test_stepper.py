@@ -237,11 +237,11 @@ def test_app_timeline_scrubs_both_ways(app):
 
 def test_app_play_moves_the_index(app):
     m = app.model
+    app.transport.play.playing = True
+    assert m.playing and app.transport.play_pause.value
     for v in (1, 2, 3):
         app.transport.play.value = v  # what the browser's timer sends
         assert m.index == v and app.transport.timeline.value == v
-    app.transport.play.playing = True
-    assert m.playing
     app._on_key(SimpleNamespace(key=" "))  # space pauses
     assert not m.playing and not app.transport.play.playing
     m.to_end()

@@ -253,7 +253,7 @@ def test_segments_upload_clusters_the_file_and_downloads_it(segments):
     # The download holds every row of the file with its cluster.
     match = re.search(r'href="data:text/csv;base64,([A-Za-z0-9+/=]+)"', app.download_html)
     out = pd.read_csv(io.StringIO(base64.b64decode(match.group(1)).decode()), index_col="row")
-    assert len(out) == 31 and out["cluster"].tolist() == labels.tolist()
+    assert len(out) == 31 and out["cluster"].tolist() == (labels + 1).tolist()
     assert "31 rows, 3 clusters" in app.download_html
     # The checkboxes drive the model; the last one cannot be unticked.
     boxes["id"].value = True
@@ -283,3 +283,12 @@ def test_segments_escapes_html_column_names_in_the_table():
     assert app.upload_row.ok, app.upload_row.status
     assert evil not in app.table_html and html.escape(evil) in app.table_html
     assert evil not in app.cards_html
+
+
+def test_the_upload_button_reads_its_description_without_a_file_count():
+    """ipywidgets draws "Your CSV (0)"; the row's style shows the description alone."""
+    row = UploadRow(lambda *args: None, description="Upload a CSV </style>")
+    assert "kt-upload" in row.upload._dom_classes
+    style = row.children[1].value
+    assert 'content: "Upload a CSV \\3c /style>"' in style
+    assert style.count("</style>") == 1

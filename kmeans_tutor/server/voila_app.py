@@ -1,0 +1,319 @@
+"""The lesson server's Voilà: Voilà that turns away what a lesson server never serves.
+
+``kmeans-tutor serve`` runs ``python -m kmeans_tutor.server.voila_app <Voilà options>``
+(:func:`kmeans_tutor.server.serve.build_voila_command`); that works exactly like
+``python -m voila`` with :class:`LessonVoila` in place of :class:`voila.app.Voila`, and
+every ``--Voila.xxx`` option still applies (traitlets configuration reaches subclasses).
+On top of Voilà, before any of Voilà's handlers runs (:class:`LessonApplication`):
+
+* **Host check.** A request whose ``Host`` header is not a name of this server gets 403,
+  on every route: pages, static files, the contents API and kernel websockets. Otherwise a
+  web page on any site could reach a server on 127.0.0.1 through DNS rebinding (its own
+  name made to point at 127.0.0.1) and start kernels. Voilà sets
+  ``allow_remote_access=True``, which turns jupyter_server's own check off, and that check
+  would refuse the LAN address a class uses anyway. :class:`HostFilter` allows loopback
+  names and addresses always; when the server listens beyond loopback, also the ``--host``
+  given, this machine's names and the addresses of its network interfaces; and the
+  names listed in ``--LessonVoila.allowed_hosts``.
+* **Odd methods and unreadable URLs.** A method Tornado does not know (``FOO``,
+  ``PROPFIND``) gets 405, and a path that is not UTF-8 text (``%ff``) or holds a control
+  character (``%00``) gets 400, before routing. Tornado refuses both before a handler has
+  looked up its user, and jupyter_server's error page then fails with a traceback; a NUL
+  also reached ``os.stat`` and a ``Location`` header (500).
+
+and in Voilà's own parts:
+
+* **Error pages.** jupyter_server's error templates need a ``static_path`` setting that
+  standalone Voilà lacks, so every error page they render (an unknown kernel's websocket, a
+  missing theme or extension file) failed with a traceback. A plain page of our own
+  (``_error_pages/error.html``) comes first.
+* **No ``/logout``**: its page has the same fault, and a lesson server has nothing to log
+  out of (the token is in the URL). It answers 404.
+* **The lessons folder, and nothing outside it** (:mod:`kmeans_tutor.server.lesson_files`),
+  and 404 for malformed ``/voila/templates/`` URLs.
+* **A course page, and short lesson addresses.** The root URL is the course page
+  (:mod:`kmeans_tutor.server.course_page`), served without a kernel, instead of Voilà's
+  file list; ``/voila/tree`` leads there too. ``/lesson/N`` runs lesson N exactly as
+  ``/voila/render/NN_name.ipynb`` does (same preheated kernels), and a lesson's link to
+  another notebook (``05_initialisation.ipynb``) leads to ``/lesson/5``, so no notebook file
+  name shows in the address bar.
+
+This module runs inside the Voilà process only (it imports Voilà, jupyter_server and
+Tornado); :mod:`kmeans_tutor.server.serve` names it by a string.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import tempfile
+from pathlib import Path
+from typing import Iterable
+from urllib.parse import unquote_to_bytes
+
+import jinja2
+import psutil
+import tornado.web
+from jupyter_server.auth.logout import LogoutHandler
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.utils import url_path_join
+from tornado.log import app_log
+from traitlets import List, Unicode
+from voila.app import Voila
+from voila.static_file_handler import TemplateStaticFileHandler
+from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.treehandler import TornadoVoilaTreeHandler
+
+from .course_page import course_page_html, lesson_number, lesson_url
+from .lesson_files import LessonContentsManager, TemplateAssetHandler
+from .serve import LessonNotFoundError, find_lesson
+
+__all__ = ["CoursePageHandler", "HostFilter", "LessonApplication", "LessonPageHandler", "LessonVoila",
+           "RefusedHostHandler", "host_name", "interface_addresses", "is_readable_path", "main"]
+
+ERROR_PAGES = Path(__file__).resolve().parent / "_error_pages"  # error.html for jupyter_server's handlers
+STANDARD_METHODS = frozenset(tornado.web.RequestHandler.SUPPORTED_METHODS)
+# Voilà's handler classes and the ones this server uses instead.
+HANDLER_REPLACEMENTS = {TemplateStaticFileHandler: TemplateAssetHandler}
+
+
+# --- which Host headers are ours ---------------------------------------------------------
+
+
+def host_name(host: str) -> str:
+    """A Host header's name in one spelling: lower case, no port, no brackets, no final dot.
+
+    IP addresses are written the way :mod:`ipaddress` writes them, without an IPv6 zone
+    (``[0:0::1]:8866`` → ``::1``; ``[fe80::1%eth0]`` → ``fe80::1``).
+    """
+    name = host.strip().lower()
+    if name.startswith("["):  # [IPv6] or [IPv6]:port
+        name = name[1:].split("]", 1)[0]
+    elif name.count(":") == 1:  # name:port or IPv4:port
+        name = name.split(":", 1)[0]
+    name = name.rstrip(".")
+    address = _ip_address(name)
+    return str(address) if address is not None else name
+
+
+def _ip_address(name: str):
+    """``name`` as an IP address (an IPv4-mapped IPv6 one as IPv4), or None for a host name."""
+    try:
+        address = ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        return None
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped if mapped is not None else address
+
+
+def interface_addresses() -> set[str]:
+    """The IPv4 and IPv6 addresses of this machine's network interfaces, as :func:`host_name` writes them."""
+    return {
+        host_name(entry.address)
+        for entries in psutil.net_if_addrs().values()
+        for entry in entries
+        if entry.family in (socket.AF_INET, socket.AF_INET6)
+    }
+
+
+class HostFilter:
+    """Which ``Host`` headers a server listening on ``bind_host`` answers.
+
+    Always loopback: ``localhost`` and every loopback address (``127.0.0.0/8``, ``::1``).
+    When ``bind_host`` is not loopback, also ``bind_host`` itself (unless it is a wildcard
+    such as ``0.0.0.0``), this machine's host names (``socket.gethostname()``,
+    ``socket.getfqdn()``) and the addresses of its network interfaces, including one
+    gained after start-up. Plus the names in ``extra``.
+
+    Examples
+    --------
+    >>> local = HostFilter("127.0.0.1")
+    >>> local.allows("localhost:8866"), local.allows("[::1]:8866"), local.allows("evil.example.com")
+    (True, True, False)
+    """
+
+    def __init__(self, bind_host: str, extra: Iterable[str] = ()):
+        bind = host_name(bind_host)
+        bind_ip = _ip_address(bind)
+        self.network = not self.allows_always(bind)
+        self.names = {host_name(name) for name in extra if name.strip()}
+        if self.network:
+            # getfqdn() may ask DNS, so the names are looked up once, here.
+            self.names |= {host_name(socket.gethostname()), host_name(socket.getfqdn())}
+            self.names |= interface_addresses()
+            if bind and not (bind_ip is not None and bind_ip.is_unspecified):
+                self.names.add(bind)
+
+    @staticmethod
+    def allows_always(host: str) -> bool:
+        """Whether ``host`` is a loopback name or address, which every server answers."""
+        name = host_name(host)
+        address = _ip_address(name)
+        return name == "localhost" or (address is not None and address.is_loopback)
+
+    def allows(self, host: str) -> bool:
+        """Whether a request with this ``Host`` header (port optional) is for this server."""
+        name = host_name(host)
+        address = _ip_address(name)
+        if self.allows_always(name) or name in self.names:
+            return True
+        # A laptop can get a new address during a class (another Wi-Fi); addresses only,
+        # since a name cannot be checked without asking DNS.
+        return self.network and address is not None and name in interface_addresses()
+
+
+# --- the Tornado application -------------------------------------------------------------------
+
+
+def is_readable_path(path: str) -> bool:
+    """Whether a URL path decodes to UTF-8 text without control characters, as file names are."""
+    try:
+        text = unquote_to_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
+class RefusedHostHandler(tornado.web.ErrorHandler):
+    """403 for a request whose Host is not a name of this server, whatever its method."""
+
+    def initialize(self, host: str):
+        super().initialize(status_code=403)
+        self.refused_host = host
+        # Any method is "supported", so that an odd one gets this 403 and not a 405.
+        self.SUPPORTED_METHODS = (self.request.method,)
+
+    def prepare(self):
+        app_log.warning("Refused a request for host %r: not a name of this lesson server.", self.refused_host)
+        super().prepare()
+
+    def write_error(self, status_code, **kwargs):
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(f"403 Forbidden: this lesson server does not answer to the name "
+                    f"{self.refused_host!r}. Open it at the address your teacher gave.\n")
+
+
+class LessonApplication(tornado.web.Application):
+    """Tornado's Application, refusing a bad Host (403), an unknown method (405) or an
+    unreadable path (400) before routing."""
+
+    def __init__(self, host_filter: HostFilter, **settings):
+        super().__init__(**settings)
+        self.host_filter = host_filter
+
+    def find_handler(self, request, **kwargs):
+        if not self.host_filter.allows(request.host):
+            return self.get_handler_delegate(request, RefusedHostHandler, {"host": request.host})
+        # Tornado's own ErrorHandler writes a plain page that cannot fail.
+        if request.method not in STANDARD_METHODS:
+            return self.get_handler_delegate(request, tornado.web.ErrorHandler, {"status_code": 405})
+        if not is_readable_path(request.path):
+            return self.get_handler_delegate(request, tornado.web.ErrorHandler, {"status_code": 400})
+        return super().find_handler(request, **kwargs)
+
+
+# --- the course page and short lesson addresses ------------------------------------------
+
+
+class CoursePageHandler(JupyterHandler):
+    """The course page at the root URL: plain HTML, no kernel (see :mod:`.course_page`)."""
+
+    def initialize(self, lessons_dir: str):
+        self.lessons_dir = lessons_dir
+
+    @tornado.web.authenticated
+    def get(self, path: str = ""):
+        if path.strip("/"):  # /voila/tree/<folder>: the course page is the only listing
+            raise tornado.web.HTTPError(404)
+        if self.request.path != self.base_url:  # /voila/tree: one address for the course page
+            return self.redirect(self.base_url)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.finish(course_page_html(self.lessons_dir, self.base_url))
+
+
+class LessonPageHandler(TornadoVoilaHandler):
+    """``/lesson/N``: lesson N, rendered by Voilà as ``/voila/render/NN_name.ipynb`` is.
+
+    ``/lesson/NN_name.ipynb`` (a lesson's relative link to another lesson) redirects to
+    ``/lesson/N``, and lesson 0 (the index notebook) to the course page.
+    """
+
+    def initialize(self, lessons_dir: str, **kwargs):
+        super().initialize(**kwargs)
+        self.lessons_dir = lessons_dir
+
+    @tornado.web.authenticated
+    async def get(self, name: str):
+        number = int(name) if name.isdigit() and len(name) <= 3 else lesson_number(name)
+        if number is None:
+            raise tornado.web.HTTPError(404)
+        if number == 0 or not name.isdigit():
+            return self.redirect(lesson_url(number, self.base_url))
+        try:
+            notebook = find_lesson(self.lessons_dir, number)
+        except (LessonNotFoundError, ValueError):
+            raise tornado.web.HTTPError(404) from None
+        return await super().get(path=notebook.name)
+
+
+# --- Voilà ------------------------------------------------------------------------------------
+
+
+class LessonVoila(Voila):
+    """Voilà with the refusals described in the module docstring.
+
+    Configure the extra names with ``--LessonVoila.allowed_hosts=NAME`` (repeat for more).
+    """
+
+    allowed_hosts = List(Unicode(), config=True,
+                         help="More names or addresses this server answers to (e.g. a DNS alias "
+                              "of this machine), besides its own names and addresses.")
+
+    def init_settings(self):
+        settings = super().init_settings()
+        # Voilà builds its contents manager itself (no option names the class): replace it.
+        # The kernel manager's preheated renders read it from this app later, so they get
+        # this one too.
+        self.contents_manager = LessonContentsManager(parent=self)
+        settings["contents_manager"] = self.contents_manager
+        env = settings["jinja2_env"]  # jupyter_server's templates: error.html needs static_path
+        env.loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(ERROR_PAGES)), env.loader])
+        return settings
+
+    def init_handlers(self):
+        handlers = []
+        lessons = {"lessons_dir": self.root_dir}
+        for pattern, handler, *options in super().init_handlers():
+            if isinstance(handler, type) and issubclass(handler, LogoutHandler):
+                continue
+            if handler is TornadoVoilaTreeHandler:  # "/" and /voila/tree: the course page
+                handlers.append((pattern, CoursePageHandler, lessons))
+                continue
+            if handler is TornadoVoilaHandler and options:  # /voila/render/...: also /lesson/N
+                handlers.append((url_path_join(self.server_url, r"/lesson/([^/]+)"), LessonPageHandler,
+                                 {**options[0], **lessons}))
+            handlers.append((pattern, HANDLER_REPLACEMENTS.get(handler, handler), *options))
+        return handlers
+
+    def start(self):
+        # Voila.start (voila 0.5.13) with LessonApplication in place of tornado.web.Application;
+        # the refusals must be in the application, the only place that sees every request.
+        self.connection_dir = tempfile.mkdtemp(prefix="voila_", dir=self.connection_dir_root)
+        self.log.info("Storing connection files in %s." % self.connection_dir)
+        self.log.info("Serving static files from %s." % self.static_root)
+        settings = self.init_settings()
+        host_filter = HostFilter(self.ip, self.allowed_hosts)
+        others = sorted(name for name in host_filter.names if not host_filter.allows_always(name))
+        self.log.info("Answering requests for loopback names and addresses%s; refusing any other Host.",
+                      f" and {', '.join(others)}" if others else "")
+        self.app = LessonApplication(host_filter, **settings)
+        self.app.settings.update(self.tornado_settings)
+        self.app.add_handlers(".*$", self.init_handlers())
+        self.listen()
+
+
+main = LessonVoila.launch_instance
+
+if __name__ == "__main__":
+    main()

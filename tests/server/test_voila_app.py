@@ -1,0 +1,184 @@
+"""The lesson server's Voilà application: which Host headers, methods and paths it answers.
+
+:class:`HostFilter` is checked with this machine's names and addresses replaced by known
+ones; :class:`LessonApplication` is run for real (Tornado on a free port, in a thread)
+with a stand-in handler, so that a refusal is seen as an HTTP status. The whole server is
+checked end to end in tests/browser (test_security.py, test_server.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import http.client
+import socket
+import threading
+
+import pytest
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+from kmeans_tutor.server import voila_app
+from kmeans_tutor.server.voila_app import HostFilter, LessonApplication, host_name, is_readable_path
+
+Address = collections.namedtuple("Address", "family address netmask broadcast ptp")
+
+
+@pytest.fixture
+def laptop(monkeypatch):
+    """This machine is "teacher-laptop" (FQDN teacher-laptop.school.lan) on 10.1.2.3 and fd00::5."""
+    interfaces = {
+        "lo": [Address(socket.AF_INET, "127.0.0.1", None, None, None),
+               Address(socket.AF_INET6, "::1", None, None, None)],
+        "wlan0": [Address(socket.AF_INET, "10.1.2.3", None, None, None),
+                  Address(socket.AF_INET6, "fd00::5", None, None, None),
+                  Address(socket.AF_INET6, "fe80::1%wlan0", None, None, None),
+                  Address(getattr(socket, "AF_PACKET", 17), "02:00:00:00:00:01", None, None, None)],
+    }
+    monkeypatch.setattr(voila_app.psutil, "net_if_addrs", lambda: interfaces)
+    monkeypatch.setattr(voila_app.socket, "gethostname", lambda: "Teacher-Laptop")
+    monkeypatch.setattr(voila_app.socket, "getfqdn", lambda: "teacher-laptop.school.lan")
+    return interfaces
+
+
+# --- host names ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header, name", [
+    ("localhost", "localhost"), ("LocalHost:8866", "localhost"), ("localhost.:8866", "localhost"),
+    ("127.0.0.1:8866", "127.0.0.1"), ("[::1]:8866", "::1"), ("[0:0:0:0:0:0:0:1]", "::1"),
+    ("[::ffff:127.0.0.1]:80", "127.0.0.1"), ("[fe80::1%25wlan0]:8866", "fe80::1"),
+    ("Example.COM:443", "example.com"),
+])
+def test_host_name_is_one_spelling(header, name):
+    assert host_name(header) == name
+
+
+@pytest.mark.parametrize("host", [
+    "localhost", "localhost:8866", "LOCALHOST.", "127.0.0.1:8866", "127.1.2.3", "[::1]:8866",
+    "[0:0::1]", "[::ffff:127.0.0.1]:8866",
+])
+def test_loopback_names_are_always_allowed(laptop, host):
+    assert HostFilter("127.0.0.1").allows(host)
+    assert HostFilter("0.0.0.0").allows(host)
+
+
+@pytest.mark.parametrize("host", [
+    "evil.example.com", "evil.example.com:8866", "localhost.evil.example.com", "127.0.0.1.evil.example.com",
+    "teacher-laptop:8866", "10.1.2.3:8866", "[fd00::5]:8866", "0.0.0.0:8866", "", "2130706433",
+])
+def test_a_loopback_server_refuses_every_other_name(laptop, host):
+    # Bound to 127.0.0.1, only this machine can connect: its LAN names are not needed,
+    # and a rebinding attacker's name never is.
+    assert not HostFilter("127.0.0.1").allows(host)
+
+
+@pytest.mark.parametrize("host", [
+    "teacher-laptop:8866", "TEACHER-LAPTOP", "teacher-laptop.school.lan:8866", "10.1.2.3:8866",
+    "[fd00::5]:8866", "[fe80::1]:8866",
+])
+def test_a_network_server_allows_this_machines_names_and_addresses(laptop, host):
+    assert HostFilter("0.0.0.0").allows(host)
+    assert HostFilter("::").allows(host)
+
+
+@pytest.mark.parametrize("host", [
+    "evil.example.com:8866", "10.1.2.4:8866", "0.0.0.0:8866", "[::]:8866", "teacher-laptop.evil.example.com",
+    "school.lan",
+])
+def test_a_network_server_refuses_other_names(laptop, host):
+    assert not HostFilter("0.0.0.0").allows(host)
+
+
+def test_the_given_host_and_extra_names_are_allowed(laptop):
+    named = HostFilter("kmeans.school.lan")
+    assert named.allows("kmeans.school.lan:8866") and named.allows("teacher-laptop")
+    # Extra names work for a loopback server too (a tunnel, a local alias).
+    extra = HostFilter("127.0.0.1", ["Lessons.Local.", "192.168.7.7"])
+    assert extra.allows("lessons.local:8866") and extra.allows("192.168.7.7:8866")
+    assert not extra.allows("other.local")
+
+
+def test_an_address_gained_after_start_up_is_allowed_on_the_network_only(laptop):
+    network, local = HostFilter("0.0.0.0"), HostFilter("127.0.0.1")
+    assert not network.allows("10.9.9.9")
+    laptop["wlan1"] = [Address(socket.AF_INET, "10.9.9.9", None, None, None)]  # joined another Wi-Fi
+    assert network.allows("10.9.9.9:8866")
+    assert not local.allows("10.9.9.9:8866")
+
+
+@pytest.mark.parametrize("path, readable", [
+    ("/voila/render/01_a.ipynb", True), ("/voila/render/caf%C3%A9.ipynb", True), ("/a%20b", True),
+    ("/voila/render/%00", False), ("/voila/tree/%ff", False), ("/x%0d%0aSet-Cookie:%20a", False),
+    ("/voila/render/%c0%ae%c0%ae/x.ipynb", False),
+])
+def test_is_readable_path(path, readable):
+    assert is_readable_path(path) is readable
+
+
+# --- the application, over HTTP ---------------------------------------------------------------
+
+
+class Hello(tornado.web.RequestHandler):
+    def get(self, *args):
+        self.write("hello")
+
+
+@pytest.fixture(scope="module")
+def app_port():
+    """A LessonApplication for a loopback server, with one route ``/(.*)``, on a free port."""
+    ready = concurrent.futures.Future()
+    stopped = threading.Event()
+
+    async def run():
+        app = LessonApplication(HostFilter("127.0.0.1"), handlers=[(r"/(.*)", Hello)])
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        server = tornado.httpserver.HTTPServer(app)
+        server.add_sockets(sockets)
+        ready.set_result(sockets[0].getsockname()[1])
+        while not stopped.is_set():
+            await asyncio.sleep(0.05)
+        server.stop()
+
+    # A thread with its own event loop: Playwright's sync API may hold the main thread's.
+    thread = threading.Thread(target=asyncio.run, args=(run(),), daemon=True)
+    thread.start()
+    yield ready.result(timeout=30)
+    stopped.set()
+    thread.join(timeout=10)
+
+
+def request(port: int, method: str, path: str, host: str) -> tuple[int, bytes]:
+    """Status and body of one request with exactly this method, raw path and Host header."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", host)
+        conn.putheader("Content-Length", "0")
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE", "OPTIONS", "FOO"])
+def test_a_foreign_host_gets_403_whatever_the_method(app_port, method):
+    status, body = request(app_port, method, "/voila/static/voila.js", "evil.example.com:8866")
+    assert status == 403
+    assert b"does not answer to the name 'evil.example.com:8866'" in body
+
+
+def test_a_loopback_host_reaches_the_handler(app_port):
+    assert request(app_port, "GET", "/anything", f"localhost:{app_port}") == (200, b"hello")
+    assert request(app_port, "GET", "/anything", f"[::1]:{app_port}") == (200, b"hello")
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("FOO", "/", 405), ("PROPFIND", "/voila/render/01_a.ipynb", 405),
+    ("GET", "/voila/tree/%ff", 400), ("GET", "/voila/render/%00", 400), ("HEAD", "/voila/files/%00", 400),
+])
+def test_odd_methods_and_unreadable_paths_are_refused_before_routing(app_port, method, path, status):
+    assert request(app_port, method, path, "127.0.0.1")[0] == status
