@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 BLOCK_ROWS = 8192  # rows per block: a (block, k) distance table stays in cache
+ASSIGN_BLOCK_ROWS = 1 << 16  # rows per block of LloydState.assign for d ≤ 2 (fewer for larger d)
 SMALL_ROWS = 20_000  # below this many rows, SmallLloydState is faster than LloydState
 _POOL: ThreadPoolExecutor | None = None
 
@@ -149,6 +150,22 @@ def cluster_sums(values: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.
 # --------------------------------------------------------------------------- distances
 
 
+def _sq_norms(A: np.ndarray) -> np.ndarray:
+    """||a||² of every row of A, shape (m,), summed column by column.
+
+    For the few columns of most lesson data this is several times faster
+    than :func:`_row_sq_norms`; the two may differ in the last bit, so it
+    is used only where the bounded kernel pads its bounds (and for the
+    sums of squares behind its inertia), never where ties are decided.
+    """
+    if A.shape[1] > 8:
+        return _row_sq_norms(A)
+    out = A[:, 0] * A[:, 0]
+    for j in range(1, A.shape[1]):
+        out += A[:, j] * A[:, j]
+    return out
+
+
 def _row_sq_norms(A: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """||a||² of every row of A, shape (m,)."""
     return np.einsum("ij,ij->i", A, A, out=out)
@@ -165,12 +182,23 @@ def sq_dist_to_own_center(X: np.ndarray, centers: np.ndarray, labels: np.ndarray
     return out
 
 
-def sq_dist_to_point(X: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """Squared distance of every row to one point, shape (n,)."""
+def _rows(X: np.ndarray, start: int, stop: int, origin: np.ndarray | None) -> np.ndarray:
+    """Rows start..stop of X − origin (X itself when there is no origin).
+
+    The kernels that take an ``origin`` measure on the shifted data block by
+    block, so that the whole of X − origin never has to be held at once; a
+    block of X − origin has the same bits as the same rows of the full array.
+    """
+    return X[start:stop] if origin is None else X[start:stop] - origin
+
+
+def sq_dist_to_point(X: np.ndarray, point: np.ndarray, *, origin: np.ndarray | None = None
+                     ) -> np.ndarray:
+    """Squared distance of every row of X − origin to one point, shape (n,)."""
     out = np.empty(X.shape[0])
 
     def block(s, e):
-        _row_sq_norms(X[s:e] - point, out=out[s:e])
+        _row_sq_norms(_rows(X, s, e, origin) - point, out=out[s:e])
 
     _map_blocks(block, X.shape[0])
     return out
@@ -188,11 +216,13 @@ def distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     return out
 
 
-def exact_inertia(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> float:
-    """Σ ||x − c_label||² in the exact difference form (used for final results)."""
+def exact_inertia(X: np.ndarray, centers: np.ndarray, labels: np.ndarray, *,
+                  origin: np.ndarray | None = None) -> float:
+    """Σ ||x − c_label||² in the exact difference form (used for final results),
+    with x a row of X − origin when an origin is given."""
 
     def block(s, e):
-        diff = X[s:e] - centers[labels[s:e]]
+        diff = _rows(X, s, e, origin) - centers[labels[s:e]]
         return float(np.einsum("ij,ij->", diff, diff))
 
     return float(sum(_map_blocks(block, X.shape[0])))
@@ -204,6 +234,41 @@ def exact_inertia(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> flo
 # real gap between distances. It can only make a point be re-checked, never
 # keep a wrong label.
 _SLACK = 1e-10
+
+# The bounds are stored in single precision, rounded outwards (an upper bound
+# up, a lower bound down), so that they stay valid bounds: 8 bytes a point
+# instead of 16. A bound that is a little looser only makes a point be
+# re-checked; the labels still come from the full-precision scores.
+#
+# Rounding outwards with plain arithmetic: a float32 result rounded to nearest
+# is within a factor (1 ± 2⁻²⁴) of the exact value when it is a normal number,
+# so multiplying it by (1 ± 2⁻²²), itself rounded to nearest, moves it past the
+# exact value. Sums and differences that land below the normal range are
+# exact; a cast from float64 that lands there is off by at most 2⁻¹⁵⁰, which
+# the smallest normal number (_TINY) added or subtracted covers.
+_BOUND = np.float32
+_GROW, _SHRINK = _BOUND(1 + 2.0**-22), _BOUND(1 - 2.0**-22)
+_TINY = _BOUND(np.finfo(np.float32).tiny)  # 2⁻¹²⁶
+_HUGE = _BOUND(np.finfo(np.float32).max)
+
+
+def _round_up(a: np.ndarray) -> np.ndarray:
+    """a (float64) as float32, each value moved up to an upper bound of it."""
+    with np.errstate(over="ignore"):  # beyond the float32 range: inf, still a bound
+        r = a.astype(_BOUND)
+        r *= _GROW
+    r += _TINY
+    return r
+
+
+def _round_down(a: np.ndarray) -> np.ndarray:
+    """a (float64) as float32, each value moved down to a lower bound of it."""
+    with np.errstate(over="ignore"):
+        r = a.astype(_BOUND)
+    np.minimum(r, _HUGE, out=r)  # inf is no lower bound of a finite value
+    r *= _SHRINK
+    r -= _TINY
+    return r
 
 
 class LloydState:
@@ -220,77 +285,112 @@ class LloydState:
     When a centre moves by δ, the triangle inequality says distances change by
     at most δ: ``upper += δ[own]``, ``lower -= max δ``. A point whose
     ``upper < max(lower, half the gap from its centre to the next centre)``
-    keeps its label without computing a single distance. Only the rest are
+    keeps its label without computing a single distance (the bounds are kept
+    in single precision, rounded outwards, so they stay bounds). Only the rest are
     re-scanned with :func:`center_scores`, exactly as a plain Lloyd step
     would, so the labels are the same as a full scan (ties included).
 
     The per-cluster count, sum and sum of squares are updated only for the
     points that moved, so the update step and the inertia cost O(k·d) instead
-    of O(n·d). The data are centred by the caller (:mod:`~kmeans_tutor.core.lloyd`),
-    which keeps the rounding of those sums small.
+    of O(n·d). Every distance is measured on X − origin (the caller passes the
+    data's mean, see :mod:`~kmeans_tutor.core.lloyd`), which keeps the rounding
+    of those sums small; the shift is applied block by block.
+
+    Memory: besides X, the state keeps two float32 bounds and one compact
+    label per point (9 bytes a point for k ≤ 127); ``||x||²`` is computed
+    for the rows being re-scanned only.
     """
 
-    def __init__(self, X: np.ndarray, n_clusters: int):
+    def __init__(self, X: np.ndarray, n_clusters: int, origin: np.ndarray | None = None):
         self.X = X
+        self.origin = origin  # (d,) or None: distances are measured on X − origin
         self.k = n_clusters
         n, d = X.shape
         self.dtype = label_dtype(n_clusters)
-        self.labels = None  # (n,) intp: current labels (fast to index with)
+        self.labels = None  # (n,) compact integers: current labels
         self.counts = np.zeros(n_clusters, dtype=np.int64)  # (k,)
         self.sums = np.zeros((n_clusters, d))  # (k, d) Σ x
         self.sq_sums = np.zeros(n_clusters)  # (k,) Σ ||x||²
-        self.x_sq = np.empty(n)  # (n,) ||x||², for the bounds
-        _map_blocks(lambda s, e: _row_sq_norms(X[s:e], out=self.x_sq[s:e]), n)
-        self.upper = np.empty(n)  # (n,)
-        self.lower = np.empty(n)  # (n,)
+        self.upper = np.empty(n, dtype=_BOUND)  # (n,)
+        self.lower = np.empty(n, dtype=_BOUND)  # (n,)
         self.shifts = None  # (k,) centre moves not yet applied to the bounds
 
     # --- the assign step ------------------------------------------------------
-    def _nearest(self, x, x_sq, centers, c_sq):
+    def _nearest(self, x, centers, c_sq):
         """Nearest centre of rows x (b, d), an upper bound on the distance to
-        it and a lower bound on the distance to the runner-up.
+        it and a lower bound on the distance to the runner-up (single precision).
 
         The bounds add ||x||² back to the scores and are padded by far more
         than the rounding error of that expanded form.
         """
-        dist = center_scores(x, centers, c_sq)  # (b, k)
-        lab = dist.argmin(axis=1)
-        rows_b = np.arange(x.shape[0])
+        scores = center_scores(x, centers, c_sq)  # (b, k)
+        lab, best, second = _nearest_two(scores)
+        x_sq = _sq_norms(x)
         pad = _SLACK * (x_sq + c_sq.max())
-        own = np.sqrt(np.maximum(dist[rows_b, lab] + x_sq + pad, 0.0))
-        if self.k > 1:
-            dist[rows_b, lab] = np.inf
-            second = np.sqrt(np.maximum(dist.min(axis=1) + x_sq - pad, 0.0))
-        else:
-            second = np.full(x.shape[0], np.inf)
-        return lab, own, second
+        best += x_sq
+        best += pad
+        own = np.sqrt(np.maximum(best, 0.0, out=best), out=best)
+        second += x_sq
+        second -= pad
+        second = np.sqrt(np.maximum(second, 0.0, out=second), out=second)
+        return lab, _round_up(own), _round_down(second)
 
-    def _sums_of(self, rows, labels):
-        """Counts, sums and sums of squares of some rows, per cluster."""
+    def _take(self, rows):
+        """Some rows of X − origin, shape (len(rows), d)."""
+        x = self.X.take(rows, axis=0)
+        if self.origin is not None:
+            x -= self.origin
+        return x
+
+    @staticmethod
+    def _own_distance(x, centers, labels):
+        """Distance of rows x (m, d) to their own centres, padded upwards by
+        far more than its rounding error: an upper bound, shape (m,)."""
+        diff = np.subtract(x, centers.take(labels.astype(np.intp), axis=0))
+        own = _sq_norms(diff)
+        np.sqrt(own, out=own)
+        own *= 1 + _SLACK
+        return own
+
+    def _sums_of(self, x, labels):
+        """Counts, sums and sums of squares of rows x (m, d), per cluster."""
         k = self.k
-        x = self.X[rows]
         return (np.bincount(labels, minlength=k), cluster_sums(x, labels, k),
-                cluster_sums(self.x_sq[rows], labels, k))
+                cluster_sums(_sq_norms(x), labels, k))
 
-    def _add(self, rows, labels, sign):
-        """Add (sign=+1) or remove (-1) rows from their clusters' sums."""
-        counts, sums, sq_sums = self._sums_of(rows, labels)
-        self.counts += sign * counts
-        self.sums += sign * sums
-        self.sq_sums += sign * sq_sums
+    def _changes(self, x, old, new):
+        """How the counts, sums and sums of squares change when rows x (m, d)
+        move from clusters ``old`` to clusters ``new``."""
+        k = self.k
+        x_sq = _sq_norms(x)
+        return (np.bincount(new, minlength=k) - np.bincount(old, minlength=k),
+                cluster_sums(x, new, k) - cluster_sums(x, old, k),
+                cluster_sums(x_sq, new, k) - cluster_sums(x_sq, old, k))
+
+    def _apply(self, changes):
+        """Add changes from :meth:`_changes` (a list, applied in its order)."""
+        for counts, sums, sq_sums in changes:
+            self.counts += counts
+            self.sums += sums
+            self.sq_sums += sq_sums
+
+    def _move(self, rows, old, new):
+        """Move rows from clusters ``old`` to clusters ``new`` in the sums."""
+        self._apply([self._changes(self._take(rows), old, new)])
 
     def _first_assign(self, centers):
         """Scan every point; build labels, bounds and the sums from scratch."""
         n = self.X.shape[0]
-        self.labels = np.empty(n, dtype=np.intp)
+        self.labels = np.empty(n, dtype=self.dtype)
         c_sq = np.einsum("kd,kd->k", centers, centers)
 
         def block(s, e):
-            lab, self.upper[s:e], self.lower[s:e] = self._nearest(self.X[s:e], self.x_sq[s:e], centers, c_sq)
+            x = _rows(self.X, s, e, self.origin)
+            lab, self.upper[s:e], self.lower[s:e] = self._nearest(x, centers, c_sq)
             self.labels[s:e] = lab
-            return self._sums_of(slice(s, e), lab)
+            return self._sums_of(x, lab)
 
-        parts = _map_blocks(block, n)
+        parts = _map_blocks(block, n)  # in row order, however many threads ran them
         self.counts = sum(p[0] for p in parts).astype(np.int64)
         self.sums = sum(p[1] for p in parts)
         self.sq_sums = sum(p[2] for p in parts)
@@ -301,58 +401,81 @@ class LloydState:
         Returns
         -------
         labels : ndarray of shape (n,), compact integer dtype
-            A new array (steps keep their own labels).
+            The state's current labels. The state never writes into an array
+            it has handed out (it changes a copy), so the caller may keep it
+            and set it read-only; when no label changed it is the same array
+            as the previous call's.
         changed : ndarray of shape (n_changed,)
             Rows whose label changed (all rows the first time).
         """
         n = self.X.shape[0]
         if self.labels is None:
             self._first_assign(centers)
-            return self.labels.astype(self.dtype), np.arange(n, dtype=np.intp)
+            return self.labels, np.arange(n, dtype=np.intp)
 
         c_sq = np.einsum("kd,kd->k", centers, centers)  # (k,)
         gaps = centers[:, None, :] - centers[None, :, :]
         gaps = np.sqrt(np.einsum("ikd,ikd->ik", gaps, gaps))  # (k, k)
         np.fill_diagonal(gaps, np.inf)
-        half_gap = 0.5 * gaps.min(axis=1) * (1 - _SLACK)  # (k,)
-        shifts = None if self.shifts is None else self.shifts * (1 + _SLACK)
+        half_gap = _round_down(0.5 * gaps.min(axis=1) * (1 - _SLACK))  # (k,)
+        shifts = None if self.shifts is None else _round_up(self.shifts * (1 + _SLACK))
         self.shifts = None
 
         def block(s, e):
             lab = self.labels[s:e]
             upper, lower = self.upper[s:e], self.lower[s:e]
             # 1. Loosen the bounds by how far the centres moved.
+            #    Each result is rounded to nearest, then moved outwards past
+            #    that rounding (see _GROW).
             if shifts is not None:
-                upper += shifts.take(lab)
+                with np.errstate(over="ignore"):  # inf is still an upper bound
+                    upper += shifts[lab]  # indexing with compact ints: faster than take
+                    upper *= _GROW
                 lower -= shifts.max()
+                lower *= _SHRINK
             # 2. Points whose bounds prove they keep their centre are done.
-            bound = half_gap.take(lab)
+            bound = half_gap[lab]
             np.maximum(bound, lower, out=bound)
             rows = np.flatnonzero(upper >= bound)
             if rows.size == 0:
                 return None
             # 3. Tighten the upper bound to the true distance, test again.
-            diff = self.X[s + rows] - centers[lab[rows]]
-            upper[rows] = np.sqrt(_row_sq_norms(diff)) * (1 + _SLACK)
-            rows = rows[upper[rows] >= bound[rows]]
+            #    When many rows need it, measuring the whole block in order is
+            #    cheaper than picking the rows out (and any upper bound may be
+            #    tightened: the true distance is always a valid one).
+            if 4 * rows.size > e - s:
+                own = self._own_distance(_rows(self.X, s, e, self.origin), centers, lab)
+                upper[:] = _round_up(own)
+                rows = np.flatnonzero(own >= bound)
+            else:
+                own = self._own_distance(self._take(s + rows), centers, lab[rows])
+                upper[rows] = _round_up(own)
+                rows = rows[own >= bound[rows]]
             if rows.size == 0:
                 return None
+            x, old = self._take(s + rows), lab[rows]
             # 4. Scan the rest against every centre, like a plain Lloyd step.
-            new, upper[rows], lower[rows] = self._nearest(self.X[s + rows], self.x_sq[s + rows],
-                                                          centers, c_sq)
-            old = lab[rows]
-            moved = new != old
-            lab[rows[moved]] = new[moved]
-            return s + rows[moved], old[moved], new[moved]
+            new, upper[rows], lower[rows] = self._nearest(x, centers, c_sq)
+            moved = np.flatnonzero(new != old)
+            if moved.size == 0:
+                return None
+            old, new = old[moved], new[moved]
+            # 5. The block's share of the update to the per-cluster sums.
+            return s + rows[moved], new, self._changes(x[moved], old, new)
 
-        parts = [p for p in _map_blocks(block, n, block_rows=1 << 16) if p is not None]
+        # Blocks run on the pool; their results come back in row order, and are
+        # applied in that order, so threads change no bit of the result.
+        # Blocks of (block, d) rows stay near the same size in bytes whatever d is.
+        block_rows = max(1, ASSIGN_BLOCK_ROWS * 2 // max(2, self.X.shape[1]))
+        parts = [p for p in _map_blocks(block, n, block_rows=block_rows) if p is not None]
         if not parts:
-            return self.labels.astype(self.dtype), np.empty(0, dtype=np.intp)
-        changed, old, new = (np.concatenate(a) for a in zip(*parts))
+            return self.labels, np.empty(0, dtype=np.intp)
+        changed, new = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        self._apply([p[2] for p in parts])
         if changed.size:
-            self._add(changed, old, -1)
-            self._add(changed, new, +1)
-        return self.labels.astype(self.dtype), changed
+            self.labels = self.labels.copy()  # copy on write: the old array may be a step's
+            self.labels[changed] = new
+        return self.labels, changed
 
     # --- after the update step ------------------------------------------------
     def centres_moved(self, shifts: np.ndarray):
@@ -363,8 +486,8 @@ class LloydState:
     def move_points(self, rows: np.ndarray, clusters: np.ndarray):
         """Put each row into the given cluster (empty-cluster relocation)."""
         old = self.labels[rows]
-        self._add(rows, old, -1)
-        self._add(rows, clusters, +1)
+        self._move(rows, old, clusters)
+        self.labels = self.labels.copy()  # copy on write, as in assign
         self.labels[rows] = clusters
         self.upper[rows] = 0.0  # the point now is its centre
         self.lower[rows] = 0.0  # unknown: force a re-check next time
@@ -381,6 +504,30 @@ class LloydState:
         return float(np.maximum(per_cluster, 0.0).sum())
 
 
+def _nearest_two(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every row of scores (m, k): the index of the smallest value, that
+    value, and the second-smallest value.
+
+    The index is argmin's (the lowest index on an exact tie); with two equal
+    smallest values the second equals the first; for k = 1 it is inf. The
+    scores are walked centre by centre on a transposed copy, so that every
+    operation runs over m contiguous values instead of m short rows.
+    """
+    m, k = scores.shape
+    by_centre = np.ascontiguousarray(scores.T)  # (k, m)
+    best = by_centre[0].copy()
+    second = np.full(m, np.inf)
+    larger = np.empty(m)
+    for column in by_centre[1:]:
+        np.maximum(best, column, out=larger)  # the larger of (best so far, this centre)
+        np.minimum(second, larger, out=second)
+        np.minimum(best, column, out=best)
+    nearest = np.full(m, k - 1, dtype=np.intp)
+    for j in range(k - 2, -1, -1):  # downwards, so the lowest index is written last
+        np.copyto(nearest, j, where=by_centre[j] == best)
+    return nearest, best, second
+
+
 class SmallLloydState:
     """The same job as :class:`LloydState` for small data, done plainly.
 
@@ -391,8 +538,8 @@ class SmallLloydState:
     centres, common on integer grids) fall the same way.
     """
 
-    def __init__(self, X: np.ndarray, n_clusters: int):
-        self.X = X
+    def __init__(self, X: np.ndarray, n_clusters: int, origin: np.ndarray | None = None):
+        self.X = X if origin is None else X - origin  # small: shifted once, kept whole
         self.k = n_clusters
         self.dtype = label_dtype(n_clusters)
         self.labels = None  # (n,) intp
@@ -440,8 +587,8 @@ def _means(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return means
 
 
-def lloyd_state(X: np.ndarray, n_clusters: int):
-    """The labels-and-sums keeper suited to the size of X."""
+def lloyd_state(X: np.ndarray, n_clusters: int, origin: np.ndarray | None = None):
+    """The labels-and-sums keeper suited to the size of X, measuring on X − origin."""
     if X.shape[0] < SMALL_ROWS:
-        return SmallLloydState(X, n_clusters)
-    return LloydState(X, n_clusters)
+        return SmallLloydState(X, n_clusters, origin)
+    return LloydState(X, n_clusters, origin)

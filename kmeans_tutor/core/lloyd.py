@@ -226,12 +226,12 @@ def _relocate(X, centers, labels, empty):
     return np.argpartition(dist, -n_empty)[: -n_empty - 1 : -1].astype(np.intp)
 
 
-def _empty_clusters(X, Xc, centers, shown, labels, state, empty, policy, *, index, iteration,
+def _empty_clusters(X, units, centers, shown, labels, state, empty, policy, *, index, iteration,
                     inertia) -> EmptyClusterEvent:
     """What happens to clusters left with no points: each centre jumps to one of the
     points farthest from their own centres ("relocate", and those points move into
     it), or stays where it is ("keep")."""
-    rows = _relocate(Xc, centers, labels, empty) if policy == "relocate" else None
+    rows = _relocate(units.centred(X), centers, labels, empty) if policy == "relocate" else None
     if rows is not None:
         state.move_points(rows, empty.astype(labels.dtype))
         targets = X[rows].copy()
@@ -243,17 +243,24 @@ def _empty_clusters(X, Xc, centers, shown, labels, state, empty, policy, *, inde
 
 
 class _Units:
-    """The data centred on their mean, and the way back to the caller's units.
+    """The data's mean, the origin of every computation, and the way back to
+    the caller's units.
 
     Every distance is computed on ``X − mean`` (scikit-learn does the same):
     the distances are the same, but the rounding is not — for data far from
     the origin, ``||c||² − 2 x·c`` would cancel away the digits that separate
-    the points. Centres go back to the caller's units as ``c + mean``.
+    the points. The kernels subtract the mean block by block (they take it as
+    their ``origin``), so the centred data are never held whole next to X;
+    the caller's X is never changed. Centres go back to the caller's units
+    as ``c + mean``.
     """
 
     def __init__(self, X: np.ndarray):
         self.mean = X.mean(axis=0)  # (d,)
-        self.X = X - self.mean  # (n, d), a new array: the caller's X is never changed
+
+    def centred(self, X: np.ndarray) -> np.ndarray:
+        """X − mean as a new (n, d) array, for the rare whole-data computations."""
+        return X - self.mean
 
     def caller(self, centers: np.ndarray) -> np.ndarray:
         """Centres of the centred data in the caller's units."""
@@ -268,21 +275,22 @@ def _steps(X, k, init, rng, seed, max_iter, tol, empty_cluster, n_local_trials,
            method) -> Iterator[Step]:
     """The generator behind kmeans_steps; inputs are validated."""
     units = _Units(X)
-    Xc = units.X
+    origin = units.mean
     index = 0
     # --- 1. Seed ---------------------------------------------------------------
     # Distances are measured on the centred data; the steps show rows of X or
     # the given centres, and the loop starts from the same centres, centred.
     rows = []
-    for step in seed_steps(X, k, init, rng, seed, n_local_trials, centred=Xc, given_as=method):
+    for step in seed_steps(X, k, init, rng, seed, n_local_trials, origin=origin, given_as=method):
         rows.append(step.chosen)
         yield step
         index += 1
-    centers = Xc[rows] if step.chosen >= 0 else units.inside(step.centers)  # (k, d)
+    centers = X[rows] - origin if step.chosen >= 0 else units.inside(step.centers)  # (k, d)
 
-    # Tolerance in data units: tol × mean variance of the features (scikit-learn).
-    tol_abs = float(np.mean(np.var(Xc, axis=0)) * tol) if tol > 0 else 0.0
-    state = lloyd_state(Xc, k)  # labels and per-cluster sums, kept up to date
+    # Tolerance in data units: tol × mean variance of the features, computed
+    # on X itself as scikit-learn does (np.var centres the data internally).
+    tol_abs = float(np.mean(np.var(X, axis=0)) * tol) if tol > 0 else 0.0
+    state = lloyd_state(X, k, origin)  # labels and per-cluster sums, kept up to date
     inertia = None  # inertia after the last update step
     relocated = False  # did the last update relocate a point?
     reason = "max_iter"
@@ -296,6 +304,8 @@ def _steps(X, k, init, rng, seed, max_iter, tol, empty_cluster, n_local_trials,
             # relabelling (scikit-learn's convergence test does the same).
             changed = np.flatnonzero(labels != last_assigned)
             relocated = False
+        if not first and changed.size == 0:
+            labels = last_assigned  # the same labels: the steps share one (read-only) array
         assign_inertia = state.inertia(centers)
         yield AssignStep(index=index, iteration=it, centers=shown, labels=labels,
                          inertia=assign_inertia, changed=changed, previous_inertia=inertia)
@@ -303,7 +313,8 @@ def _steps(X, k, init, rng, seed, max_iter, tol, empty_cluster, n_local_trials,
         if not first and changed.size == 0:
             # Nothing moved, so the update would leave every centre where it is.
             yield ConvergedStep(index=index, iteration=it, centers=shown, labels=labels,
-                                inertia=exact_inertia(Xc, centers, labels), reason="labels", n_iter=it)
+                                inertia=exact_inertia(X, centers, labels, origin=origin),
+                                reason="labels", n_iter=it)
             return
         last_assigned = labels
 
@@ -311,7 +322,7 @@ def _steps(X, k, init, rng, seed, max_iter, tol, empty_cluster, n_local_trials,
         step_labels = labels
         empty = np.flatnonzero(state.counts == 0)
         if empty.size:
-            event = _empty_clusters(X, Xc, centers, shown, labels, state, empty, empty_cluster,
+            event = _empty_clusters(X, units, centers, shown, labels, state, empty, empty_cluster,
                                     index=index, iteration=it, inertia=assign_inertia)
             if event.relocated_to is not None:
                 relocated = True
@@ -340,9 +351,12 @@ def _steps(X, k, init, rng, seed, max_iter, tol, empty_cluster, n_local_trials,
     # they match the final centres (scikit-learn does the same).
     labels, _ = state.assign(centers)
     changed = np.flatnonzero(labels != last_assigned)
+    if changed.size == 0:
+        labels = last_assigned
     yield AssignStep(index=index, iteration=it, centers=shown, labels=labels,
                      inertia=state.inertia(centers), changed=changed, previous_inertia=inertia,
                      final=True)
     index += 1
     yield ConvergedStep(index=index, iteration=it, centers=shown, labels=labels,
-                        inertia=exact_inertia(Xc, centers, labels), reason=reason, n_iter=it)
+                        inertia=exact_inertia(X, centers, labels, origin=origin), reason=reason,
+                        n_iter=it)

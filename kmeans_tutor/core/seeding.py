@@ -33,7 +33,14 @@ __all__ = ["kmeans_plusplus", "seed_steps", "INIT_METHODS"]
 INIT_METHODS = ("k-means++", "random", "farthest")
 
 
-def _random(X, D, k, rng, seed) -> Iterator[SeedStep]:
+def _sq_dist_to_row(X, i, origin):
+    """Squared distance of every row to row i, measured on X − origin."""
+    if origin is None:
+        return sq_dist_to_point(X, X[i])
+    return sq_dist_to_point(X, X[i] - origin, origin=origin)
+
+
+def _random(X, k, rng, seed) -> Iterator[SeedStep]:
     """k distinct rows, drawn without replacement; duplicate values are skipped
     so that no two centres start on the same spot."""
     n = X.shape[0]
@@ -52,20 +59,23 @@ def _random(X, D, k, rng, seed) -> Iterator[SeedStep]:
             return
 
 
-def _kmeans_plusplus(X, D, k, rng, seed, n_local_trials) -> Iterator[SeedStep]:
+def _kmeans_plusplus(X, origin, k, rng, seed, n_local_trials) -> Iterator[SeedStep]:
     """D² seeding; greedy when n_local_trials > 1. Inputs are validated and X
     has at least k distinct rows, so the total D² is positive until k are chosen.
-    Distances are measured on D (X centred on its mean, see seed_steps)."""
+    Distances are measured on X − origin (see seed_steps)."""
     n = X.shape[0]
     greedy = n_local_trials > 1
     # First centre: uniform, as every point is equally far from "no centre".
+    # (The n equal probabilities are one number seen n times: a read-only
+    # broadcast view, not n stored copies.)
     first = int(rng.integers(n))
     chosen = [first]
     yield SeedStep(index=0, iteration=0, centers=X[[first]].copy(), labels=None, inertia=None,
                    method="k-means++", center_index=0, chosen=first,
-                   probabilities=np.full(n, 1.0 / n), seed=seed)
-    closest = sq_dist_to_point(D, D[first])  # (n,) D² to the nearest chosen centre
+                   probabilities=np.broadcast_to(1.0 / n, (n,)), seed=seed)
+    closest = _sq_dist_to_row(X, first, origin)  # (n,) D² to the nearest chosen centre
     potential = float(closest.sum())
+    trials = np.empty((n_local_trials, n))  # D² if each candidate were added; reused every pick
     for c in range(1, k):
         if potential <= 0.0:
             # Distinct points so close that their D² underflows to 0: treat every
@@ -74,15 +84,16 @@ def _kmeans_plusplus(X, D, k, rng, seed, n_local_trials) -> Iterator[SeedStep]:
             closest[chosen] = 0.0
             potential = float(n - len(chosen))
         probabilities = closest / potential
-        # Draw candidates by inverting the cumulative D² (like scikit-learn).
-        cumulative = np.cumsum(closest)
+        # Draw candidates by inverting the cumulative D² (like scikit-learn);
+        # the cumulative sum is only needed until the candidates are drawn,
+        # so it is written into the first row of `trials`.
+        cumulative = np.cumsum(closest, out=trials[0])
         targets = rng.uniform(size=n_local_trials) * cumulative[-1]
         candidates = np.minimum(np.searchsorted(cumulative, targets), n - 1)
         # Each candidate's potential: total D² if it were added.
-        new_closest = np.empty((n_local_trials, n))
         for t, idx in enumerate(candidates):
-            np.minimum(closest, sq_dist_to_point(D, D[idx]), out=new_closest[t])
-        potentials = new_closest.sum(axis=1)
+            np.minimum(closest, _sq_dist_to_row(X, idx, origin), out=trials[t])
+        potentials = trials.sum(axis=1)
         best = int(np.argmin(potentials))
         pick = int(candidates[best])
         chosen.append(pick)
@@ -91,11 +102,11 @@ def _kmeans_plusplus(X, D, k, rng, seed, n_local_trials) -> Iterator[SeedStep]:
                        probabilities=probabilities, potential=potential,
                        candidates=candidates.astype(np.intp) if greedy else None,
                        candidate_potentials=potentials if greedy else None, seed=seed)
-        closest = new_closest[best]
+        np.copyto(closest, trials[best])
         potential = float(potentials[best])
 
 
-def _farthest(X, D, k, rng, seed) -> Iterator[SeedStep]:
+def _farthest(X, origin, k, rng, seed) -> Iterator[SeedStep]:
     """A random first row, then repeatedly the row farthest from all chosen
     centres (the first one on ties)."""
     n = X.shape[0]
@@ -103,14 +114,14 @@ def _farthest(X, D, k, rng, seed) -> Iterator[SeedStep]:
     chosen = [first]
     yield SeedStep(index=0, iteration=0, centers=X[[first]].copy(), labels=None, inertia=None,
                    method="farthest", center_index=0, chosen=first, seed=seed)
-    closest = sq_dist_to_point(D, D[first])
+    closest = _sq_dist_to_row(X, first, origin)
     for c in range(1, k):
         pick = int(np.argmax(closest))
         chosen.append(pick)
         yield SeedStep(index=c, iteration=0, centers=X[chosen].copy(), labels=None, inertia=None,
                        method="farthest", center_index=c, chosen=pick,
                        potential=float(closest.sum()), closest_dist_sq=closest.copy(), seed=seed)
-        np.minimum(closest, sq_dist_to_point(D, D[pick]), out=closest)
+        np.minimum(closest, _sq_dist_to_row(X, pick, origin), out=closest)
 
 
 def _given(centers, method, seed) -> Iterator[SeedStep]:
@@ -120,18 +131,18 @@ def _given(centers, method, seed) -> Iterator[SeedStep]:
                        inertia=None, method=method, center_index=c, chosen=-1, seed=seed)
 
 
-def seed_steps(X, k, init, rng, seed, n_local_trials=None, *, centred=None,
+def seed_steps(X, k, init, rng, seed, n_local_trials=None, *, origin=None,
                given_as: str = "manual") -> Iterator[SeedStep]:
     """The seeding steps for validated input.
 
     ``init`` is one of :data:`INIT_METHODS`, or a ``(k, d)`` array already checked
     (shown as placed by hand, or ``given_as="callable"`` as given by an init
     function), or a callable ``init(X, n_clusters, rng)`` (its result is checked here).
-    Distances are measured on ``centred`` (X minus its mean, default X itself),
-    which keeps the rounding small for data far from the origin; the steps'
+    Distances are measured on ``X − origin`` (pass the data's mean; default: X
+    itself), which keeps the rounding small for data far from 0; the shift is
+    applied block by block, so no shifted copy of X is held. The steps'
     centres are rows of X, or the given centres, in the caller's units.
     """
-    D = X if centred is None else centred
     if isinstance(init, np.ndarray):
         return _given(init, given_as, seed)
     if callable(init):
@@ -139,12 +150,12 @@ def seed_steps(X, k, init, rng, seed, n_local_trials=None, *, centred=None,
         return _given(check_centers(result, k, X.shape[1], name="the init callable's result"),
                       "callable", seed)
     if init == "random":
-        return _random(X, D, k, rng, seed)
+        return _random(X, k, rng, seed)
     if init == "farthest":
-        return _farthest(X, D, k, rng, seed)
+        return _farthest(X, origin, k, rng, seed)
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(k))
-    return _kmeans_plusplus(X, D, k, rng, seed, n_local_trials)
+    return _kmeans_plusplus(X, origin, k, rng, seed, n_local_trials)
 
 
 def kmeans_plusplus(X, n_clusters, *, random_state=None, n_local_trials=None):
@@ -179,5 +190,5 @@ def kmeans_plusplus(X, n_clusters, *, random_state=None, n_local_trials=None):
     if n_local_trials is not None:
         n_local_trials = check_positive_int(n_local_trials, "n_local_trials")
     rng, seed = check_random_state(random_state)
-    steps = list(seed_steps(X, k, "k-means++", rng, seed, n_local_trials, centred=X - X.mean(axis=0)))
+    steps = list(seed_steps(X, k, "k-means++", rng, seed, n_local_trials, origin=X.mean(axis=0)))
     return steps[-1].centers.copy(), np.array([s.chosen for s in steps])
