@@ -4,6 +4,7 @@
 #   make test                 whole suite (set PYTEST_ARGS or ARGS for extra pytest args)
 #   make test-fast            skip tests marked slow or browser
 #   make bench                run the benchmarks
+#   make screenshots          retake docs/*.png (course page and every lesson, 1280x720)
 #   make clean                remove build artefacts and caches (keeps .venv)
 #   make distclean            clean, and remove .venv too
 #
@@ -21,7 +22,7 @@ ARGS        ?=
 PYTEST_RC_FILE ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv browser serve test test-fast bench clean distclean check-python
+.PHONY: help venv browser serve test test-fast bench screenshots clean distclean check-python
 
 # Extra arguments for `kmeans-tutor serve`, e.g. make serve SERVE_ARGS='--lesson 4 --port 8870'
 SERVE_ARGS ?=
@@ -31,6 +32,7 @@ help:
 	@echo "make test        run the whole test suite (PYTEST_ARGS='...' for extra args)"
 	@echo "make test-fast   skip tests marked slow or browser"
 	@echo "make bench       run the benchmarks"
+	@echo "make screenshots retake the pictures in docs/ (needs chromium)"
 	@echo "make clean       remove build artefacts and caches"
 	@echo "make distclean   clean, and remove $(VENV)"
 
@@ -101,6 +103,9 @@ bench: venv
 	  done; \
 	  if [ $$found -eq 0 ]; then echo "No benchmarks found (benchmarks/run_all.py or benchmarks/bench_*.py)."; fi; \
 	fi
+
+screenshots: venv browser
+	$(VPY) docs/screenshots.py
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .hypothesis benchmarks/results
