@@ -339,6 +339,17 @@ def test_lesson_7(lessons):
     answer_first_question(page, name)
 
 
+def test_lesson_8(lessons):
+    name = "08_where_kmeans_goes_wrong.ipynb"
+    page = lessons.get(name)
+    check_rendered(page, name, figures=1)
+    # Six "predict first" pictures, each with a text alternative, drawn before any answer.
+    pictures = page.locator("img[alt*='groupings A and B']")
+    wait_until(lambda: pictures.count() == 6, "the six groupings pictures of lesson 8")
+    assert all(pictures.nth(i).evaluate("img => img.naturalWidth > 300") for i in range(6))
+    answer_first_question(page, name)
+
+
 # --------------------------------------------------------------------------- last: what the pages asked for
 
 

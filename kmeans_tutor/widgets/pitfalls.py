@@ -1,0 +1,62 @@
+"""Lesson 8's "predict first" cards: two groupings of one data set, then the question.
+
+:func:`pitfall_card` shows groupings A and B of a data set that breaks one assumption of
+K-means (:mod:`kmeans_tutor.data.pitfalls`) and asks which one K-means will find. The
+answer, once found or asked for, names the assumption that failed and what to try instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import ipywidgets as widgets
+
+from ..data.pitfalls import PITFALLS, Candidates, candidate_groupings
+from ..views.groupings import groupings_figure
+from .quiz import Question, Quiz
+
+__all__ = ["pitfall_question", "pitfall_card"]
+
+
+def pitfall_question(candidates: Candidates) -> Question:
+    """"Which grouping will K-means find?" for one data set's :class:`Candidates`."""
+    pitfall = next(p for p in PITFALLS if p.dataset == candidates.data.name)
+    letters = list(candidates.groupings)
+    return Question(
+        f"{candidates.data.title}, k = {candidates.k}: which grouping will K-means find?",
+        letters, letters.index(candidates.kmeans),
+        f"{candidates.kmeans} is K-means' answer (best of 10 restarts); {candidates.made} shows the "
+        f"groups the points were made in. The assumption that fails: {pitfall.assumption}. "
+        f"{pitfall.explanation} What to try instead: {pitfall.try_instead}",
+        hint="K-means gives every point to its nearest centre, and each centre is the mean of its "
+             "group. Which grouping could k such centres make, whatever a person would draw?")
+
+
+def _describe(candidates: Candidates) -> str:
+    """The picture in words, for a screen reader (it must not give the answer away)."""
+    return (f"{candidates.data.title}: {len(candidates.data.X)} points drawn twice, as "
+            f"groupings A and B, each in {candidates.k} colours and marker shapes.")
+
+
+def pitfall_card(name: str, *, random_state: int = 0) -> widgets.VBox:
+    """The groupings picture of data set ``name`` and its one-question quiz.
+
+    The picture scales with the page (it is an image with a text alternative), so it reads
+    on a projector as well as on a laptop.
+    """
+    candidates = candidate_groupings(name, random_state=random_state)
+    fig = groupings_figure(candidates)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    picture = widgets.HTML(
+        f'<img src="data:image/png;base64,{data}" alt="{html.escape(_describe(candidates))}" '
+        f'style="width: 100%; max-width: 1320px; height: auto">',
+        layout=widgets.Layout(width="100%"))
+    quiz = Quiz([pitfall_question(candidates)])
+    card = widgets.VBox([picture, quiz], layout=widgets.Layout(width="100%"))
+    card.candidates = candidates
+    card.quiz = quiz
+    return card

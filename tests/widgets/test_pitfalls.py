@@ -1,0 +1,45 @@
+"""Lesson 8's predict-first cards."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from kmeans_tutor.data.pitfalls import PITFALLS
+from kmeans_tutor.widgets.pitfalls import pitfall_card, pitfall_question
+
+
+@pytest.mark.parametrize("pitfall", PITFALLS, ids=lambda p: p.dataset)
+def test_the_card_asks_first_and_names_the_assumption_after(pitfall):
+    card = pitfall_card(pitfall.dataset)
+    c, quiz = card.candidates, card.quiz
+    question = quiz.questions[0]
+    assert question.options == ("A", "B")
+    assert question.options[question.answer] == c.kmeans
+    assert pitfall.assumption in question.explanation and pitfall.try_instead in question.explanation
+    # A wrong first choice counts as wrong; with one option left, the answer and the
+    # assumption are shown at once.
+    quiz.select(0, 1 - question.answer)
+    assert quiz.model.summary.startswith("0 of 1 right first time")
+    assert pitfall.assumption in quiz.feedback(0)
+    # Right first time counts as right.
+    again = pitfall_card(pitfall.dataset)
+    again.quiz.select(0, question.answer)
+    assert again.quiz.model.summary.startswith("1 of 1 right first time")
+    assert pitfall.assumption in again.quiz.feedback(0)
+
+
+def test_the_picture_is_inline_with_a_text_alternative_that_keeps_the_answer():
+    card = pitfall_card("rings")
+    html = card.children[0].value
+    assert html.startswith('<img src="data:image/png;base64,')
+    alt = re.search(r'alt="([^"]+)"', html).group(1)
+    assert "A and B" in alt and "K-means" not in alt
+
+
+def test_the_question_reads_as_a_prediction():
+    from kmeans_tutor.data.pitfalls import candidate_groupings
+
+    q = pitfall_question(candidate_groupings("unequal_sizes"))
+    assert q.prompt.endswith("which grouping will K-means find?")
