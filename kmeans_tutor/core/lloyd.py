@@ -271,6 +271,38 @@ class _Units:
         return centers - self.mean
 
 
+def _update(X, units, centers, shown, labels, state, empty_cluster, index, it, assign_inertia):
+    """Step 3 of one iteration: an empty-cluster event if a cluster emptied, then the update.
+
+    Yields those steps; returns ``(centers, shown, shifts, inertia, relocated, index)`` for
+    the next iteration (centres centred and as shown, each centre's move, the inertia after
+    the update, whether a point was relocated, the next step's index).
+    """
+    step_labels = labels
+    relocated = False
+    empty = np.flatnonzero(state.counts == 0)
+    if empty.size:
+        event = _empty_clusters(X, units, centers, shown, labels, state, empty, empty_cluster,
+                                index=index, iteration=it, inertia=assign_inertia)
+        if event.relocated_to is not None:
+            relocated = True
+            step_labels = state.labels.astype(labels.dtype)
+        yield event
+        index += 1
+    means, counts = state.means()
+    filled = counts > 0
+    new_centers = centers.copy()  # a cluster left empty (policy "keep") stays put
+    new_centers[filled] = means[filled]
+    moves = new_centers - centers  # (k, d)
+    shifts = np.sqrt(np.einsum("kd,kd->k", moves, moves))
+    inertia = state.inertia(new_centers)
+    new_shown = units.caller(new_centers)
+    yield UpdateStep(index=index, iteration=it, centers=new_shown, labels=step_labels,
+                     inertia=inertia, previous_centers=shown, shifts=shifts,
+                     previous_inertia=assign_inertia)
+    return new_centers, new_shown, shifts, inertia, relocated, index + 1
+
+
 def _steps(X, k, init, rng, seed, max_iter, tol, empty_cluster, n_local_trials,
            method) -> Iterator[Step]:
     """The generator behind kmeans_steps; inputs are validated."""
@@ -319,29 +351,8 @@ def _steps(X, k, init, rng, seed, max_iter, tol, empty_cluster, n_local_trials,
         last_assigned = labels
 
         # --- 3. Update: each centre to the mean of its points -----------------
-        step_labels = labels
-        empty = np.flatnonzero(state.counts == 0)
-        if empty.size:
-            event = _empty_clusters(X, units, centers, shown, labels, state, empty, empty_cluster,
-                                    index=index, iteration=it, inertia=assign_inertia)
-            if event.relocated_to is not None:
-                relocated = True
-                step_labels = state.labels.astype(labels.dtype)
-            yield event
-            index += 1
-        means, counts = state.means()
-        filled = counts > 0
-        new_centers = centers.copy()  # a cluster left empty (policy "keep") stays put
-        new_centers[filled] = means[filled]
-        moves = new_centers - centers  # (k, d)
-        shifts = np.sqrt(np.einsum("kd,kd->k", moves, moves))
-        inertia = state.inertia(new_centers)
-        new_shown = units.caller(new_centers)
-        yield UpdateStep(index=index, iteration=it, centers=new_shown, labels=step_labels,
-                         inertia=inertia, previous_centers=shown, shifts=shifts,
-                         previous_inertia=assign_inertia)
-        index += 1
-        centers, shown = new_centers, new_shown
+        centers, shown, shifts, inertia, relocated, index = yield from _update(
+            X, units, centers, shown, labels, state, empty_cluster, index, it, assign_inertia)
         state.centres_moved(shifts)
         if float(np.dot(shifts, shifts)) <= tol_abs:
             reason = "tol"
