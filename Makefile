@@ -5,6 +5,7 @@
 #   make test-fast            skip tests marked slow or browser
 #   make bench                run the benchmarks
 #   make screenshots          retake docs/*.png (course page and every lesson, 1280x720)
+#   make hub                  JupyterHub with the lessons on 127.0.0.1:8000 (try-out; prints the login)
 #   make clean                remove build artefacts and caches (keeps .venv)
 #   make distclean            clean, and remove .venv too
 #
@@ -22,7 +23,7 @@ ARGS        ?=
 PYTEST_RC_FILE ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv browser serve test test-fast bench screenshots clean distclean check-python
+.PHONY: help venv browser serve hub test test-fast bench screenshots clean distclean check-python
 
 # Extra arguments for `kmeans-tutor serve`, e.g. make serve SERVE_ARGS='--lesson 4 --port 8870'
 SERVE_ARGS ?=
@@ -33,6 +34,7 @@ help:
 	@echo "make test-fast   skip tests marked slow or browser"
 	@echo "make bench       run the benchmarks"
 	@echo "make screenshots retake the pictures in docs/ (needs chromium)"
+	@echo "make hub         JupyterHub with the lessons on 127.0.0.1:8000 (try-out, prints the login)"
 	@echo "make clean       remove build artefacts and caches"
 	@echo "make distclean   clean, and remove $(VENV)"
 
@@ -67,6 +69,13 @@ venv: $(VENV)/.installed
 # The lessons, served by Voilà on http://127.0.0.1:8866/ (Ctrl+C stops the server).
 serve: venv
 	$(VENV)/bin/kmeans-tutor serve $(SERVE_ARGS)
+
+# JupyterHub for larger classes (deploy/jupyterhub): installs the `hub` extra and
+# configurable-http-proxy (npm, under .venv/hub/node), then starts it on 127.0.0.1:8000 with a
+# throw-away password it prints (KMEANS_TUTOR_HUB_PORT=... for another port).
+hub: venv
+	@PYTHON=$(VPY) bash deploy/jupyterhub/install.sh
+	@PYTHON=$(VPY) bash deploy/jupyterhub/start.sh
 
 # The browser tests need Debian's chromium. Install it when we can (root with
 # apt-get); otherwise say that only the browser tests will be skipped.

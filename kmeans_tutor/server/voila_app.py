@@ -218,14 +218,15 @@ class LessonApplication(tornado.web.Application):
 class CoursePageHandler(JupyterHandler):
     """The course page at the root URL: plain HTML, no kernel (see :mod:`.course_page`)."""
 
-    def initialize(self, lessons_dir: str):
+    def initialize(self, lessons_dir: str, to_root: bool = False):
         self.lessons_dir = lessons_dir
+        self.to_root = to_root  # /voila/tree: redirect to the one address of the course page
 
     @tornado.web.authenticated
     def get(self, path: str = ""):
         if path.strip("/"):  # /voila/tree/<folder>: the course page is the only listing
             raise tornado.web.HTTPError(404)
-        if self.request.path != self.base_url:  # /voila/tree: one address for the course page
+        if self.to_root:
             return self.redirect(self.base_url)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
@@ -288,7 +289,7 @@ class LessonVoila(Voila):
             if isinstance(handler, type) and issubclass(handler, LogoutHandler):
                 continue
             if handler is TornadoVoilaTreeHandler:  # "/" and /voila/tree: the course page
-                handlers.append((pattern, CoursePageHandler, lessons))
+                handlers.append((pattern, CoursePageHandler, {**lessons, "to_root": "tree" in pattern}))
                 continue
             if handler is TornadoVoilaHandler and options:  # /voila/render/...: also /lesson/N
                 handlers.append((url_path_join(self.server_url, r"/lesson/([^/]+)"), LessonPageHandler,

@@ -483,7 +483,7 @@ def profile_bars(profiles, fig=None, *, features=None):
             # Headroom above the tallest bar for the legend.
             top, bottom = max(means.max(), overall, 0.0), min(means.min(), overall, 0.0)
             ax.set_ylim(bottom, top + 0.25 * (top - bottom or 1.0))
-            ax.legend(loc="upper center", fontsize="small", frameon=False)
+            ax.legend(loc="upper center", fontsize=9.6, frameon=False)
         ax.set_xticks(x, _cluster_numbers(profiles.index))
         ax.set_xlabel("cluster")
         ax.set_title(str(f))
@@ -559,7 +559,7 @@ def gender_mix(profiles, ax=None, *, column=None):
         label = str(col)[len(str(column)) + 2:]
         bars = ax.bar(x, share, bottom=bottom, color=colour, edgecolor="white", label=label)
         ax.bar_label(bars, labels=[f"{v:.0%}" if v >= 0.08 else "" for v in share],
-                     label_type="center", color="white" if i % 2 == 0 else "black", fontsize=9)
+                     label_type="center", color="white" if i % 2 == 0 else "black", fontsize=10)
         bottom += share
     ax.set_xticks(x, _cluster_numbers(profiles.index))
     ax.set_ylim(0, 1)
@@ -747,7 +747,7 @@ class SilhouetteView:
         self.mean_line = ax.axvline(0.0, color="black", linestyle="--", linewidth=1.3,
                                     visible=False, zorder=3)
         self.mean_text = ax.text(0.0, 1.0, "", transform=ax.get_xaxis_transform(),
-                                 ha="left", va="bottom", fontsize=9, visible=False)
+                                 ha="left", va="bottom", fontsize=10, visible=False)
         self._cluster_texts = []
         self.silhouette_values_ = None
         self.score_ = None
@@ -814,7 +814,7 @@ class SilhouetteView:
     def _number_knives(self, clusters, middles, s):
         """Cluster numbers (1 … k) left of the knives: reuse text artists, hide the spare ones."""
         while len(self._cluster_texts) < len(clusters):
-            self._cluster_texts.append(self.ax.text(0, 0, "", ha="left", va="center", fontsize=9))
+            self._cluster_texts.append(self.ax.text(0, 0, "", ha="left", va="center", fontsize=10))
         x_min = min(-0.1, float(s.min()) - 0.05)
         for t, name, y in zip(self._cluster_texts, _cluster_numbers(clusters.tolist()), middles):
             t.set_position((x_min + 0.01 * (1 - x_min), y))

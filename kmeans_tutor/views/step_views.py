@@ -651,7 +651,7 @@ class StepView:
         if title is None:
             title = self.projection.description
         if title:
-            ax.set_title(title, fontsize=10)
+            ax.set_title(title, fontsize=12)
         if legend:
             handles = [Line2D([], [], ls="none", marker=m, ms=6, mfc=c, mec=edge_color(c), mew=0.5,
                               label=f"cluster {j + 1}")
@@ -673,10 +673,10 @@ class StepView:
             handles += list(extra_handles)
             if legend == "right":
                 ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                          borderaxespad=0.0, fontsize=7.5, frameon=False)
+                          borderaxespad=0.0, fontsize=9.6, frameon=False)
             else:
                 ax.legend(handles=handles, loc="lower right" if legend == "inside" else legend,
-                          fontsize=7.5, framealpha=0.85)
+                          fontsize=9.6, framealpha=0.85)
         return self
 
 
@@ -860,7 +860,7 @@ class SeedingView:
         best = int(np.argmin(potentials))
         while len(self.candidate_labels) < len(cand):  # grows once, to n_local_trials
             self.candidate_labels.append(self.ax.annotate(
-                "", xy=(0, 0), xytext=(6, 6), textcoords="offset points", fontsize=7, zorder=8,
+                "", xy=(0, 0), xytext=(6, 6), textcoords="offset points", fontsize=9, zorder=8,
                 bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)))
         for t, label in enumerate(self.candidate_labels[:len(cand)]):
             label.xy = (float(pts[t, 0]), float(pts[t, 1]))
@@ -876,7 +876,7 @@ class SeedingView:
         ax.set_ylabel(ylabel)
         if title is None:
             title = "Seeding" + (f" · {self.projection.description}" if self.projection.description else "")
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=12)
         if colorbar and self.colorbar is None:
             self.colorbar = self.figure.colorbar(self.scatter, ax=ax, shrink=0.8)
             self.colorbar.set_label("probability of being picked (∝ D²)")
@@ -887,7 +887,7 @@ class SeedingView:
                 Line2D([], [], ls="none", marker="X", ms=8, mfc="white", mec="black", mew=1.2,
                        label="candidate (total D² if picked)"),
                 Line2D([], [], ls="--", color="black", lw=1.2, label="D(x): to nearest centre"),
-            ], loc="lower right", fontsize=7.5, framealpha=0.85)
+            ], loc="lower right", fontsize=9.6, framealpha=0.85)
         return self
 
 
@@ -1004,13 +1004,13 @@ class InertiaView:
         """Labels, a title that states the invariant, and the legend."""
         ax = self.ax
         ax.set_xlabel("step")
-        ax.set_ylabel("inertia (Σ squared distance to own centre)")
+        ax.set_ylabel("inertia\n(Σ squared distance to own centre)", fontsize=9.6)
         if title is None:
             if self.rises.size:
                 title = f"Inertia ROSE at step {', '.join(map(str, self.rises))}!"
             else:
                 title = "Inertia never rises"
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=12)
         if legend:
             handles = [*self.markers.values()]
             if self.rises.size:
@@ -1018,5 +1018,5 @@ class InertiaView:
             if self.seeding_span is not None:
                 handles.append(Patch(fc="0.93", label="seeding (no inertia yet)"))
             handles.append(Line2D([], [], color="black", lw=1.0, ls="--", label="current step"))
-            ax.legend(handles=handles, loc="upper right", fontsize=7.5, framealpha=0.85)
+            ax.legend(handles=handles, loc="upper right", fontsize=9.6, framealpha=0.85)
         return self

@@ -47,7 +47,7 @@ from ..views.analysis import ElbowView, SilhouetteView
 from ..views.step_views import StepView
 from .base import DataModel, message_html, quiet, warning_html
 from .controls import DataChoice, figure_alt, hidden_html, live_region
-from .figure import app_figure, plain_text, refresh
+from .figure import FigureFit, PresenterView, app_figure, plain_text, refresh
 
 __all__ = ["ChooseKModel", "ChooseKApp", "K_MAX_RANGE"]
 
@@ -311,9 +311,14 @@ class ChooseKApp(widgets.VBox):
         self._draw_selected()
         self._show_readout()
 
+        settings = widgets.HBox([self._k_max, self._seed, self._progress],
+                                layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        self.fit = FigureFit(self.fig)
+        self.presenter = PresenterView(self, self.fit, [self.data_row, settings])
         self.children = [
+            self.presenter.bar,
             self.data_row,
-            widgets.HBox([self._k_max, self._seed, self._progress]),
+            settings,
             self._k,
             self._readout,
             self._message,

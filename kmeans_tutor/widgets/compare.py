@@ -43,7 +43,7 @@ from ..views.palette import CLUSTER_COLORS, edge_color
 from .base import RunModel, message_html, quiet, step_readout, warning_html
 from .controls import (KEYS_APP_CLASS, DataChoice, Transport, figure_alt, hidden_html, live_html,
                        live_region)
-from .figure import app_figure, freeze_layout, plain_text, refresh
+from .figure import FigureFit, PresenterView, app_figure, freeze_layout, plain_text, refresh
 
 __all__ = ["CompareModel", "CompareApp", "COMPARE_INITS", "SAME_GROUPING_RTOL"]
 
@@ -307,6 +307,10 @@ class CompareApp(widgets.VBox):
         The runs (two step panels) and the race (two histograms); each created once.
     panels : dict of init → StepPicture
     transport : Transport
+    fit : FigureFit
+        Makes the figures follow the page width.
+    presenter : PresenterView
+        The "Presenter view" switch (first row): a larger picture and sentence, settings tucked away.
 
     Examples
     --------
@@ -374,11 +378,15 @@ class CompareApp(widgets.VBox):
 
         row = dict(layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         sides = widgets.HBox([widgets.VBox([self._readouts[i], self._captions[i]],
-                                           layout=widgets.Layout(width="50%"))
-                              for i in m.inits])
+                                           layout=widgets.Layout(flex="1 1 320px", min_width="0"))
+                              for i in m.inits], layout=widgets.Layout(flex_flow="row wrap"))
+        settings = widgets.HBox([self._k, self._seed, self._new_seed], **row)
+        self.fit = FigureFit(self.fig, self.race_fig)
+        self.presenter = PresenterView(self, self.fit, [self.data_row, settings, self._seed_line])
         self.children = [
+            self.presenter.bar,
             self.data_row,
-            widgets.HBox([self._k, self._seed, self._new_seed], **row),
+            settings,
             self.transport,
             sides,
             self._seed_line,

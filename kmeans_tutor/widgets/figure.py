@@ -5,6 +5,11 @@ after ``fig.canvas.draw_idle()`` and sends clicks and key presses back, which
 the stepper uses to let a learner place centres by clicking. Figures are made
 with pyplot switched off, so nothing is shown twice and no Output widget is
 needed (in Voilà a figure created inside an Output callback can stay blank).
+
+Figures follow the page: :class:`FigureFit` resizes an app's figures to the
+width its page reports (the lesson template measures each app), scaling the
+whole picture so that its text stays legible and nothing is cut off, and
+:class:`PresenterView` is the "Presenter view" switch every app shows first.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import ipywidgets as widgets
 import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib._pylab_helpers import Gcf
+from matplotlib.backend_bases import ResizeEvent
 from matplotlib.figure import Figure
 
 _BACKEND = "module://ipympl.backend_nbagg"
@@ -26,9 +32,11 @@ CANVAS_MESSAGES = frozenset({
 })
 MAX_CANVAS_CSS = (1600, 1200)  # largest canvas a page may ask for, in CSS pixels
 MAX_PIXEL_RATIO = 2.0  # and its sharpest pixel ratio (a retina screen)
-#: Dots per inch of an app figure: 10 pt text is 16.7 CSS px on the page, legible from the back
-#: of a classroom. Sizes given to :func:`app_figure` stay in pixels at 80 dpi.
-TEXT_DPI = 120
+#: Dots per inch of a new app figure. Its size in inches is its design size: a
+#: :class:`FigureFit` keeps the inches and changes the dots per inch to match the page,
+#: so the whole picture — text, markers, lines — scales with the page width, laid out the same
+#: way at every width (10 pt text is about 19 CSS px on a 1280 px wide page).
+TEXT_DPI = 96
 #: Narrowest and widest a fitted figure gets, in CSS pixels.
 FIT_WIDTH = (320, MAX_CANVAS_CSS[0])
 #: CSS classes: an app whose figures follow its width, the hidden box its page writes the width
@@ -79,8 +87,8 @@ def app_figure(figsize=(6.0, 4.5), *, dpi=80, **kwargs) -> Figure:
     """A new ipympl figure for an app: no toolbar, no header.
 
     ``figsize`` in inches at ``dpi`` gives the starting size in pixels; the
-    figure is drawn at :data:`TEXT_DPI`, so its text is large on screen. A
-    :class:`FigureFit` then makes it follow the width of the page.
+    figure is drawn at :data:`TEXT_DPI`. A :class:`FigureFit` then makes it
+    follow the width of the page.
     ``fig.canvas`` is the widget to put in the app's layout. The figure is not
     kept in pyplot's list of figures, so it never appears on its own and
     ``plt.gcf()`` never returns it.
@@ -227,18 +235,43 @@ def _css_size(fig: Figure) -> tuple[float, float]:
     return float(w), float(h)
 
 
+def fit_figure(fig: Figure, width: float, height: float, design_width: float) -> None:
+    """Show ``fig`` at ``width`` × ``height`` CSS pixels, ``design_width`` inches wide.
+
+    The width in inches stays the same and the dots per inch follow the width, so
+    the picture keeps its layout and its text grows and shrinks with it; the
+    height in inches follows the height asked for. The browser is told the new
+    size, a frozen layout is laid out again and a new picture is sent.
+    """
+    canvas = fig.canvas
+    ratio = float(getattr(canvas, "device_pixel_ratio", 1.0) or 1.0)
+    width = min(max(float(width), FIT_WIDTH[0]), FIT_WIDTH[1])
+    height = min(max(float(height), 80.0), float(MAX_CANVAS_CSS[1]))
+    dpi = width / design_width
+    fig._original_dpi = dpi  # what matplotlib multiplies by the screen's pixel ratio
+    fig._set_dpi(dpi * ratio, forward=False)
+    fig.set_size_inches(design_width, height / dpi, forward=False)
+    canvas._png_is_old = True
+    manager = getattr(canvas, "manager", None)
+    if manager is not None:
+        manager.resize(*fig.bbox.size, forward=False)
+    ResizeEvent("resize_event", canvas)._process()
+    canvas.draw_idle()
+
+
 class FigureFit:
     """An app's figures follow its width on the page (and the window when it is resized).
 
     The lesson template measures every app box with the class
     :data:`FIT_APP_CLASS` and writes "width x window height" (CSS pixels) into
-    the app's hidden :attr:`probe`; each figure is then resized to the width,
-    keeping its shape, and never taller than most of the window, so that no
-    picture is cut off or needs horizontal scrolling. Sizes are clamped to
-    :data:`FIT_WIDTH` and :data:`MAX_CANVAS_CSS`. The text keeps its size in
-    points: a wider figure gives the data more room, not bigger letters.
+    the app's hidden :attr:`probe`; each figure is then resized to the width
+    (see :func:`fit_figure`: the picture scales as a whole, so its text stays in
+    proportion and nothing is cut off), keeping its shape, and never taller than
+    most of the window. Sizes are clamped to :data:`FIT_WIDTH` and
+    :data:`MAX_CANVAS_CSS`.
 
-    :attr:`height_scale` (above 1 in presenter view) makes the figures taller.
+    In presenter view :attr:`zoom` (above 1) draws everything larger — text,
+    markers, lines — and :attr:`height_scale` (above 1) makes the figures taller.
 
     Parameters
     ----------
@@ -249,10 +282,11 @@ class FigureFit:
     MAX_WINDOW_SHARE = 0.85  # at most this share of the window's height
 
     def __init__(self, *figures: Figure):
-        self._figures = [(fig, *_css_size(fig)) for fig in figures]
+        self._figures = [(fig, *_css_size(fig), float(fig.get_size_inches()[0])) for fig in figures]
         self.width: float | None = None  # the app's width on the page, once reported
         self.window_height: float | None = None
         self.height_scale = 1.0
+        self.zoom = 1.0
         self.probe = widgets.Text(value="", layout=widgets.Layout(display="none"))
         self.probe.add_class(FIT_PROBE_CLASS)
         self.probe.observe(self._on_probe, names="value")
@@ -268,13 +302,15 @@ class FigureFit:
         self.window_height = height if height == height and height > 0 else None
         self.apply()
 
+    def _entry(self, fig: Figure):
+        for entry in self._figures:
+            if entry[0] is fig:
+                return entry
+        raise ValueError("This figure is not fitted here.")
+
     def target(self, fig: Figure) -> tuple[int, int]:
         """The size (CSS pixels) ``fig`` gets for the current width and height scale."""
-        for f, w0, h0 in self._figures:
-            if f is fig:
-                break
-        else:
-            raise ValueError("This figure is not fitted here.")
+        _, w0, h0, _ = self._entry(fig)
         width = w0 if self.width is None else self.width - 8  # the figure's own margins
         width = min(max(width, FIT_WIDTH[0]), FIT_WIDTH[1])
         height = width * h0 / w0 * self.height_scale
@@ -285,12 +321,13 @@ class FigureFit:
 
     def apply(self):
         """Resize every figure to :meth:`target` (those already there are left alone)."""
-        for fig, _, _ in self._figures:
+        for fig, _, _, design_width in self._figures:
             width, height = self.target(fig)
             w, h = _css_size(fig)
-            if abs(w - width) < 2 and abs(h - height) < 2:
+            same_scale = abs(fig.get_size_inches()[0] - design_width / self.zoom) < 1e-3
+            if abs(w - width) < 2 and abs(h - height) < 2 and same_scale:
                 continue
-            fig.canvas.handle_resize({"width": width, "height": height})
+            fit_figure(fig, width, height, design_width / self.zoom)
 
 
 class PresenterView:
@@ -298,7 +335,8 @@ class PresenterView:
 
     On: the app box gets the class :data:`PRESENTER_CLASS` (the lesson template
     then widens the page and enlarges the step sentence), the secondary
-    controls are tucked away and the figures grow taller. Off: everything is
+    controls are tucked away and the figures are drawn larger (``zoom``) and
+    taller (``height_scale``). Off: everything is
     put back as it was. The transport and step controls are never touched.
 
     Parameters
@@ -309,14 +347,17 @@ class PresenterView:
         The app's figures.
     secondary : list of widgets
         What to tuck away (data choice, seeds, options).
+    zoom : float, default=1.1
+        How much larger text, markers and lines are drawn.
     height_scale : float, default=1.35
         How much taller the figures get.
     """
 
-    def __init__(self, app, fit: FigureFit, secondary, *, height_scale: float = 1.35):
+    def __init__(self, app, fit: FigureFit, secondary, *, zoom: float = 1.1, height_scale: float = 1.35):
         self.app = app
         self.fit = fit
         self.secondary = [w for w in secondary if w is not None]
+        self.zoom = float(zoom)
         self.height_scale = float(height_scale)
         self._display: dict[int, str | None] = {}
         self.button = widgets.ToggleButton(
@@ -326,6 +367,9 @@ class PresenterView:
             layout=widgets.Layout(width="auto"))
         self.button.add_class("kt-presenter-switch")
         self.button.observe(self._on_toggle, names="value")
+        #: The row to put first in the app: the switch (and the figures' hidden width box).
+        self.bar = widgets.HBox([self.button, fit.probe],
+                                layout=widgets.Layout(justify_content="flex-end", flex_flow="row wrap"))
         app.add_class(FIT_APP_CLASS)
 
     @property
@@ -343,10 +387,10 @@ class PresenterView:
             for w in self.secondary:
                 self._display[id(w)] = w.layout.display
                 w.layout.display = "none"
-            self.fit.height_scale = self.height_scale
+            self.fit.height_scale, self.fit.zoom = self.height_scale, self.zoom
         else:
             self.app.remove_class(PRESENTER_CLASS)
             for w in self.secondary:
                 w.layout.display = self._display.pop(id(w), None)
-            self.fit.height_scale = 1.0
+            self.fit.height_scale, self.fit.zoom = 1.0, 1.0
         self.fit.apply()

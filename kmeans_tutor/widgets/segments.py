@@ -52,7 +52,7 @@ from ..views.analysis import cluster_sizes, gender_mix, profile_bars
 from ..views.palette import cluster_style, edge_color
 from .base import DataModel, message_html, quiet, warning_html
 from .controls import DataChoice, figure_alt, hidden_html, live_html, live_region
-from .figure import app_figure, plain_text, refresh
+from .figure import FigureFit, PresenterView, app_figure, plain_text, refresh
 from .upload import UploadRow
 
 __all__ = ["SegmentsModel", "SegmentsApp", "download_link", "CSV_NAME", "K_RANGE"]
@@ -289,8 +289,12 @@ class SegmentsApp(widgets.VBox):
         self._ax_sizes, self._ax_gender = bottom.subplots(1, 2)
         self._redraw()
 
+        self.fit = FigureFit(self.fig)
+        self.presenter = PresenterView(self, self.fit, [self._seed, self._upload, self.data_row])
         self.children = [
-            widgets.HBox([self._k, self._seed]),
+            self.presenter.bar,
+            widgets.HBox([self._k, self._seed],
+                         layout=widgets.Layout(flex_flow="row wrap", align_items="center")),
             self._upload,
             self.data_row,
             self._message,

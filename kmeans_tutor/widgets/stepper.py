@@ -47,7 +47,8 @@ from ..views.composite import StepPicture
 from .base import DataModel, RunModel, message_html, quiet, step_readout, warning_html
 from .controls import (KEYS_APP_CLASS, DataChoice, Transport, figure_alt, hidden_html, live_html,
                        live_region)
-from .figure import Blitter, app_figure, freeze_layout, plain_text, short_name
+from .figure import (Blitter, FigureFit, PresenterView, app_figure, freeze_layout, plain_text,
+                     short_name)
 from .upload import UploadRow
 
 __all__ = ["StepperModel", "StepperApp", "INIT_CHOICES", "INIT_LABELS"]
@@ -249,6 +250,10 @@ class StepperApp(widgets.VBox):
         The step on the left axes (rebuilt when the data, k or Voronoi change).
     transport : Transport
         Start, back, step, play/pause, to the end, speed, timeline.
+    fit : FigureFit
+        Makes the figures follow the page width.
+    presenter : PresenterView
+        The "Presenter view" switch (first row): a larger picture and sentence, settings tucked away.
     inertia_view : InertiaSoFar or None
         The inertia staircase on the right, up to the step on screen (rebuilt
         for each new run).
@@ -322,11 +327,16 @@ class StepperApp(widgets.VBox):
         self._placeholder: Text | None = None
         self._shown_revision = -1
 
+        settings = widgets.HBox([self._k, self._init, self._seed, self._new_seed, self._voronoi, self._clear],
+                                layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        self.fit = FigureFit(self.fig)
+        self.presenter = PresenterView(self, self.fit, [self.data_row, self._upload, settings,
+                                                        self._seed_line, self._whole_run])
         self.children = [
+            self.presenter.bar,
             self.data_row,
             self._upload,
-            widgets.HBox([self._k, self._init, self._seed, self._new_seed, self._voronoi, self._clear],
-                         layout=widgets.Layout(flex_flow="row wrap", align_items="center")),
+            settings,
             self.transport,
             self._readout,
             self._caption,

@@ -1,0 +1,132 @@
+"""Presenter view and figures that follow the page width, in every app (no browser)."""
+
+import pytest
+
+pytest.importorskip("ipympl")
+pytestmark = pytest.mark.usefixtures("restore_backend")
+
+from kmeans_tutor.widgets.choose_k import ChooseKApp  # noqa: E402
+from kmeans_tutor.widgets.compare import CompareApp  # noqa: E402
+from kmeans_tutor.widgets.figure import (  # noqa: E402
+    FIT_APP_CLASS, FIT_WIDTH, MAX_CANVAS_CSS, PRESENTER_CLASS, FigureFit, app_figure, freeze_layout)
+from kmeans_tutor.widgets.segments import SegmentsApp  # noqa: E402
+from kmeans_tutor.widgets.stepper import StepperApp  # noqa: E402
+
+
+def _css(fig):
+    ratio = getattr(fig.canvas, "device_pixel_ratio", 1.0) or 1.0
+    w, h = fig.get_size_inches() * fig.dpi / ratio
+    return round(float(w)), round(float(h))
+
+
+def _shown(widget) -> bool:
+    return widget.layout.display != "none"
+
+
+def _stepper():
+    return StepperApp(dataset="blobs", k=3, seed=0)
+
+
+def _compare():
+    return CompareApp(dataset="blobs", k=3, seed=0, n_runs=10)
+
+
+def _choose_k():
+    return ChooseKApp(dataset="blobs", k_max=4)
+
+
+def _segments():
+    return SegmentsApp(k=3)
+
+
+APPS = {
+    # name: (factory, what presenter view keeps on screen, what it tucks away)
+    "stepper": (_stepper, lambda a: [a.transport, a._caption, a.fig.canvas],
+                lambda a: [a.data_row, a._upload, a._seed_line, a._whole_run]),
+    "compare": (_compare, lambda a: [a.transport, a.fig.canvas, *a._captions.values()],
+                lambda a: [a.data_row, a._seed_line]),
+    "choose_k": (_choose_k, lambda a: [a._k, a._readout, a.fig.canvas], lambda a: [a.data_row]),
+    "segments": (_segments, lambda a: [a._k, a._status, a.fig.canvas],
+                 lambda a: [a._seed, a._upload, a.data_row]),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(APPS))
+def app_case(request):
+    factory, kept, tucked = APPS[request.param]
+    return factory(), kept, tucked
+
+
+def test_every_app_has_one_presenter_switch_with_a_tooltip(app_case):
+    app, _, _ = app_case
+    button = app.presenter.button
+    assert button.description == "Presenter view" and button.tooltip
+    assert app.children[0] is app.presenter.bar and button in app.presenter.bar.children
+    assert FIT_APP_CLASS in app._dom_classes
+    assert app.fit.probe in app.presenter.bar.children  # the page writes the app's width here
+
+
+def test_presenter_view_enlarges_tucks_away_and_toggles_back(app_case):
+    app, kept, tucked = app_case
+    figures = [fig for fig, *_ in app.fit._figures]
+    before = [_css(fig) for fig in figures]
+    dpis = [fig.dpi for fig in figures]
+    shown_before = {id(w): _shown(w) for w in tucked(app)}
+
+    app.presenter.set(True)
+    assert PRESENTER_CLASS in app._dom_classes
+    assert all(not _shown(w) for w in tucked(app))
+    assert all(_shown(w) for w in kept(app))
+    for fig, (w, h) in zip(figures, before):
+        w2, h2 = _css(fig)
+        assert w2 >= w and h2 > h  # a bigger picture
+    assert all(fig.dpi > dpi for fig, dpi in zip(figures, dpis))  # larger text and markers
+
+    app.presenter.set(False)
+    assert PRESENTER_CLASS not in app._dom_classes
+    assert {id(w): _shown(w) for w in tucked(app)} == shown_before
+    assert [_css(fig) for fig in figures] == before
+    assert [fig.dpi for fig in figures] == pytest.approx(dpis)
+
+
+def test_presenter_view_keeps_the_steps_working():
+    app = _stepper()
+    app.presenter.set(True)
+    app.transport.step.click()
+    app.transport.step.click()
+    assert app.model.index == 2 and "step <b>2" in app.readout
+    app.presenter.set(False)
+    assert app.model.index == 2
+
+
+def test_figures_follow_the_width_the_page_reports():
+    app = _stepper()
+    fig = app.fig
+    design_inches = fig.get_size_inches()[0]
+    aspect = _css(fig)[1] / _css(fig)[0]
+    app.fit.probe.value = "1260x720"
+    w, h = _css(fig)
+    assert w == 1252 and abs(h / w - aspect) < 0.01
+    assert fig.get_size_inches()[0] == pytest.approx(design_inches)  # same layout, larger scale
+    app.fit.probe.value = "805x480"  # 1280×720 at 150 % zoom
+    w, h = _css(fig)
+    assert w == 797 and h <= 0.85 * 480 + 1
+    app.transport.step.click()  # a step after a resize draws on the new size
+    assert app.model.index == 1
+
+
+def test_a_page_cannot_make_a_figure_huge_or_break_it_with_junk():
+    fig = app_figure((6, 3))
+    freeze_layout(fig)
+    fit = FigureFit(fig)
+    before = _css(fig)
+    for junk in ("", "wide", "nanxnan", "-5x300", "1e308x1e308"):
+        fit.probe.value = junk
+    w, h = _css(fig)
+    assert (w, h) == before or (w <= FIT_WIDTH[1] and h <= MAX_CANVAS_CSS[1])
+    fit.probe.value = "99999x99999"
+    w, h = _css(fig)
+    assert w <= FIT_WIDTH[1] and h <= MAX_CANVAS_CSS[1]
+    fit.probe.value = "10x10"
+    w, h = _css(fig)
+    assert w >= FIT_WIDTH[0] and h >= 80
