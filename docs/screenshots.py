@@ -109,7 +109,10 @@ def main(argv=None) -> int:
 
 
 def stepper(page, path: Path) -> None:
-    """Lesson 4's stepper after three steps, for the README."""
+    """Lesson 4's stepper after three steps, for the README (a taller window: the whole app)."""
+    width = page.viewport_size["width"]
+    page.set_viewport_size({"width": width, "height": 1100})
+    page.wait_for_timeout(2000)  # the pictures follow the new window size
     app = page.locator(".kt-keys-app").first
     app.scroll_into_view_if_needed()
     step = app.locator(".kt-key-step").first

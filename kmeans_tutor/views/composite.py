@@ -35,8 +35,8 @@ __all__ = ["StepPicture", "SEEDING_HINTS"]
 
 #: What the title says while a seeding pick is shaded, by seeding method.
 SEEDING_HINTS = {
-    "k-means++": "Seeding: bigger, darker points are likelier picks (chance ∝ D²)",
-    "farthest": "Seeding: darker points are farther from every centre so far",
+    "k-means++": "Seeding: darker, larger = likelier pick",
+    "farthest": "Seeding: darker = farther from the centres",
 }
 _MAX_SHADED = 5_000  # points shaded during seeding (a scatter: slow beyond this)
 

@@ -130,3 +130,23 @@ def test_a_page_cannot_make_a_figure_huge_or_break_it_with_junk():
     fit.probe.value = "10x10"
     w, h = _css(fig)
     assert w >= FIT_WIDTH[0] and h >= 80
+
+
+@pytest.mark.parametrize("init", ["k-means++", "farthest"])
+@pytest.mark.parametrize("page", ["1260x720", "805x480"])
+def test_every_title_and_label_of_the_stepper_stays_inside_its_picture(init, page):
+    """Nothing drawn may be cut off at the picture's edges, at 100 % or 150 % zoom,
+    including the longer titles of the seeding picks."""
+    app = StepperApp(dataset="mall", k=5, seed=0, init=init)
+    app.fit.probe.value = page
+    for _ in range(3):  # the third step is a shaded seeding pick
+        app.transport.step.click()
+    fig = app.fig
+    renderer = fig.canvas.get_renderer()
+    box = fig.bbox
+    texts = [t for ax in fig.axes for t in (ax.title, ax.xaxis.label, ax.yaxis.label) if t.get_text()]
+    assert any("Seeding" in t.get_text() for t in texts)
+    for text in texts:
+        extent = text.get_window_extent(renderer)
+        assert box.x0 - 1 <= extent.x0 and extent.x1 <= box.x1 + 1, text.get_text()
+        assert box.y0 - 1 <= extent.y0 and extent.y1 <= box.y1 + 1, text.get_text()
