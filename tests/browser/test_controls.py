@@ -8,11 +8,14 @@ that page: keys first, on a page nobody has clicked yet.
 
 from __future__ import annotations
 
+from functools import partial
+
 import re
 import time
 from pathlib import Path
 
 import pytest
+from tests.browser.waiting import wait_until as _wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,15 +37,7 @@ def lesson_page(browser, start_server, open_lesson, tmp_path_factory):
         context.close()
 
 
-def wait_until(predicate, what: str, timeout: float = CHANGE_TIMEOUT, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
+wait_until = partial(_wait_until, timeout=CHANGE_TIMEOUT, interval=0.2)
 
 
 def stepper(page):

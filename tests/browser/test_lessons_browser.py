@@ -14,12 +14,15 @@ pictures appear, and answering a quiz question shows feedback. Besides:
 
 from __future__ import annotations
 
+from functools import partial
+
 import io
 import re
 import time
 from pathlib import Path
 
 import pytest
+from tests.browser.waiting import wait_until as _wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -85,16 +88,7 @@ def lessons(browser, lessons_server, open_lesson):
 # --------------------------------------------------------------------------- helpers
 
 
-def wait_until(predicate, what: str, timeout: float = CHANGE_TIMEOUT, interval: float = 0.25):
-    """Poll ``predicate()`` until it is truthy; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
+wait_until = partial(_wait_until, timeout=CHANGE_TIMEOUT, interval=0.25)
 
 
 def pixels(locator) -> bytes:

@@ -14,6 +14,8 @@ is missing (``deploy/jupyterhub/install.sh``, run by ``make hub`` and ``.ci/run`
 
 from __future__ import annotations
 
+from functools import partial
+
 import importlib.util
 import io
 import json
@@ -29,6 +31,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from tests.browser.waiting import wait_until as _wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -76,15 +79,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until(predicate, what: str, timeout: float = 120, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
+wait_until = partial(_wait_until, timeout=120, interval=0.5)
 
 
 class Hub:
