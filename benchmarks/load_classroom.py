@@ -10,13 +10,16 @@ What it does
    (:func:`kmeans_tutor.server.serve.build_voila_command` and :func:`~kmeans_tutor.server.serve.voila_env`;
    127.0.0.1, a free port) with short cull settings for the run: ``cull_interval`` 10 s,
    ``cull_idle_timeout`` 60 s, and no cap on kernels, so that every student is measured.
-   ``--pool-size N`` preheats N kernels for the lesson, as ``kmeans-tutor serve --lesson 4
-   --preheat N`` does (``--fill-delay`` seconds before a kernel handed out is replaced); the
-   students come once those kernels have run the lesson.
-2. 30 students open ``04_kmeans_step_by_step.ipynb`` at random times within 10 s. Each has
-   a kernel of their own. Once the lesson is usable, the student clicks "step" 8 times
-   (``--clicks``; "reset" when the run is at its end),
-   once a second, like a person reading the picture.
+   ``--pool-size N`` preheats N kernels for each lesson of ``--lessons``, as ``kmeans-tutor
+   serve --preheat N`` does for every lesson (``--fill-delay`` seconds before a kernel handed
+   out is replaced); the students come once those kernels have run their lessons. With no
+   pool the server renders progressively, as ``kmeans-tutor serve`` does then.
+   ``--pool-size 0,8`` runs one class cold and then one preheated, and prints both rows.
+2. 30 students open the lessons of ``--lessons`` (default 4; e.g. ``2,4,5,6`` or ``all``,
+   the students spread over them in turn) at random times within 10 s. Each has a kernel of
+   their own. Once lesson 4 is usable, the student clicks "step" 8 times
+   (``--clicks``; "start" when the run is at its end),
+   once a second, like a person reading the picture; other lessons are only opened.
 3. Per student: time to interactive, and per click, click → new picture. Errors: a failed
    load or render, a missing "step" button, a click without a new picture within 15 s.
 4. Memory (psutil): RSS of the Voilà server and the sum over its kernels (RSS, and PSS, which
@@ -34,8 +37,10 @@ HTML), connects to the kernel's websocket with the protocol the page's JavaScrip
 fetches every widget's state over the ``jupyter.widget.control`` comm, introduces itself
 to each ipympl figure as the figure's view does, and clicks "step" by sending the button's
 click event. Time to interactive ends when the widget states have arrived; click → picture
-ends when the kernel's new image arrives. That is all the server and the kernels see of a
-browser. What it leaves out is the browser's own work (parsing the widget bundle, drawing),
+ends when the kernel's new image arrives. A progressively rendered page arrives before its
+lesson has run: the client then asks for the run over Voilà's execution socket, as the page's
+script does, and time to interactive also waits for the last cell. That is all the server and
+the kernels see of a browser. What it leaves out is the browser's own work (parsing the widget bundle, drawing),
 which in a classroom runs on each student's machine; ``bench_browser.py`` measures it for
 one page (about 70 ms from click to pixels).
 
@@ -81,10 +86,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _serving import free_port, wait_port  # noqa: E402  (benchmarks/_serving.py)
-from kmeans_tutor.server.serve import build_voila_command, voila_env  # noqa: E402
+from kmeans_tutor.server.serve import DEFAULT_FILL_DELAY, build_voila_command, list_lessons, voila_env  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
-LESSON = "04_kmeans_step_by_step.ipynb"
+STEP_LESSONS = {"04_kmeans_step_by_step.ipynb"}  # lessons whose "step" button students click
 CHROMIUM = os.environ.get("KMEANS_TUTOR_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -231,23 +236,30 @@ async def student(record: dict, browser, url: str, delay: float, clicks: int,
         if response is None or not response.ok:
             raise RuntimeError(f"HTTP {response and response.status}")
         await page.wait_for_selector("#loading", state="detached", timeout=LOAD_TIMEOUT_S * 1000)
-        await page.wait_for_function(
-            "[...document.querySelectorAll('button')].some(b => b.textContent.trim() === 'step')",
-            timeout=LOAD_TIMEOUT_S * 1000, polling=50)
-        await page.wait_for_function(PICTURE_DRAWN_JS, arg=PICTURE, timeout=LOAD_TIMEOUT_S * 1000,
-                                     polling=100)
+        # Progressive rendering: a placeholder stands for each cell until its output comes.
+        await page.wait_for_function("!document.querySelector('.voila-skeleton-container')",
+                                     timeout=LOAD_TIMEOUT_S * 1000, polling=50)
+        if record["lesson"] in STEP_LESSONS:
+            await page.wait_for_function(
+                "[...document.querySelectorAll('button')].some(b => b.textContent.trim() === 'step')",
+                timeout=LOAD_TIMEOUT_S * 1000, polling=50)
+        if record["lesson"] in STEP_LESSONS or await page.locator(PICTURE).count():
+            await page.wait_for_function(PICTURE_DRAWN_JS, arg=PICTURE, timeout=LOAD_TIMEOUT_S * 1000,
+                                         polling=100)
         record["tti_s"] = time.perf_counter() - start
         record["kernel_id"] = json.loads(await page.locator("#jupyter-config-data").text_content())["kernelId"]
         bad = page.locator('.voila-error, [data-mime-type="application/vnd.jupyter.stderr"]')
         if await bad.count():
             record["errors"].append("rendered with errors: " + " | ".join(await bad.all_inner_texts())[:300])
         await page.wait_for_timeout(1000)  # the student looks at the first picture
+        if record["lesson"] not in STEP_LESSONS:
+            clicks = 0
         times = await page.evaluate(CLICK_TIMES_JS, [clicks, PICTURE, 1000, CLICK_TIMEOUT_MS])
         record["click_ms"] = [t for t in times if t is not None]
         lost = sum(1 for t in record["click_ms"] if t != t)
         if lost:
             record["errors"].append(f"{lost} click(s) without a new picture within {CLICK_TIMEOUT_MS} ms")
-        if not record["click_ms"]:
+        if clicks and not record["click_ms"]:
             record["errors"].append("the step button was disabled from the start")
     except Exception as exc:  # noqa: BLE001 - every failure is a data point
         record["errors"].append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
@@ -353,6 +365,34 @@ class WidgetClient:
         self.ws.close()
 
 
+async def run_cells(ws_base: str, kernel_id: str, record: dict) -> None:
+    """Run a progressively rendered lesson: Voilà's execution socket, until the last cell's output."""
+    from tornado.websocket import websocket_connect
+
+    ws = await websocket_connect(ws_base + f"/voila/execution/{kernel_id}", max_message_size=64 * 2**20)
+    try:
+        deadline = time.monotonic() + LOAD_TIMEOUT_S
+        while time.monotonic() < deadline:
+            raw = await asyncio.wait_for(ws.read_message(), deadline - time.monotonic())
+            if raw is None:
+                raise RuntimeError("the execution socket closed before the lesson had run")
+            message = json.loads(raw)
+            action, payload = message.get("action"), message.get("payload", {})
+            if action == "initialized":
+                await ws.write_message(json.dumps({"action": "execute", "payload": {"kernel_id": kernel_id}}))
+            elif action == "execution_error":
+                raise RuntimeError(f"execution error: {payload.get('error')}")
+            elif action == "execution_result":
+                outputs = payload.get("output_cell", {}).get("outputs", [])
+                if any(o.get("output_type") == "error" or o.get("name") == "stderr" for o in outputs):
+                    record["errors"].append(f"cell {payload['cell_index']} rendered with errors")
+                if payload["cell_index"] == payload["total_cell"] - 1:
+                    return
+        raise RuntimeError(f"the lesson did not run within {LOAD_TIMEOUT_S} s")
+    finally:
+        ws.close()
+
+
 async def protocol_student(record: dict, base_url: str, url: str, delay: float, clicks: int,
                            finished: asyncio.Event, leave: asyncio.Event) -> None:
     """One student as a widget-protocol client: arrive, load, click "step", stay until `leave`."""
@@ -372,20 +412,25 @@ async def protocol_student(record: dict, base_url: str, url: str, delay: float, 
             record["errors"].append("rendered with errors")
         kernel_id = record["kernel_id"] = re.search(r'"kernelId": "([0-9a-f-]{36})"', page).group(1)
         session = uuid.uuid4().hex
+        ws_base = base_url.replace("http://", "ws://", 1)
         # The kernel websocket protocol the lesson page's JavaScript speaks.
-        ws = await websocket_connect(base_url.replace("http://", "ws://", 1)
-                                     + f"/api/kernels/{kernel_id}/channels?session_id={session}",
+        ws = await websocket_connect(ws_base + f"/api/kernels/{kernel_id}/channels?session_id={session}",
                                      subprotocols=[WS_PROTOCOL], max_message_size=64 * 2**20)
         client = WidgetClient(ws, session)
+        if re.search(r'"progressiveRendering": true', page):
+            # The page came before the lesson ran: ask for the run, as the page's script does.
+            record["first_page_s"] = time.perf_counter() - start
+            await run_cells(ws_base, kernel_id, record)
         await client.load_widgets(timeout=LOAD_TIMEOUT_S)
         steps = client.models("ButtonModel", description="step")
-        resets = client.models("ButtonModel", description="reset")
-        if not steps or not resets:
-            raise RuntimeError('no "step" or "reset" button among the widgets')
+        # The button back to the start of the run ("reset" in earlier versions of the app).
+        resets = client.models("ButtonModel", description="start") or client.models("ButtonModel", description="reset")
+        if record["lesson"] in STEP_LESSONS and (not steps or not resets):
+            raise RuntimeError('no "step" or "start" button among the widgets')
         record["tti_s"] = time.perf_counter() - start
         await asyncio.sleep(1.0)  # the student looks at the first picture
-        for _ in range(clicks):
-            # At the end of the run "step" is disabled: start the run again with "reset".
+        for _ in range(clicks if steps and resets else 0):
+            # At the end of the run "step" is disabled: start the run again with "start".
             at_end = client.states[steps[0]]["state"].get("disabled")
             record["click_ms"].append(await client.click(resets[0] if at_end else steps[0],
                                                          CLICK_TIMEOUT_MS / 1000))
@@ -411,10 +456,11 @@ async def run(args) -> dict:
     port = free_port()
     # The command and environment `kmeans-tutor serve` uses; no cap, so that every
     # student is measured (the cap has its own test).
+    # With no pool, Voilà renders progressively, as kmeans-tutor serve does then.
     cmd = build_voila_command(ROOT / "lessons", port=port, cull_interval=CULL_INTERVAL,
                               cull_idle_timeout=CULL_IDLE_TIMEOUT, max_kernels=0,
-                              lesson=int(LESSON[:2]), preheat=args.pool_size, fill_delay=args.fill_delay)
-    url = f"http://127.0.0.1:{port}/voila/render/{LESSON}"
+                              preheat={name: args.pool_size for name in args.lessons}, fill_delay=args.fill_delay)
+    base = f"http://127.0.0.1:{port}"
     log_path = Path(tempfile.gettempdir()) / f"classroom-voila-{port}.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=voila_env())
@@ -424,19 +470,21 @@ async def run(args) -> dict:
         memory = Memory(proc.pid)
         # Let the server (and the kernel pool, if any) settle before the "start" figure.
         t_up = time.monotonic()
-        settle_until = t_up + (30 + 10 * args.pool_size if args.pool_size else 3)
+        pooled = args.pool_size * len(args.lessons)
+        settle_until = t_up + (60 + 10 * pooled if pooled else 3)
         pool_ready_s = None
         while time.monotonic() < settle_until:
             memory.sample()
             # The pool is ready once its kernels are started and have run the lesson
             # (their CPU time stops growing).
-            if args.pool_size and "Kernel pool of" in log_path.read_text(errors="replace"):
+            if pooled and log_path.read_text(errors="replace").count("Kernel pool of") >= len(args.lessons):
                 if memory.kernels_idle():
                     pool_ready_s = time.monotonic() - t_up
                     break
             await asyncio.sleep(1)
         if args.pool_size and pool_ready_s is None:
-            raise RuntimeError(f"the pool of {args.pool_size} kernels was not ready in time; see {log_path}")
+            raise RuntimeError(f"the pools of {args.pool_size} kernels per lesson were not ready in time; "
+                               f"see {log_path}")
         start = memory.sample()
         print(f"server up on 127.0.0.1:{port}; start: server {start['server_mb']:.0f} MB, "
               f"{start['kernels']} kernel(s) {start['kernels_mb']:.0f} MB", flush=True)
@@ -459,15 +507,18 @@ async def run(args) -> dict:
                 delays = sorted(rng.uniform(0, args.arrival_s) for _ in ids)
                 finished = [asyncio.Event() for _ in ids]
                 all_finished += finished
+                # Students spread over the lessons in turn.
                 batch = [{"student": i, "batch": first // batch_size, "arrived_s": round(d, 2),
+                          "lesson": args.lessons[i % len(args.lessons)],
                           "kernel_id": None, "tti_s": None, "click_ms": [], "errors": []} for i, d in zip(ids, delays)]
                 records += batch
                 if browser is not None:
-                    tasks += [asyncio.create_task(student(r, browser, url, d, args.clicks, f, leave))
+                    tasks += [asyncio.create_task(student(r, browser, f"{base}/voila/render/{r['lesson']}",
+                                                          d, args.clicks, f, leave))
                               for r, d, f in zip(batch, delays, finished)]
                 else:
-                    base = f"http://127.0.0.1:{port}"
-                    tasks += [asyncio.create_task(protocol_student(r, base, url, d, args.clicks, f, leave))
+                    tasks += [asyncio.create_task(protocol_student(r, base, f"{base}/voila/render/{r['lesson']}",
+                                                                   d, args.clicks, f, leave))
                               for r, d, f in zip(batch, delays, finished)]
                 remaining = CLASS_BUDGET_S - (time.monotonic() - t_open)
                 try:
@@ -514,7 +565,14 @@ async def run(args) -> dict:
         server_log = log_path.read_text(errors="replace")
         live = [s["kernels"] for s in memory.samples]
         result = {
-            "lesson": LESSON,
+            "lessons": args.lessons,
+            "progressive_rendering": not pooled,
+            "time_to_interactive_by_lesson_s": {
+                name: {"p50": percentile([r["tti_s"] for r in records if r["lesson"] == name], 50),
+                       "p95": percentile([r["tti_s"] for r in records if r["lesson"] == name], 95)}
+                for name in args.lessons},
+            "first_page_s": {"p50": percentile([r.get("first_page_s") for r in records], 50),
+                             "p95": percentile([r.get("first_page_s") for r in records], 95)},
             "clients": args.clients,
             "students": args.students,
             "arrival_window_s": args.arrival_s,
@@ -562,6 +620,7 @@ def table(r: dict) -> str:
     tti, clk = r["time_to_interactive_s"], r["click_to_picture_ms"]
     fmt = lambda v, spec: "—" if v is None else format(v, spec)  # noqa: E731
     rows = [
+        ("lessons", ", ".join(r["lessons"]) + (" (progressive rendering)" if r["progressive_rendering"] else "")),
         ("students / arrival window", f"{r['students']} {r['clients']} clients in batches of {r['batch_size']}, "
                                       f"each within {r['arrival_window_s']:g} s"
                                       + (f", {r['pool_size']} preheated (ready after {r['pool_ready_after_s']:.0f} s, "
@@ -570,6 +629,10 @@ def table(r: dict) -> str:
         ("time to interactive p50 / p95 / max",
          f"{fmt(tti['p50'], '.1f')} / {fmt(tti['p95'], '.1f')} / {fmt(tti['max'], '.1f')} s "
          f"({tti['completed']}/{r['students']} loaded)"),
+        *((f"  {name[:28]} p50 / p95", f"{fmt(t['p50'], '.1f')} / {fmt(t['p95'], '.1f')} s")
+          for name, t in r["time_to_interactive_by_lesson_s"].items() if len(r["lessons"]) > 1),
+        ("page arrived (progressive) p50 / p95", f"{fmt(r['first_page_s']['p50'], '.1f')} / "
+                                                 f"{fmt(r['first_page_s']['p95'], '.1f')} s"),
         ("click → new picture p50 / p95 / max",
          f"{fmt(clk['p50'], '.0f')} / {fmt(clk['p95'], '.0f')} / {fmt(clk['max'], '.0f')} ms ({clk['n']} clicks)"),
         ("errors (goal 0)", f"{r['errors']}   (server-log tracebacks: {r['server_log_tracebacks']})"),
@@ -598,23 +661,54 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=None,
                         help="students arriving together (0: all at once; default: all at once for "
                              "protocol clients, 10 for browsers); see the module docstring")
-    parser.add_argument("--pool-size", type=int, default=0,
-                        help="preheated kernels for the lesson, as kmeans-tutor serve --preheat (0: none)")
-    parser.add_argument("--fill-delay", type=float, default=1.0,
-                        help="seconds before a preheated kernel that was handed out is replaced")
+    parser.add_argument("--lessons", default="4",
+                        help="lesson numbers the students open, spread over them in turn, e.g. 2,4,5,6, "
+                             "or all (default 4)")
+    parser.add_argument("--pool-size", default="0",
+                        help="preheated kernels for each of --lessons, as kmeans-tutor serve --preheat P "
+                             "(0: none, progressive rendering); several, e.g. 0,8, run one class each")
+    parser.add_argument("--fill-delay", type=float, default=DEFAULT_FILL_DELAY,
+                        help="seconds before a preheated kernel that was handed out is replaced "
+                             f"(default {DEFAULT_FILL_DELAY}, as kmeans-tutor serve)")
     args = parser.parse_args(argv)
     if args.batch_size is None:
         args.batch_size = 0 if args.clients == "protocol" else 10
-    result = asyncio.run(run(args))
-    print()
-    print(table(result))
-    if result["error_messages"]:
-        print("\nfirst errors:\n  " + "\n  ".join(result["error_messages"][:10]))
+    lessons = {n: paths[0].name for n, paths in list_lessons(ROOT / "lessons").items() if n > 0}
+    try:
+        wanted = sorted(lessons) if args.lessons == "all" else [int(n) for n in args.lessons.split(",")]
+        args.lessons = [lessons[n] for n in wanted]
+        pool_sizes = [int(n) for n in args.pool_size.split(",")]
+    except (ValueError, KeyError) as exc:
+        parser.error(f"--lessons takes lesson numbers from {sorted(lessons)}, --pool-size whole numbers ({exc})")
+    results = []
+    for pool_size in pool_sizes:
+        args.pool_size = pool_size
+        result = asyncio.run(run(args))
+        print()
+        print(table(result))
+        if result["error_messages"]:
+            print("\nfirst errors:\n  " + "\n  ".join(result["error_messages"][:10]))
+        results.append(result)
+    if len(results) > 1:
+        print("\n" + summary(results))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "classroom.json"
-    out.write_text(json.dumps(result, indent=2))
+    out.write_text(json.dumps(results[0] if len(results) == 1 else results, indent=2))
     print(f"\nwrote {out.relative_to(ROOT)}")
-    return 0 if result["errors"] == 0 else 1
+    return 0 if all(r["errors"] == 0 for r in results) else 1
+
+
+def summary(results: list[dict]) -> str:
+    """One line per class: the rows of the goal table (time to interactive p50 / p95, errors)."""
+    lines = []
+    for r in results:
+        tti = r["time_to_interactive_s"]
+        how = (f"preheated ({r['pool_size']} per lesson)" if r["pool_size"] else "cold (progressive rendering)")
+        lines.append(f"{r['students']} students within {r['arrival_window_s']:g} s, lessons "
+                     f"{', '.join(name[:2] for name in r['lessons'])}, {how}: usable after p50 "
+                     f"{tti['p50'] or float('nan'):.1f} s / p95 {tti['p95'] or float('nan'):.1f} s, "
+                     f"{r['errors']} errors")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

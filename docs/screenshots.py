@@ -9,7 +9,9 @@ until the lesson has run and its pictures have arrived, and writes
 
 * ``course-page.png`` — the root URL;
 * ``lesson-NN.png`` — lesson NN, scrolled to its first app (the part a class looks at);
-* ``lesson-04-stepper.png`` — lesson 4's stepper after three steps (the README's picture).
+* ``lesson-04-stepper.png`` — lesson 4's stepper after three steps (the README's picture);
+* ``lesson-04-predict.png`` — lesson 4's prediction section after a reveal: hits, misses and
+  false alarms.
 
 It also reports, for each page, whether anything is wider than the window (it should
 never be). The script is for maintainers: run it after changing how a lesson looks, and
@@ -29,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import numpy as np  # noqa: E402
 from _serving import free_port, wait_port  # noqa: E402
 
 LESSONS = sorted(p.name for p in (ROOT / "lessons").glob("[0-9][0-9]_*.ipynb") if not p.name.startswith("00"))
@@ -38,6 +41,9 @@ WIDTH, HEIGHT = 1280, 720
 def wait_for_pictures(page, timeout_ms: int = 120_000) -> None:
     """Until Voilà has run the lesson and every interactive picture shows something."""
     page.wait_for_selector("#loading", state="detached", timeout=timeout_ms)
+    # Rendered progressively, each cell keeps a placeholder until its output has arrived.
+    page.wait_for_function("() => !document.querySelector('.voila-skeleton-container')",
+                           timeout=timeout_ms, polling=100)
     page.wait_for_function(
         """() => Array.from(document.querySelectorAll('.jupyter-matplotlib-figure canvas'))
                  .every(c => c.width > 50 && c.height > 50)""", timeout=timeout_ms)
@@ -94,6 +100,7 @@ def main(argv=None) -> int:
                 if wide > 0:
                     problems.append(f"lesson {number} is {wide} px wider than the window")
                 if number == 4:
+                    predicting(page, out / "lesson-04-predict.png")
                     stepper(page, out / "lesson-04-stepper.png")
                 page.close()
             browser.close()
@@ -121,6 +128,42 @@ def stepper(page, path: Path) -> None:
         time.sleep(0.8)
     page.wait_for_timeout(1500)
     app.screenshot(path=str(path))
+    print(f"{path.name}")
+
+
+def predicting(page, path: Path) -> None:
+    """Lesson 4's prediction section after a reveal, as a class sees it (the window's size).
+
+    The points to click are found on a twin of the app made here, fitted to the same width:
+    half of the points that change cluster and two that stay, so the picture shows hits,
+    misses and false alarms."""
+    from kmeans_tutor.widgets.stepper import StepperApp
+
+    app = page.locator(".kt-keys-app").nth(1)
+    app.scroll_into_view_if_needed()
+    twin = StepperApp(dataset="gaussian_mixture", k=3, init="k-means++", seed=0, predict=True)
+    twin.fit.probe.value = f"{app.bounding_box()['width']:.0f}x{page.viewport_size['height']}"
+    m = twin.model
+    while not (m.question_kind == "assign" and m.trace[m.question].n_changed > 2):
+        m.step()
+        app.locator(".kt-key-step").first.click()
+        time.sleep(0.8)
+    changed = m.trace[m.question].changed
+    stayed = [i for i in np.argsort(np.linalg.norm(m.X - m.X[changed].mean(axis=0), axis=1))
+              if i not in changed][:2]
+    twin.fig.canvas.draw()  # places the axes as the page's picture has them (equal aspect)
+    to_figure = twin.fig.transFigure.inverted().transform
+    canvas = app.locator(".jupyter-matplotlib-figure canvas").first
+    canvas.scroll_into_view_if_needed()
+    for i in [*changed[: len(changed) // 2], *stayed]:
+        fx, fy = to_figure(twin.panel.ax.transData.transform(m.X[i]))
+        box = canvas.bounding_box()
+        page.mouse.click(box["x"] + fx * box["width"], box["y"] + (1 - fy) * box["height"])
+        time.sleep(0.5)
+    app.locator(".kt-key-reveal").first.click()
+    page.wait_for_timeout(2500)
+    app.locator(".kt-predict").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(path))
     print(f"{path.name}")
 
 

@@ -200,9 +200,14 @@ def _add_serve_parser(subparsers) -> argparse.ArgumentParser:
                         help="do not open a web browser (by default one opens when run from a desktop terminal)")
     parser.add_argument("--no-token", action="store_true",
                         help="with a non-local --host, serve WITHOUT an access token (anyone on the network can use it)")
-    parser.add_argument("--preheat", type=_count, default=0, metavar="P",
-                        help="keep P kernels that have already run --lesson ready, so the first P students "
-                             f"get it at once (each holds ~{MB_PER_KERNEL} MB until the server stops; default 0)")
+    parser.add_argument("--preheat", type=_count, default=None, metavar="P",
+                        help="keep P kernels that have already run each lesson ready, so the first students "
+                             f"get it at once (each holds ~{MB_PER_KERNEL} MB until the server stops); with "
+                             "--lesson N, P for lesson N and, with a network --host, up to 2 for each other "
+                             "lesson as the free memory allows. Default: with a network --host, up to 2 per "
+                             "lesson as the free memory allows; on this machine only, none. 0 = none: a "
+                             "lesson then shows its text first and each picture as it is ready. Start-up "
+                             "says what was chosen")
     parser.add_argument("--max-kernels", type=_count, default=None, metavar="N",
                         help="most lessons open at once; past it students see a 'Lesson server full' page "
                              f"(default: what the free memory holds at {MB_PER_KERNEL} MB each; 0 = no limit)")

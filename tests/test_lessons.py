@@ -42,6 +42,7 @@ EXPECTED_LESSONS = [
     "06_choosing_k.ipynb",
     "07_from_clusters_to_customers.ipynb",
     "08_where_kmeans_goes_wrong.ipynb",
+    "09_colour_quantisation.ipynb",
 ]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"

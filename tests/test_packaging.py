@@ -66,6 +66,7 @@ def test_wheel_contains_package_and_data_but_no_tests(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
 
     assert "kmeans_tutor/data/_files/mall_customers.csv" in names
+    assert "kmeans_tutor/data/_files/flower.jpg" in names  # lesson 9's photo
     # The lessons ship inside the package, so `kmeans-tutor serve` works when installed.
     lessons = sorted(p.name for p in (ROOT / "lessons").glob("*.ipynb"))
     assert lessons and all(f"kmeans_tutor/server/_lessons/{name}" in names for name in lessons)

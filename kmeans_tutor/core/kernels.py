@@ -283,7 +283,7 @@ class LloydState:
     - ``lower``: a lower bound on the distance to any *other* centre.
 
     When a centre moves by δ, the triangle inequality says distances change by
-    at most δ: ``upper += δ[own]``, ``lower -= max δ``. A point whose
+    at most δ: ``upper += δ[own]``, ``lower -= max δ`` over the *other* centres. A point whose
     ``upper < max(lower, half the gap from its centre to the next centre)``
     keeps its label without computing a single distance (the bounds are kept
     in single precision, rounded outwards, so they stay bounds). Only the rest are
@@ -420,6 +420,13 @@ class LloydState:
         half_gap = _round_down(0.5 * gaps.min(axis=1) * (1 - _SLACK))  # (k,)
         shifts = None if self.shifts is None else _round_up(self.shifts * (1 + _SLACK))
         self.shifts = None
+        if shifts is not None:
+            # The distance to any *other* centre falls by at most the largest move among
+            # the other centres: the fastest centre's own points only lose the runner-up's.
+            order = np.argsort(shifts)
+            others = np.full(self.k, shifts[order[-1]], dtype=shifts.dtype)
+            if self.k > 1:
+                others[order[-1]] = shifts[order[-2]]
 
         def block(s, e):
             lab = self.labels[s:e]
@@ -431,7 +438,7 @@ class LloydState:
                 with np.errstate(over="ignore"):  # inf is still an upper bound
                     upper += shifts[lab]  # indexing with compact ints: faster than take
                     upper *= _GROW
-                lower -= shifts.max()
+                lower -= others[lab]
                 lower *= _SHRINK
             # 2. Points whose bounds prove they keep their centre are done.
             bound = half_gap[lab]

@@ -5,9 +5,10 @@ back into a story: :mod:`.mall` (the Mall Customers file and every constant
 about it), :mod:`.csv_loader` (a learner's own CSV, with errors that name the
 row and column), :mod:`.synthetic` (teaching sets that show where K-means
 works and fails), :mod:`.preprocessing` (z-scores and category codes),
-:mod:`.profiles` (profiles, segment names and personas) and
+:mod:`.profiles` (profiles, segment names and personas),
 :mod:`.resolver` (the one answer to "which data?", used by every app and the
-command line). Built on :mod:`kmeans_tutor.core`; nothing here draws.
+command line) and :mod:`.images` (a photo's pixels, decoded safely, and the
+photo in k colours). Built on :mod:`kmeans_tutor.core`; nothing here draws.
 """
 
 from .csv_loader import LoadReport, load_csv, looks_like_id

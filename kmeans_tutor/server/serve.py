@@ -11,8 +11,13 @@ server on the lessons folder:
   overrides refused, a per-cell time limit, and idle kernels culled;
 * the root URL is the course page, served without a kernel; ``lesson=N`` prints the
   address of lesson N, ``/lesson/N`` (:mod:`kmeans_tutor.server.voila_app`);
-  ``preheat=P`` keeps P kernels that have already run that lesson ready for the next
-  students;
+* preheated kernels, which have already run a lesson, waiting for the next students of
+  every lesson: by default, on a network host (a class), up to 2 per lesson within a
+  quarter of the memory available (:func:`choose_preheat`); ``preheat=P`` keeps P for each
+  lesson, or with ``lesson=N`` P for lesson N. What was chosen is printed at start-up.
+  With no kernel preheated (by default on a server for this machine only), Voilà renders
+  progressively: the page first, then each cell's output as soon as it is ready (Voilà
+  cannot do both in one server);
 * at most ``max_kernels`` lessons open at once (by default as many as the memory available
   at start-up holds, :func:`default_max_kernels`), and none started while the machine is
   low on memory: a student past the limit gets a "Lesson server full" page that says what
@@ -59,6 +64,7 @@ Voilà facts this relies on (checked with voila 0.5.13 / jupyter_server 2.x):
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import secrets
@@ -70,7 +76,7 @@ import sys
 import time
 import webbrowser
 from pathlib import Path
-from typing import Iterable, Sequence, TextIO
+from typing import Iterable, Mapping, Sequence, TextIO
 from urllib.parse import quote
 
 import psutil
@@ -83,12 +89,18 @@ __all__ = [
     "LessonNotFoundError",
     "build_voila_command",
     "check_port_free",
+    "auto_preheat",
+    "choose_preheat",
     "default_max_kernels",
+    "describe_pools",
     "find_lesson",
     "find_lessons_dir",
     "is_local_host",
     "lesson_path",
     "list_lessons",
+    "preheat_message",
+    "preheat_pools",
+    "preheated_lessons",
     "serve",
     "server_url",
     "voila_env",
@@ -109,7 +121,17 @@ DEFAULT_CONNECT_GRACE = 120
 MB_PER_KERNEL = 200
 RESERVED_MB = 1024  # left for the server, the teacher's own browser and the system
 DEFAULT_MIN_AVAILABLE_MB = 400  # no new kernel below this much available memory
-DEFAULT_FILL_DELAY = 1  # seconds before a preheated kernel that was handed out is replaced
+# Seconds before a preheated kernel that was handed out is replaced. A class arrives within
+# about 10 s; a replacement that runs its lesson meanwhile takes a core from the students
+# still loading theirs (benchmarks/load_classroom.py, 30 students, 8 preheated kernels for
+# each of 4 lessons: usable after p95 7.7 s with 1 s, 0.6 s with 30 s).
+DEFAULT_FILL_DELAY = 30
+# Preheated kernels chosen automatically (auto_preheat): at most this share of the memory
+# beyond RESERVED_MB, and at most this many per lesson. Each one runs its lesson at start-up
+# (2-3.5 s of one core per lesson, measured on the 2-core test machine), so 2 per lesson
+# keeps start-up to about a minute.
+PREHEAT_SHARE = 0.25
+AUTO_PREHEAT_MAX = 2
 
 TEMPLATE = "kmeans-tutor"
 JUPYTER_DATA_DIR = Path(__file__).resolve().parent / "_jupyter"  # holds voila/templates/kmeans-tutor
@@ -129,6 +151,9 @@ FILE_ALLOWLIST = (r".*\.(png|jpg|jpeg|gif|svg)",)
 FILE_DENYLIST = (r".*\.(ipynb|py)", r"(.*/)?\..*")
 
 _LESSON_NAME = re.compile(r"^(\d+)_.+\.ipynb$")
+# Voilà options that choose between preheated kernels and progressive rendering.
+_RENDERING_OPTIONS = ("--preheat_kernel", "--VoilaConfiguration.preheat_kernel", "--progressive_rendering",
+                      "--VoilaConfiguration.progressive_rendering")
 _INDEX_NAME = "index.ipynb"
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::"}
 
@@ -433,6 +458,166 @@ def default_max_kernels(available_mb: float | None = None) -> int:
     return max(4, int((available_mb - RESERVED_MB) // MB_PER_KERNEL))
 
 
+def auto_preheat(n_lessons: int, available_mb: float | None = None) -> int:
+    """How many preheated kernels to keep for each of ``n_lessons`` lessons, from the memory.
+
+    A quarter of the memory available beyond the 1 GB kept for the system, at 200 MB per
+    kernel, shared by the lessons, and at most 2 per lesson: the rest is for the students'
+    own kernels (each one a preheated kernel is handed to is replaced), and every preheated
+    kernel runs its lesson when the server starts, which keeps the cores busy for a while.
+
+    Parameters
+    ----------
+    n_lessons : int
+    available_mb : float, optional
+        Memory available to new processes, in MB; measured with psutil when omitted.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> auto_preheat(8, 23 * 1024)   # 23 GB available: the most, 2 per lesson
+    2
+    >>> auto_preheat(8, 4 * 1024)    # 4 GB: (4096 - 1024) / 4 / 200 / 8 is under 1
+    0
+    """
+    if available_mb is None:
+        available_mb = psutil.virtual_memory().available / 2**20
+    if n_lessons <= 0:
+        return 0
+    budget = max(0.0, available_mb - RESERVED_MB) * PREHEAT_SHARE
+    return int(min(AUTO_PREHEAT_MAX, budget // (MB_PER_KERNEL * n_lessons)))
+
+
+def preheated_lessons(lessons_dir: str | os.PathLike) -> dict[int, Path]:
+    """The lessons that can have preheated kernels: number → notebook, the index (0) left out.
+
+    A number carried by two notebooks, or a notebook that is a link to a file outside the
+    folder, is left out too: the server does not open those (:func:`find_lesson`).
+    """
+    found = {}
+    for number in list_lessons(lessons_dir):
+        if number == 0:
+            continue
+        try:
+            found[number] = find_lesson(lessons_dir, number)
+        except LessonNotFoundError:
+            continue
+    return found
+
+
+def preheat_pools(lessons_dir: str | os.PathLike, preheat: int, lesson: int | None = None,
+                  others: int | None = None) -> dict[str, int]:
+    """Preheated kernels per lesson notebook: file name → how many.
+
+    Parameters
+    ----------
+    lessons_dir : path-like
+    preheat : int
+        Kernels for each lesson, or with ``lesson`` for that lesson.
+    lesson : int, optional
+        The lesson a class starts with; it must exist (:func:`find_lesson`).
+    others : int, optional
+        With ``lesson``: kernels for each other lesson (default ``preheat``).
+
+    Returns
+    -------
+    dict of str to int
+        Every lesson but the index, in lesson order; 0 where none is kept.
+
+    Raises
+    ------
+    ValueError
+        For a count that is not a whole number of at least 0, or a bad lesson number.
+    LessonNotFoundError
+        If ``lesson`` names no notebook.
+
+    Examples
+    --------
+    >>> preheat_pools("lessons", 10, lesson=4, others=2)  # doctest: +SKIP
+    {'01_unsupervised_learning.ipynb': 2, ..., '04_kmeans_step_by_step.ipynb': 10, ...}
+    """
+    preheat = _check_count("preheat", preheat)
+    others = preheat if others is None else _check_count("preheat_others", others)
+    chosen = find_lesson(lessons_dir, lesson).name if lesson is not None else None
+    return {path.name: (preheat if chosen is None or path.name == chosen else others)
+            for path in preheated_lessons(lessons_dir).values()}
+
+
+def describe_pools(pools: dict[str, int], lesson: int | None = None) -> str:
+    """``pools`` in words, e.g. "2 kernels for each of the 9 lessons" or "30 kernels for lesson 4
+    and 2 for each of the other 8 lessons"."""
+    sizes = set(pools.values())
+    if not pools or sizes == {0}:
+        return "no kernels"
+    if len(sizes) == 1:
+        n = len(pools)
+        return f"{_kernels(sizes.pop())} for " + (f"each of the {n} lessons" if n > 1 else "the one lesson")
+    numbers = {name: int(match.group(1)) for name in pools if (match := _LESSON_NAME.match(name))}
+    chosen = [name for name in pools if lesson is not None and numbers.get(name) == int(lesson)]
+    if not chosen:  # sizes chosen lesson by lesson
+        return ", ".join(f"{_kernels(size)} for lesson {numbers.get(name, name)}"
+                         for name, size in pools.items() if size)
+    chosen = chosen[0]
+    rest = {size for name, size in pools.items() if name != chosen}
+    text = f"{_kernels(pools[chosen])} for lesson {int(lesson)}"
+    if rest == {0}:
+        return text
+    if len(rest) == 1:
+        n_others = len(pools) - 1
+        return text + f" and {rest.pop()} for each of the other {n_others} lesson{'s' * (n_others != 1)}"
+    return text + " and " + ", ".join(f"{size} for lesson {numbers.get(name, name)}"
+                                      for name, size in pools.items() if name != chosen and size)
+
+
+def _kernels(n: int) -> str:
+    return f"{n} kernel{'s' * (n != 1)}"
+
+
+def choose_preheat(lessons_dir: str | os.PathLike, host: str, preheat: int | None, lesson: int | None = None,
+                   available_mb: float | None = None) -> dict[str, int]:
+    """The preheated kernels :func:`serve` keeps, per lesson notebook (see :func:`preheat_pools`).
+
+    * ``preheat`` None (the default) on a server for this machine only (a loopback
+      ``host``): none; one learner gets each lesson progressively rendered instead.
+    * ``preheat`` None on a network ``host`` (a class): :func:`auto_preheat` for each lesson.
+    * ``preheat`` P without ``lesson``: P for each lesson.
+    * ``preheat`` P with ``lesson``: P for that lesson, and for each other lesson what
+      :func:`auto_preheat` gives for the memory left (none on loopback), at most P.
+    """
+    available_mb = psutil.virtual_memory().available / 2**20 if available_mb is None else available_mb
+    n = len(preheated_lessons(lessons_dir))
+    network = not is_local_host(host)
+    if preheat is None:
+        return preheat_pools(lessons_dir, auto_preheat(n, available_mb) if network else 0)
+    if lesson is None or not preheat:
+        return preheat_pools(lessons_dir, preheat)
+    left = available_mb - _check_count("preheat", preheat) * MB_PER_KERNEL
+    others = min(preheat, auto_preheat(n - 1, left)) if network else 0
+    return preheat_pools(lessons_dir, preheat, lesson, others)
+
+
+def preheat_message(pools: dict[str, int], lesson: int | None, explicit: bool, host: str,
+                    available_mb: float) -> str:
+    """What :func:`serve` prints at start-up about preheated kernels (and how to change it)."""
+    total = sum(pools.values())
+    if total:
+        return (f"Preheating {describe_pools(pools, lesson)} ({_kernels(total)}, about "
+                f"{total * MB_PER_KERNEL / 1024:.1f} GB of {available_mb / 1024:.1f} GB available): "
+                "the first students to open a lesson get it at once. Each runs its lesson now, "
+                "a few seconds of CPU. --preheat 0 turns this off.")
+    if explicit:
+        why = "--preheat 0"
+    elif is_local_host(host):
+        why = "a server for this computer only"
+    else:
+        why = f"too little memory: {available_mb / 1024:.1f} GB available"
+    return (f"No kernels preheated ({why}): a lesson starts its kernel when opened, shows its text "
+            "first, then each picture as it is ready. --preheat P keeps P kernels ready for each lesson.")
+
+
 def _check_count(name: str, value, *, minimum: int = 0) -> int:
     """A whole number >= ``minimum``, or a ValueError naming the setting."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -484,7 +669,8 @@ def build_voila_command(
     connect_grace: int = DEFAULT_CONNECT_GRACE,
     max_kernels: int = 0,
     min_available_mb: int = DEFAULT_MIN_AVAILABLE_MB,
-    preheat: int = 0,
+    preheat: int | Mapping[str, int] = 0,
+    preheat_others: int | None = None,
     fill_delay: float = DEFAULT_FILL_DELAY,
     allowed_hosts: Sequence[str] = (),
     show_tracebacks: bool = False,
@@ -506,7 +692,8 @@ def build_voila_command(
         addresses of its network interfaces: any other ``Host`` header gets 403.
     lesson : int, optional
         Checked here (a missing lesson fails before anything starts); use
-        :func:`lesson_path` for the URL that opens it. The lesson that ``preheat`` prepares.
+        :func:`lesson_path` for the URL that opens it. With ``preheat``, the lesson the class
+        starts with (see ``preheat_others``).
     token : str, optional
         Access token. Passed as ``--Voila.token=<token>`` unless ``token_in_env``.
     no_token : bool, default False
@@ -534,12 +721,18 @@ def build_voila_command(
         :func:`default_max_kernels` instead).
     min_available_mb : int, default 400
         Start no kernel while the machine has less memory available (0: no check).
-    preheat : int, default 0
-        Keep this many kernels that have already run ``lesson`` (which must be given)
-        waiting for the next students (``--preheat_kernel=True --pool_size=N``, and a
-        denylist so that no other notebook gets a pool). Preheated kernels are never
-        culled: each costs its memory until the server stops.
-    fill_delay : float, default 1
+    preheat : int or mapping of str to int, default 0
+        Keep this many kernels that have already run each lesson waiting for the next
+        students, or as many as the mapping gives for each lesson's file name
+        (:func:`preheat_pools`, :func:`choose_preheat`). A pool per lesson; no pool for the index
+        or any other notebook). Preheated kernels are never culled: each costs its memory
+        until the server stops. With none (0 here and for ``preheat_others``), Voilà renders
+        progressively instead: the page comes at once and each cell's output when it is
+        ready (Voilà cannot do both in one server).
+    preheat_others : int, optional
+        With ``lesson``: kernels for each lesson other than ``lesson``, which gets
+        ``preheat``. Default: ``preheat`` for every lesson.
+    fill_delay : float, default 30
         Seconds before a preheated kernel that was handed out is replaced.
     allowed_hosts : sequence of str
         More names (or addresses) the server answers to, e.g. a DNS alias of this machine
@@ -584,14 +777,16 @@ def build_voila_command(
     allowed_hosts = _check_allowed_hosts(allowed_hosts)
     max_kernels = _check_count("max_kernels", max_kernels)
     min_available_mb = _check_count("min_available_mb", min_available_mb)
-    preheat = _check_count("preheat", preheat)
     if isinstance(fill_delay, bool) or not isinstance(fill_delay, (int, float)) or not 0 <= fill_delay < 86400:
         raise ValueError(f"fill_delay must be a number of seconds from 0 to 86400, got {fill_delay!r}")
-    notebook = find_lesson(folder, lesson) if lesson is not None else None
-    if preheat and notebook is None:
-        raise ValueError("preheat needs a lesson: say which lesson to prepare kernels for (lesson=N, --lesson N)")
-    if preheat and max_kernels and preheat > max_kernels:
-        raise ValueError(f"preheat ({preheat}) cannot be more than max_kernels ({max_kernels})")
+    if lesson is not None:
+        find_lesson(folder, lesson)
+    pools = _check_pools(folder, preheat) if isinstance(preheat, Mapping) else \
+        preheat_pools(folder, preheat, lesson, preheat_others)
+    total = sum(pools.values())
+    if total and max_kernels and total > max_kernels:
+        raise ValueError(f"preheating {describe_pools(pools, lesson)} needs {total} kernels, more than "
+                         f"max_kernels ({max_kernels}): preheat fewer, or raise max_kernels")
     _check_token(host, token, no_token, token_in_env)
 
     cmd = [python or sys.executable, "-m", VOILA_APP, str(folder.resolve())]
@@ -599,8 +794,12 @@ def build_voila_command(
     cmd += [f"--LessonVoila.allowed_hosts={name}" for name in allowed_hosts]
     cmd += _kernel_options(cell_timeout, cull_interval, cull_idle_timeout, cull_connected,
                            connect_grace, max_kernels, min_available_mb)
-    if preheat:
-        cmd += _preheat_options(folder.resolve(), notebook, preheat, fill_delay)
+    if total:
+        cmd += _preheat_options(folder.resolve(), pools, fill_delay)
+    elif not any(arg.startswith(_RENDERING_OPTIONS) for arg in extra_args):
+        # Nothing preheated: the page first, then each output as its cell finishes. Not when
+        # extra_args choose either themselves: Voilà refuses an option given twice.
+        cmd.append("--VoilaConfiguration.progressive_rendering=True")
     cmd += [f"--VoilaConfiguration.file_allowlist={p}" for p in FILE_ALLOWLIST]
     cmd += [f"--VoilaConfiguration.file_denylist={p}" for p in FILE_DENYLIST]
     if token_in_env and not no_token:
@@ -608,6 +807,16 @@ def build_voila_command(
     elif token is not None:
         cmd.append(f"--Voila.token={token}")
     return cmd + list(extra_args)
+
+
+def _check_pools(folder: Path, pools: Mapping[str, int]) -> dict[str, int]:
+    """``pools`` if every name is a lesson of ``folder`` and every count a whole number."""
+    lessons = {path.name for path in preheated_lessons(folder).values()}
+    for name, size in pools.items():
+        if name not in lessons:
+            raise ValueError(f"cannot preheat {name!r}: it is not a lesson in {folder}")
+        _check_count(f"preheat for {name}", size)
+    return dict(pools)
 
 
 def _check_token(host, token, no_token, token_in_env) -> None:
@@ -658,16 +867,22 @@ def _kernel_options(cell_timeout, cull_interval, cull_idle_timeout, cull_connect
     ]
 
 
-def _preheat_options(root: Path, notebook: Path, preheat: int, fill_delay: float) -> list[str]:
-    """Keep ``preheat`` kernels that have run ``notebook``, and no pool for any other notebook."""
-    # Voilà keeps one pool per notebook of the folder, subfolders included; deny every
-    # other notebook one, a namesake in a subfolder too (its pool would hold slots under
-    # the cap for good). Voilà matches the patterns against root/name at start-up; the
-    # bare name is allowed too, in case it matches relative names.
+def _preheat_options(root: Path, pools: dict[str, int], fill_delay: float) -> list[str]:
+    """A pool of preheated kernels per lesson in ``pools`` (name → size), none for any other notebook."""
+    # Voilà keeps one pool per notebook of the folder, subfolders included, sized by
+    # kernel_pools_config ("default" for a name not listed, 1 if there is no "default").
+    # Every other notebook gets size 0 and is denied a pool too, a namesake in a subfolder
+    # included (its pool would hold slots under the cap for good). Voilà matches the deny
+    # patterns against root/name at start-up; the bare name is allowed too, in case it
+    # matches relative names.
+    names = sorted(name for name, size in pools.items() if size)
+    config = {"default": {"pool_size": 0}, **{name: {"pool_size": pools[name]} for name in names}}
+    allowed = "|".join(re.escape(name) for name in names)
     return [
         "--preheat_kernel=True",
-        f"--pool_size={preheat}",
-        f"--VoilaKernelManager.preheat_denylist=^(?!({re.escape(str(root))}[\\\\/])?{re.escape(notebook.name)}$)",
+        "--pool_size=0",
+        f"--VoilaKernelManager.kernel_pools_config={json.dumps(config)}",
+        f"--VoilaKernelManager.preheat_denylist=^(?!({re.escape(str(root))}[\\\\/])?({allowed})$)",
         f"--VoilaKernelManager.fill_delay={fill_delay:g}",
     ]
 
@@ -731,7 +946,7 @@ def serve(
     connect_grace: int = DEFAULT_CONNECT_GRACE,
     max_kernels: int | None = None,
     min_available_mb: int = DEFAULT_MIN_AVAILABLE_MB,
-    preheat: int = 0,
+    preheat: int | None = None,
     fill_delay: float = DEFAULT_FILL_DELAY,
     allowed_hosts: Iterable[str] = (),
     show_tracebacks: bool = False,
@@ -746,8 +961,12 @@ def serve(
     lessons_dir : path-like, optional
         Defaults to :func:`find_lessons_dir`.
     port, host, lesson, cell_timeout, cull_interval, cull_idle_timeout, cull_connected, \
-connect_grace, min_available_mb, preheat, fill_delay, allowed_hosts, show_tracebacks, extra_args
+connect_grace, min_available_mb, fill_delay, allowed_hosts, show_tracebacks, extra_args
         As in :func:`build_voila_command`.
+    preheat : int, optional
+        Preheated kernels for each lesson, or with ``lesson`` for that lesson; by default
+        chosen from the memory available for a class on the network, none for this machine
+        only (:func:`choose_preheat`). What was chosen is printed at start-up.
     max_kernels : int, optional
         Most lessons open at once; by default :func:`default_max_kernels` of the memory
         available now. 0 removes the limit.
@@ -787,15 +1006,17 @@ connect_grace, min_available_mb, preheat, fill_delay, allowed_hosts, show_traceb
     if no_token:
         token = None
 
+    available = psutil.virtual_memory().available / 2**20
+    pools = choose_preheat(folder, host, preheat, lesson, available)
     if max_kernels is None:
-        max_kernels = max(default_max_kernels(), preheat)
+        max_kernels = max(default_max_kernels(available), sum(pools.values()))
 
     cmd = build_voila_command(
         folder, port=port, host=host, lesson=lesson, token=token, no_token=no_token,
         token_in_env=token is not None, cell_timeout=cell_timeout, cull_interval=cull_interval,
         cull_idle_timeout=cull_idle_timeout, cull_connected=cull_connected,
         connect_grace=connect_grace, max_kernels=max_kernels, min_available_mb=min_available_mb,
-        preheat=preheat, fill_delay=fill_delay, allowed_hosts=tuple(allowed_hosts),
+        preheat=pools, fill_delay=fill_delay, allowed_hosts=tuple(allowed_hosts),
         show_tracebacks=show_tracebacks, extra_args=tuple(extra_args),
     )
     path = lesson_path(folder, lesson)
@@ -806,12 +1027,13 @@ connect_grace, min_available_mb, preheat, fill_delay, allowed_hosts, show_traceb
 
     if no_token and not is_local_host(host):
         _warn_open(host, port)
+    print(preheat_message(pools, lesson, preheat is not None, host, available), file=out, flush=True)
     print(f"Starting Voilà on {folder.resolve()} ...", file=out, flush=True)
     proc = subprocess.Popen(cmd, env=voila_env(token))
     previous = _stop_on_sigterm()
     try:
         _wait_until_listening(host, port, proc, startup_timeout)
-        url = _announce(host, port, token, lesson, path, max_kernels, preheat, connect_grace, out)
+        url = _announce(host, port, token, lesson, path, max_kernels, connect_grace, out)
         if open_browser is None:
             open_browser = _should_open_browser()
         if open_browser:
@@ -857,7 +1079,7 @@ def _wait_until_listening(host: str, port: int, proc: subprocess.Popen, timeout:
     raise ServeError(f"Voilà exited with code {proc.returncode} before it started listening; see its messages above.")
 
 
-def _announce(host, port, token, lesson, path, max_kernels, preheat, connect_grace, out) -> str:
+def _announce(host, port, token, lesson, path, max_kernels, connect_grace, out) -> str:
     """Print where the lessons are and how much room there is; returns the URL to open."""
     url = server_url(host, port, "/", token)
     lines = [f"Lessons:  {url}"]
@@ -867,9 +1089,6 @@ def _announce(host, port, token, lesson, path, max_kernels, preheat, connect_gra
     if max_kernels:
         lines.append(f"Room for {max_kernels} open lessons (about {MB_PER_KERNEL} MB each); "
                      "past that, students see a 'Lesson server full' page (--max-kernels).")
-    if preheat:
-        lines.append(f"{preheat} kernel(s) preheated for lesson {int(lesson)}: they run the lesson "
-                     "now, so the first students get it at once.")
     if connect_grace != DEFAULT_CONNECT_GRACE:  # said only when changed
         lines.append(
             f"A lesson kernel whose page has not connected {connect_grace} s after its last activity "

@@ -47,6 +47,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Iterable
 from urllib.parse import unquote_to_bytes
@@ -317,4 +318,9 @@ class LessonVoila(Voila):
 main = LessonVoila.launch_instance
 
 if __name__ == "__main__":
+    # The preheated kernels per lesson reach Voilà as one JSON dict
+    # (--VoilaKernelManager.kernel_pools_config={...}): its nested values cannot be given
+    # item by item, the form traitlets would rather have, and its warning would only
+    # puzzle a teacher reading the console.
+    warnings.filterwarnings("ignore", message=".*for dict-traits is deprecated", category=DeprecationWarning)
     main()

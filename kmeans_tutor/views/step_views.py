@@ -1018,5 +1018,10 @@ class InertiaView:
             if self.seeding_span is not None:
                 handles.append(Patch(fc="0.93", label="seeding (no inertia yet)"))
             handles.append(Line2D([], [], color="black", lw=1.0, ls="--", label="current step"))
+            if ax.get_yscale() == "linear" and self.inertias.size:
+                # Headroom for the legend: the staircase starts at its highest point, so
+                # without it the legend would cover the first steps of a run.
+                lo, hi = ax.get_ylim()
+                ax.set_ylim(lo, hi + (0.25 + 0.1 * len(handles)) * (hi - lo))
             ax.legend(handles=handles, loc="upper right", fontsize=9.6, framealpha=0.85)
         return self

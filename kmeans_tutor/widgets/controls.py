@@ -42,18 +42,19 @@ KEYS = (("←", "back"), ("→", "step"), ("space", "play / pause"), ("Home", "s
 #: CSS class of an app the keys drive, and of each transport button (the template clicks them).
 KEYS_APP_CLASS = "kt-keys-app"
 KEY_CLASSES = {"back": "kt-key-back", "step": "kt-key-step", "play": "kt-key-play",
-               "start": "kt-key-start", "end": "kt-key-end"}
+               "start": "kt-key-start", "end": "kt-key-end", "reveal": "kt-key-reveal"}
 #: CSS class of the HTML widget that holds an app's step sentence (an ARIA live region).
 LIVE_CLASS = "kt-live"
 
 
-def keys_html(player: bool = True, picture_keys: bool = True) -> str:
+def keys_html(player: bool = True, picture_keys: bool = True, extra=()) -> str:
     """The keys line shown under a transport ("Keys: ← back · → step · …").
 
     ``picture_keys``: the app's picture also takes ← → space Home End once
     clicked (the only way in JupyterLab, which runs no page script of ours).
+    ``extra``: more (key, what) pairs, e.g. ``[("R", "reveal")]`` in prediction mode.
     """
-    keys = [(k, what) for k, what in KEYS if player or what != "play / pause"]
+    keys = [(k, what) for k, what in KEYS if player or what != "play / pause"] + list(extra)
     parts = " · ".join(f"<kbd>{html.escape(k)}</kbd> {html.escape(what)}" for k, what in keys)
     where = "on the lesson page, anywhere outside a text box"
     if picture_keys:

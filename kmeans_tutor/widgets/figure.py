@@ -14,12 +14,20 @@ whole picture so that its text stays legible and nothing is cut off, and
 
 from __future__ import annotations
 
+import math
+import struct
+import time
+import types
+import zlib
+
 import ipywidgets as widgets
 import matplotlib
+import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib._pylab_helpers import Gcf
 from matplotlib.backend_bases import ResizeEvent
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 _BACKEND = "module://ipympl.backend_nbagg"
 
@@ -32,6 +40,9 @@ CANVAS_MESSAGES = frozenset({
 })
 MAX_CANVAS_CSS = (1600, 1200)  # largest canvas a page may ask for, in CSS pixels
 MAX_PIXEL_RATIO = 2.0  # and its sharpest pixel ratio (a retina screen)
+#: Seconds: a frame sent sooner than this after the previous one is sent whole, not as a diff
+#: (the page may drop the previous one; see _diff_image).
+FRAME_GAP = 0.35
 #: Dots per inch of a new app figure. Its size in inches is its design size: a
 #: :class:`FigureFit` keeps the inches and changes the dots per inch to match the page,
 #: so the whole picture — text, markers, lines — scales with the page width, laid out the same
@@ -74,6 +85,81 @@ def guard_canvas(canvas) -> None:
     canvas.on_msg(checked)
 
 
+def png_bytes(rgba: np.ndarray, level: int = 1) -> bytes:
+    """An (h, w, 4) uint8 RGBA array as a PNG file, written for speed.
+
+    Every row is stored unfiltered and the whole picture is compressed once by zlib
+    at ``level`` 1: a frame of a step is mostly unchanged pixels (zeros, in a diff
+    frame), which compress about as well this way as with Pillow's default filters
+    and level 6, in a third of the time (about 6 ms instead of 20 for a
+    1360 × 570 diff frame). Any PNG reader decodes it.
+
+    >>> from io import BytesIO
+    >>> from PIL import Image
+    >>> a = np.zeros((2, 3, 4), np.uint8); a[1, 2] = (255, 0, 0, 255)
+    >>> bool((np.asarray(Image.open(BytesIO(png_bytes(a)))) == a).all())
+    True
+    """
+    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
+    if rgba.ndim != 3 or rgba.shape[2] != 4:
+        raise ValueError(f"png_bytes needs an (h, w, 4) array, not one of shape {rgba.shape}")
+    h, w, _ = rgba.shape
+    rows = np.empty((h, 4 * w + 1), np.uint8)
+    rows[:, 0] = 0  # filter type "None" for every row
+    rows[:, 1:] = rgba.reshape(h, 4 * w)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)  # 8 bits per channel, RGBA
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows.data, level)) + chunk(b"IEND", b""))
+
+
+def fast_frames(canvas) -> None:
+    """Encode ``canvas``'s frames with :func:`png_bytes` instead of Pillow's defaults.
+
+    The frames are the same as matplotlib's web canvas makes (a "full" picture, or a
+    "diff" that holds only the pixels that changed since the last frame, the rest
+    transparent, for the page to paint over the old picture); only the encoding is
+    faster. A canvas without matplotlib's diff state is left as it is.
+    """
+    if not all(hasattr(canvas, name) for name in ("_png_is_old", "_force_full", "_last_buff",
+                                                     "set_image_mode", "get_renderer")):
+        return
+    canvas.get_diff_image = types.MethodType(_diff_image, canvas)
+
+
+def _diff_image(canvas):
+    """``FigureCanvasWebAggCore.get_diff_image`` with :func:`png_bytes` as the encoder,
+    and a whole picture instead of a diff when frames follow each other closely.
+
+    The page shows a frame once its PNG has loaded, and a frame that arrives while the
+    previous one is still loading replaces it: the earlier frame is never shown. A lost
+    *diff* would leave a picture that is neither step (broken rings, half-moved points)
+    until the next whole frame, so a frame sent within :data:`FRAME_GAP` seconds of the
+    previous one is sent whole; a lost frame then costs nothing.
+    """
+    if not canvas._png_is_old:
+        return None
+    now = time.monotonic()
+    close = now - getattr(canvas, "_kt_sent_at", -math.inf) < FRAME_GAP
+    canvas._kt_sent_at = now
+    pixels = np.asarray(canvas.get_renderer().buffer_rgba())
+    buff = pixels.view(np.uint32).squeeze(2)
+    if (close or canvas._force_full or buff.shape != canvas._last_buff.shape
+            or (pixels[:, :, 3] != 255).any()):
+        canvas.set_image_mode("full")
+        output = buff
+    else:
+        canvas.set_image_mode("diff")
+        output = np.where(buff != canvas._last_buff, buff, 0)
+    canvas._last_buff = buff.copy()
+    canvas._force_full = False
+    canvas._png_is_old = False
+    return png_bytes(output.view(np.uint8).reshape((*output.shape, 4)))
+
+
 def _clamp(value, low: float, high: float, default: float) -> float:
     """A number from the page, within [low, high] (default when it is not a number)."""
     try:
@@ -109,6 +195,7 @@ def app_figure(figsize=(6.0, 4.5), *, dpi=80, **kwargs) -> Figure:
     canvas.resizable = False
     canvas.capture_scroll = False
     guard_canvas(canvas)
+    fast_frames(canvas)
     canvas.mpl_connect("resize_event", lambda event: _relayout(fig))
     return fig
 
@@ -207,7 +294,7 @@ class Blitter:
 
     def _draw_animated(self):
         for artist in self._artists:
-            if artist.get_visible() and artist.figure is self.fig:
+            if artist.get_visible() and artist.figure is self.fig and not _empty_line(artist):
                 self.fig.draw_artist(artist)
 
     def update(self, *, immediate: bool = True):
@@ -226,6 +313,11 @@ class Blitter:
         canvas.restore_region(self._background)
         self._draw_animated()
         canvas.blit(self.fig.bbox)
+
+
+def _empty_line(artist) -> bool:
+    """A line with no points draws nothing (markers for "no changed points", say): skip it."""
+    return isinstance(artist, Line2D) and len(artist.get_xdata(orig=True)) == 0
 
 
 def _css_size(fig: Figure) -> tuple[float, float]:

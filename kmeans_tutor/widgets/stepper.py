@@ -15,6 +15,14 @@ Two layers, as in every app of this package:
   staircase on the right (:class:`~kmeans_tutor.views.analysis.InertiaSoFar`),
   drawn up to the step on screen unless the learner ticks "show whole run".
 
+Prediction mode ("Predict each step") asks before each assign and update step:
+the learner marks the points that will change cluster (a click, or a loop
+dragged round several), or clicks where the ringed centre will go; "Reveal"
+(key R) shows the step with the prediction scored
+(:mod:`~kmeans_tutor.core.predictions`) and drawn over it
+(:class:`~kmeans_tutor.views.predictions.PredictionOverlay`). The model keeps
+what was revealed and the score of the run; the app only wires the clicks.
+
 Drawing costs: a step only updates artists (``set_data``, about a
 millisecond at 10,000 points). After a click the picture is rendered and sent
 at once (one trip to the browser). While playing, the app only announces a new
@@ -31,30 +39,41 @@ from __future__ import annotations
 
 import html
 import math
+import time
 
 import ipywidgets as widgets
 import numpy as np
 import traitlets
+from matplotlib.backend_bases import MouseButton
 from matplotlib.text import Text
-from traitlets import Enum, Float, Instance, List, observe, validate
+from traitlets import Bool, Dict, Enum, Float, Instance, List, observe, validate
 
 from ..core.lloyd import kmeans_steps
-from ..core.steps import SeedStep, Step, format_inertia
+from ..core.predictions import (AssignOutcome, CentreOutcome, PredictionScore, Skipped, score_assign,
+                                score_centre)
+from ..core.steps import AssignStep, SeedStep, Step, UpdateStep, format_inertia
 from ..core.trace import Trace
 from ..data.mall import DEFAULT_FEATURES
 from ..views.analysis import InertiaSoFar
 from ..views.composite import StepPicture
+from ..views.predictions import PREDICTION_KEY, PredictionOverlay, point_at_pixel, points_in_lasso
 from .base import DataModel, RunModel, message_html, quiet, step_readout, warning_html
-from .controls import (KEYS_APP_CLASS, DataChoice, Transport, figure_alt, hidden_html, live_html,
-                       live_region)
+from .controls import (KEY_CLASSES, KEYS_APP_CLASS, DataChoice, Transport, figure_alt, hidden_html,
+                       keys_html, live_html, live_region)
 from .figure import (Blitter, FigureFit, PresenterView, app_figure, freeze_layout, plain_text,
                      short_name)
 from .upload import UploadRow
 
 __all__ = ["StepperModel", "StepperApp", "INIT_CHOICES", "INIT_LABELS"]
 
+
+def _count(n: int, one: str) -> str:
+    return f"{n:,} {one if n == 1 else one + 's'}"
+
 #: Seeding methods of the stepper; "manual" means the learner clicks the centres.
 INIT_CHOICES = ("k-means++", "random", "farthest", "manual")
+#: Shortest time between two pictures of a loop being drawn, in seconds.
+LASSO_FRAME_S = 0.15
 #: Dropdown labels of the seeding methods.
 INIT_LABELS = {
     "k-means++": "k-means++",
@@ -93,6 +112,23 @@ class StepperModel(RunModel):
     speed : float
         Steps per second while playing (0.5 … 10).
 
+    Prediction mode (no restart; a new run starts a fresh score)
+    -----------------------------------------------------------
+    predict : bool
+        Ask the learner to predict each assign and update step before it is
+        shown (not the seeding steps, nor the first assignment, where every
+        point joins a centre for the first time).
+    marked : list of int
+        Points marked as "will change cluster" for the next assign step.
+    guess : list
+        ``[x, y]``: where the learner thinks the ringed centre goes in the next
+        update step (``[]`` before a click).
+    results : dict of int → outcome
+        Every step revealed so far: an AssignOutcome, a CentreOutcome or
+        Skipped (shown without a prediction). A step in here is never asked again.
+    score : PredictionScore
+        The running score of the run.
+
     Examples
     --------
     >>> m = StepperModel(init="manual", k=2, dataset="blobs")
@@ -102,21 +138,35 @@ class StepperModel(RunModel):
     (True, True)
     >>> m.current.describe()
     'Seeding · centre 1 placed by hand.'
+
+    Prediction mode: before the last assign step of this run, say that no point will change.
+
+    >>> m = StepperModel(dataset="blobs", k=3, seed=1, predict=True)
+    >>> m.goto(4)
+    >>> m.question, m.question_kind
+    (5, 'assign')
+    >>> m.answer_none(), m.index, m.score.summary()
+    (True, 5, 'Assign steps: 0 hits, 0 misses, 0 false alarms, 1 right “none” · 1 skipped')
     """
 
     init = Enum(INIT_CHOICES, default_value="k-means++")
     manual_centers = List()
     trace = Instance(Trace, allow_none=True)
     speed = Float(2.0)
+    predict = Bool(False)
+    marked = List()
+    guess = List()
+    results = Dict()
+    score = Instance(PredictionScore, args=())
 
     n_features = (2, 2)  # the picture shows the two columns K-means uses
     _settings = DataModel._settings + ("init", "manual_centers")
 
     def __init__(self, dataset="mall", features=DEFAULT_FEATURES, *, scaled=True, k=5,
-                 init="k-means++", seed=0, n_samples=None, manual_centers=(), speed=2.0):
+                 init="k-means++", seed=0, n_samples=None, manual_centers=(), speed=2.0, predict=False):
         super().__init__(dataset=dataset, features=tuple(features), scaled=scaled, k=k, init=init,
                          seed=seed, n_samples=n_samples, manual_centers=[list(c) for c in manual_centers],
-                         speed=speed)
+                         speed=speed, predict=bool(predict))
 
     def _follow(self, change):
         # Centres placed by hand belong to the data (and k) they were placed on.
@@ -212,6 +262,203 @@ class StepperModel(RunModel):
         if change["new"] and self.trace is not None and self.at_end:
             self.index = 0
 
+    # --- prediction mode --------------------------------------------------------------------------
+    def _publish(self):
+        super()._publish()
+        # A new run: nothing revealed, a fresh score.
+        self.results, self.score, self.marked, self.guess = {}, PredictionScore(), [], []
+
+    def asked(self, i: int) -> str | None:
+        """"assign" or "update" when prediction mode asks about step ``i``; None for the
+        other steps (seeding, the first assignment, an empty cluster, converged)."""
+        if self.trace is None or not 0 < i < len(self.trace):
+            return None
+        step = self.trace[i]
+        if isinstance(step, UpdateStep):
+            return "update"
+        if isinstance(step, AssignStep) and self.trace[i - 1].labels is not None:
+            return "assign"
+        return None
+
+    @property
+    def question(self) -> int | None:
+        """The step the learner is asked to predict now (the next one), or None."""
+        i = self.index + 1
+        if not self.predict or self.asked(i) is None or i in self.results:
+            return None
+        return i
+
+    @property
+    def question_kind(self) -> str | None:
+        """"assign", "update" or None: what the learner is asked now."""
+        q = self.question
+        return None if q is None else self.asked(q)
+
+    def target_centre(self, i: int | None = None) -> int | None:
+        """The centre asked about in update step ``i`` (default: the question):
+        the one that moves furthest."""
+        i = self.question if i is None else i
+        if i is None or self.asked(i) != "update":
+            return None
+        return int(np.argmax(self.trace[i].shifts))
+
+    @property
+    def target_position(self) -> np.ndarray | None:
+        """Where the centre asked about is now, shape (2,) (None unless an update is asked)."""
+        j = self.target_centre()
+        return None if j is None else np.asarray(self.trace[self.question].previous_centers[j])
+
+    def toggle_mark(self, i: int) -> bool:
+        """Mark point ``i`` as "will change cluster", or unmark it; False when no assign step is asked."""
+        i = int(i)
+        if self.question_kind != "assign" or not 0 <= i < self.X.shape[0]:
+            return False
+        self.marked = sorted(set(self.marked) ^ {i})
+        return True
+
+    def mark(self, rows) -> int:
+        """Mark several points (a lasso); returns how many were newly marked."""
+        if self.question_kind != "assign":
+            return 0
+        n = self.X.shape[0]
+        new = {int(r) for r in np.asarray(rows, dtype=np.intp).ravel() if 0 <= r < n} - set(self.marked)
+        if new:
+            self.marked = sorted(set(self.marked) | new)
+        return len(new)
+
+    def clear_marks(self):
+        """Forget the marks (or the guess) for the question on screen."""
+        self.marked, self.guess = [], []
+
+    def set_guess(self, x: float, y: float) -> bool:
+        """Guess where the ringed centre goes; False when no update step is asked."""
+        x, y = float(x), float(y)
+        if self.question_kind != "update" or not (math.isfinite(x) and math.isfinite(y)):
+            return False
+        self.guess = [x, y]
+        return True
+
+    def reveal(self, *, none: bool = False) -> bool:
+        """Show the asked step and score the prediction; False when nothing is asked.
+
+        ``none=True`` answers "no point will change cluster". An assign step
+        with nothing marked (and not "none"), or an update step with no guess,
+        is shown and counted as skipped, not wrong.
+        """
+        q = self.question
+        if q is None:
+            return False
+        step, kind = self.trace[q], self.asked(q)
+        if kind == "assign" and (self.marked or none):
+            outcome = score_assign(self.trace[q - 1].labels, step.labels, [] if none else self.marked,
+                                   said_none=none)
+        elif kind == "update" and self.guess:
+            j = self.target_centre(q)
+            outcome = score_centre(j, self.guess, step.centers[j])
+        else:
+            outcome = Skipped(kind)
+        self._record(q, outcome)
+        self.index = q
+        return True
+
+    def answer_none(self) -> bool:
+        """Answer "none will change" and reveal; False unless an assign step is asked."""
+        if self.question_kind != "assign":
+            return False
+        self.marked = []
+        return self.reveal(none=True)
+
+    def _record(self, i: int, outcome):
+        self.results = {**self.results, i: outcome}
+        self.score = self.score.add(outcome)
+
+    @observe("index")
+    def _passed_questions(self, change):
+        # Marks belong to the question of the step they were made on.
+        if self.marked or self.guess:
+            self.marked, self.guess = [], []
+        if not self.predict or self.trace is None:
+            return
+        # A step reached without a reveal was shown unasked: skipped, never asked again.
+        for i in range(change["old"] + 1, change["new"] + 1):
+            kind = self.asked(i)
+            if kind is not None and i not in self.results:
+                self._record(i, Skipped(kind))
+        if self.playing and self.question is not None:
+            self.playing = False  # the player waits at each question
+
+    # --- what prediction mode says -------------------------------------------------------------
+    @property
+    def prompt(self) -> str:
+        """What to do now, in one short sentence ("" when prediction mode is off)."""
+        if not self.predict or self.trace is None:
+            return ""
+        q, kind = self.question, self.question_kind
+        if kind == "assign":
+            return (f"Step {q}: which points will change cluster? Click them or drag a loop round "
+                    f"them, then Reveal (key R).")
+        if kind == "update":
+            j = self.target_centre() + 1
+            return (f"Step {q}: where will centre {j} go? (Ringed: it moves furthest.) Click there, "
+                    f"then Reveal (key R).")
+        nxt = self.index + 1
+        if nxt >= len(self.trace):
+            return "Run finished. Change k, the seed or the data for a new run and a fresh score."
+        if nxt in self.results:
+            return f"Step {nxt} is already revealed: step on to see it again."
+        if isinstance(self.trace[nxt], SeedStep):
+            return "Seeding steps are not asked: step on."
+        if isinstance(self.trace[nxt], AssignStep):
+            return "Next, every point joins its nearest centre for the first time: step on; questions follow."
+        return "Nothing to predict here: step on."
+
+    @property
+    def result_text(self) -> str:
+        """How the prediction of the step on screen went, and why the step did what it did
+        ("" when the step was not asked)."""
+        return " ".join(part for part in self.result_parts if part)
+
+    @property
+    def result_parts(self) -> tuple[str, str]:
+        """(how the prediction went, why the step did what it did), or ("", "")."""
+        outcome = self.results.get(self.index) if self.predict else None
+        if outcome is None:
+            return "", ""
+        if isinstance(outcome, AssignOutcome):
+            head = outcome.summary()
+        elif isinstance(outcome, CentreOutcome):
+            units = {"z-scores": " z-score units", "raw units": " (in the data's units)"}.get(self.units, "")
+            head = f"Your guess was {outcome.error:.2g}{units} from where centre {outcome.centre + 1} went."
+        else:
+            head = "Shown without a prediction."
+        return head, self.why(self.index)
+
+    def why(self, i: int) -> str:
+        """One sentence on why step ``i`` (an assign or update step) did what it did."""
+        step = self.trace[i]
+        if isinstance(step, UpdateStep):
+            j = self.target_centre(i)
+            n = int(np.sum(step.labels == j))
+            return (f"A centre moves to the mean of its points: centre {j + 1} went to the average of "
+                    f"its {_count(n, 'point')}, {step.shifts[j]:.2g} from where it was.")
+        changed = np.asarray(step.changed)
+        if changed.size == 0:
+            return ("No point changed: each point's own centre is still its nearest, so K-means has "
+                    "converged.")
+        joined = np.bincount(step.labels[changed], minlength=self.k)
+        c = int(np.argmax(joined))
+        these = "This point is" if changed.size == 1 else f"These {changed.size:,} points are"
+        to = (f"centre {c + 1}" if joined[c] == changed.size else
+              f"another centre ({joined[c]:,} to centre {c + 1})")
+        return (f"{these} now nearer to {to} than to their old centre, because the last update moved "
+                f"the centres.")
+
+    @observe("predict")
+    def _predict_switched(self, change):
+        self.marked, self.guess = [], []
+        if change["new"] and self.playing and self.question is not None:
+            self.playing = False
+
 
 # ------------------------------------------------------------------------------ the app
 
@@ -240,6 +487,12 @@ class StepperApp(widgets.VBox):
         Steps per second when playing (0.5 … 10).
     figsize : (float, float), default=(11.0, 4.6)
         Inches at 80 dpi.
+    predict : bool, default=False
+        Start with prediction mode on ("Predict each step"): before each
+        assign step the learner marks the points that will change cluster
+        (click a point, or drag a loop round many; "None will change" is an
+        answer), before each update step they click where the ringed centre
+        goes; "Reveal" (key R) shows the step with the prediction scored.
 
     Attributes
     ----------
@@ -257,9 +510,11 @@ class StepperApp(widgets.VBox):
     inertia_view : InertiaSoFar or None
         The inertia staircase on the right, up to the step on screen (rebuilt
         for each new run).
+    overlay : PredictionOverlay or None
+        Marks, guesses and revealed predictions, on the step's axes.
 
     Keyboard: ← back, → step, space play/pause, Home start, End the last
-    step. On a lesson page the keys work anywhere outside a text box (the
+    step, R reveal (prediction mode). On a lesson page the keys work anywhere outside a text box (the
     page's script clicks the buttons); in JupyterLab click the picture first.
     The step sentence is an ARIA live region (screen readers read each new
     one) and the picture has a text description that follows the step.
@@ -274,10 +529,10 @@ class StepperApp(widgets.VBox):
 
     def __init__(self, dataset="mall", features=DEFAULT_FEATURES, k=5, init="k-means++", seed=0,
                  scaled=True, voronoi=False, n_samples=None, *, speed=2.0, figsize=(11.0, 4.6),
-                 **kwargs):
+                 predict=False, **kwargs):
         super().__init__(**kwargs)
         self.model = m = StepperModel(dataset, features, scaled=scaled, k=k, init=init, seed=seed,
-                                      n_samples=n_samples, speed=speed)
+                                      n_samples=n_samples, speed=speed, predict=predict)
         self._voronoi_on = bool(voronoi)
 
         # --- settings ---
@@ -304,6 +559,7 @@ class StepperApp(widgets.VBox):
 
         # --- transport ---
         self.transport = Transport(m, player=True)
+        self._prediction = self._prediction_row()
 
         # --- readouts ---
         self._readout = widgets.HTML()
@@ -321,6 +577,7 @@ class StepperApp(widgets.VBox):
         self._ax_step, self._ax_inertia = self.fig.subplots(1, 2, width_ratios=[1.35, 1.0])
         self._blitter = Blitter(self.fig, self._dynamic_artists)
         self.panel = None
+        self.overlay = None
         self.inertia_view = None
         self._panel_key = None
         self._inertia_trace = None
@@ -344,12 +601,46 @@ class StepperApp(widgets.VBox):
             self._message,
             self._whole_run,
             self._figure_alt,
+            self._prediction,
             self.fig.canvas,
         ]
         self.add_class(KEYS_APP_CLASS)
         self.add_class("kt-picture-keys")  # its picture takes the keys itself once focused
         self._on_restart()
         self._wire()
+
+    def _prediction_row(self) -> widgets.VBox:
+        """The prediction-mode switch, its buttons, the question, the outcome and the score."""
+        self._lasso = None  # the loop being drawn (data units), while the button is held
+        self._lasso_frame = 0.0  # when the loop was last sent to the browser
+        self._drawn_index = -1  # the step the picture shows
+        def btn():  # a layout each: hiding one button must not hide the others
+            return widgets.Layout(width="auto")
+
+        self._predict = widgets.ToggleButton(
+            value=self.model.predict, description="Predict each step", icon="question-circle",
+            tooltip="Before each assign and update step, predict it; then reveal it and see your score",
+            layout=btn())
+        self._reveal = widgets.Button(description="Reveal", icon="eye", button_style="warning",
+                                      tooltip="Show the next step with your prediction scored (key: R)",
+                                      layout=btn())
+        self._reveal.add_class(KEY_CLASSES["reveal"])
+        self._none = widgets.Button(description="None will change", icon="ban", layout=btn(),
+                                    tooltip="Answer that no point will change cluster, and reveal")
+        self._clear_marks = widgets.Button(description="clear marks", icon="eraser",
+                                           tooltip="Unmark every point (or forget your guess)",
+                                           layout=widgets.Layout(width="170px"))
+        self._prompt = widgets.HTML()
+        self._result = live_region()  # read out at each reveal, like the step sentence
+        self._score = widgets.HTML()
+        self._prompt.add_class("kt-predict-prompt")
+        self._result.add_class("kt-predict-result")
+        self._score.add_class("kt-predict-score")
+        buttons = widgets.HBox([self._predict, self._reveal, self._none, self._clear_marks, self._score],
+                               layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        box = widgets.VBox([buttons, self._result, self._prompt])
+        box.add_class("kt-predict")
+        return box
 
     def _report(self, text: str):
         """Show a problem under the controls (an unexpected one, caught by quiet())."""
@@ -367,6 +658,13 @@ class StepperApp(widgets.VBox):
         self._voronoi.observe(quiet(self._on_voronoi, self._report), names="value")
         self._clear.on_click(quiet(lambda _: m.clear_centers(), self._report))
         self._whole_run.observe(quiet(self._on_whole_run, self._report), names="value")
+        # prediction mode
+        self._predict.observe(quiet(lambda ch: setattr(m, "predict", bool(ch["new"])), self._report),
+                              names="value")
+        self._reveal.on_click(quiet(lambda _: m.reveal(), self._report))
+        self._none.on_click(quiet(lambda _: m.answer_none(), self._report))
+        self._clear_marks.on_click(quiet(lambda _: m.clear_marks(), self._report))
+        m.observe(quiet(self._on_prediction, self._report), names=["marked", "guess", "predict"])
         # model → view
         m.observe(quiet(self._on_index, self._report), names="index")
         m.observe(quiet(self._on_restart, self._report), names="revision")
@@ -378,6 +676,8 @@ class StepperApp(widgets.VBox):
             canvas.mpl_disconnect(manager.key_press_handler_id)
             manager.key_press_handler_id = None
         canvas.mpl_connect("button_press_event", quiet(self._on_click, self._report))
+        canvas.mpl_connect("motion_notify_event", quiet(self._on_drag, self._report))
+        canvas.mpl_connect("button_release_event", quiet(self._on_release, self._report))
         canvas.mpl_connect("key_press_event", quiet(self._on_key, self._report))
 
     # widgets → model
@@ -393,13 +693,72 @@ class StepperApp(widgets.VBox):
         self._on_restart()
 
     def _on_click(self, event):
-        """A click on the step axes places a centre (seeding "place the centres yourself")."""
+        """A click on the step axes places a centre (seeding "place the centres yourself"),
+        starts a mark or a loop (an assign step asked), or moves the guess (an update step asked)."""
         m = self.model
-        if m.init != "manual" or self.panel is None or not self.panel.contains(event):
+        if self.panel is None or not self.panel.contains(event):
             return
         if getattr(event, "button", 1) not in (1, None):  # left button only
             return
-        m.add_center(float(event.xdata), float(event.ydata))
+        x, y = float(event.xdata), float(event.ydata)
+        if m.init == "manual" and m.needs_centers:
+            m.add_center(x, y)
+        elif getattr(event, "dblclick", False):
+            return  # the page's echo of two clicks, each already handled
+        elif m.question_kind == "assign":
+            self._lasso = [(x, y)]  # a click or a loop: told apart when the button is released
+        elif m.question_kind == "update":
+            self.guess_at(x, y)
+
+    def _on_drag(self, event):
+        """While the button is held after a click on the picture, draw the loop."""
+        if self._lasso is None or self.overlay is None or not self.panel.contains(event):
+            return
+        held = getattr(event, "buttons", None)
+        if held is not None and MouseButton.LEFT not in held:
+            return  # a late report of a move made before the press (the page throttles moves)
+        self._lasso.append((float(event.xdata), float(event.ydata)))
+        # The page shows one picture at a time and drops a frame that arrives while the
+        # last one is still loading: send the growing loop a few times a second only.
+        now = time.monotonic()
+        if now - self._lasso_frame >= LASSO_FRAME_S:
+            self._lasso_frame = now
+            self.overlay.show_lasso(self._lasso)
+            self._blitter.update(immediate=True)
+
+    def _on_release(self, event):
+        """A short press marks the nearest point; a loop marks every point inside it."""
+        verts, self._lasso = self._lasso, None
+        if verts is None or self.overlay is None:
+            return
+        self.overlay.show_lasso([])
+        marked = list(self.model.marked)
+        pixels = self._ax_step.transData.transform(np.asarray(verts, dtype=float))
+        if np.ptp(pixels, axis=0).max() < 8:  # hardly moved: a click
+            self.mark_at(*verts[0])
+        else:
+            self.mark_lasso(verts)
+        if self.model.marked == marked:  # nothing new to draw but the loop gone (else drawn already)
+            self._draw_prediction()
+
+    # the functions a click and a loop call (tests call them too)
+    def mark_at(self, x: float, y: float) -> int | None:
+        """Mark or unmark the point nearest to (x, y) (data units), if it is within
+        a few pixels on screen; returns its index, or None."""
+        if self.model.question_kind != "assign" or self.panel is None:
+            return None
+        i = point_at_pixel(self._ax_step, self.model.X, x, y)
+        if i is not None:
+            self.model.toggle_mark(i)
+        return i
+
+    def mark_lasso(self, vertices) -> int:
+        """Mark every point inside the loop ``vertices`` (data units); returns how many were new."""
+        return self.model.mark(points_in_lasso(self.model.X, vertices))
+
+    def guess_at(self, x: float, y: float) -> bool:
+        """Guess that the ringed centre goes to (x, y) (data units)."""
+        return self.model.set_guess(x, y)
 
     def _on_key(self, event):
         """← back, → step, space play/pause, Home start, End last step (when the plot has focus)."""
@@ -415,6 +774,8 @@ class StepperApp(widgets.VBox):
             m.reset()
         elif key == "end":
             m.to_end()
+        elif key in ("r", "R"):
+            m.reveal()
 
     def _on_whole_run(self, change):
         """Show the inertia of every step, or only up to the step on screen."""
@@ -441,6 +802,8 @@ class StepperApp(widgets.VBox):
         out = []
         if self.panel is not None:
             out += self.panel.artists
+        if self.overlay is not None:
+            out += self.overlay.artists
         if self.inertia_view is not None:
             out += self.inertia_view.artists  # the staircase grows with the step on screen
         return out
@@ -477,6 +840,7 @@ class StepperApp(widgets.VBox):
         self._ax_step.clear()
         self.panel = StepPicture(data.X, m.k, ax=self._ax_step, feature_names=names,
                                  voronoi=self._voronoi_on, title=title)
+        self.overlay = PredictionOverlay(self._ax_step, marker_size=self.panel.view.marker_size)
         self._panel_key = key
         self._inertia_trace = None  # the layout is redone below with the inertia panel
 
@@ -513,7 +877,71 @@ class StepperApp(widgets.VBox):
         if self.inertia_view is not None and step is not None:
             self.inertia_view.draw(step)
         self._show_readouts(step)
+        self._show_prediction()
+        self._drawn_index = m.index
         self._blitter.update(immediate=not m.playing)
+
+    def _on_prediction(self, change):
+        m = self.model
+        # Marks cleared by a new step are drawn with that step: one picture, not two.
+        if self._shown_revision == m.revision and self._drawn_index == m.index:
+            self._draw_prediction()
+
+    def _draw_prediction(self):
+        self._show_prediction()
+        self._blitter.update(immediate=True)
+
+    def _show_prediction(self):
+        """The prediction row and the overlay, for the step on screen and the question after it."""
+        m = self.model
+        on = m.predict and m.trace is not None
+        self._predict.value = m.predict
+        self.transport.keys_line.value = keys_html(True, True, [("R", "reveal")] if on else ())
+        kind = m.question_kind
+        for w in (self._reveal, self._none, self._clear_marks, self._prompt, self._result, self._score):
+            w.layout.display = None if on else "none"
+        self._reveal.disabled = kind is None
+        self._none.disabled = kind != "assign"
+        self._clear_marks.disabled = not (m.marked or m.guess)
+        # The count is here, in a button of fixed width: nothing above the picture moves while marking.
+        self._clear_marks.description = (f"clear marks ({len(m.marked)})" if m.marked else
+                                         "clear guess" if kind == "update" else "clear marks")
+        self._prompt.value = (f"<div style='font-size:1.1em;line-height:1.3;font-weight:600;color:#0b5394'>"
+                              f"{html.escape(m.prompt)}</div>")
+        outcome = m.results.get(m.index) if on else None
+        head, why = m.result_parts
+        key = ""
+        if isinstance(outcome, AssignOutcome):
+            key = " · ".join(PREDICTION_KEY[name] for name in ("hit", "miss", "false"))
+        elif isinstance(outcome, Skipped) and outcome.kind == "assign":
+            key = PREDICTION_KEY["changed"]
+        # Each entry of the key wraps as a whole (no "✕" alone at the end of a line).
+        key = html.escape(key).replace(" ", "&nbsp;").replace("&nbsp;·&nbsp;", " · ")
+        key = f" &nbsp; <span style='color:#444'>{key}</span>" if key else ""
+        self._result.value = (f"<div style='font-size:1.05em;line-height:1.35'><b>{html.escape(head)}</b>{key}"
+                              f"<br>{html.escape(why)}</div>" if head else "")
+        self._score.value = (f"<div style='font-size:1.05em;padding-left:8px'>Score this run: "
+                             f"<b>{html.escape(m.score.summary())}</b></div>")
+        self._draw_overlay(on, outcome)
+
+    def _draw_overlay(self, on: bool, outcome):
+        """Marks, the ringed centre and the guess; the step's revealed prediction until
+        the learner starts answering the next question."""
+        m, overlay = self.model, self.overlay
+        if overlay is None:
+            return
+        if not on or self._panel_key != (m.data_key, m.k, self._voronoi_on):
+            overlay.clear()
+            return
+        answering = bool(m.marked or m.guess)
+        changed = None
+        if isinstance(outcome, Skipped) and outcome.kind == "assign":
+            changed = m.current.changed
+        if answering or isinstance(outcome, Skipped):
+            outcome = None
+        guess = m.guess if m.guess else None
+        overlay.show(m.X, outcome=outcome, changed=None if answering else changed, marks=m.marked,
+                     target=m.target_position, guess=guess)
 
     def _show_readouts(self, step):
         m = self.model
@@ -570,7 +998,28 @@ class StepperApp(widgets.VBox):
                          f"down to {format_inertia(shown[-1])}.")
             else:
                 text += "Right: the inertia chart, empty until the first assign step."
-        return text
+        return text + self._prediction_words()
+
+    def _prediction_words(self) -> str:
+        """What the prediction overlay shows, in words ("" when prediction mode is off)."""
+        m = self.model
+        if not m.predict or m.trace is None:
+            return ""
+        outcome = m.results.get(m.index)
+        if m.marked:
+            return f" Marked as changing: {_count(len(m.marked), 'point')} (rings)."
+        if m.guess:
+            return f" Your guess for centre {m.target_centre() + 1}: ({m.guess[0]:.3g}, {m.guess[1]:.3g})."
+        if isinstance(outcome, AssignOutcome):
+            return (f" Over the points: {_count(outcome.hits.size, 'hit')} (thick rings), "
+                    f"{outcome.misses.size:,} missed (squares), {_count(outcome.false_alarms.size, 'false alarm')} "
+                    f"(crosses).")
+        if isinstance(outcome, CentreOutcome):
+            return (f" Your guess is joined by a dashed line to where centre {outcome.centre + 1} went, "
+                    f"{outcome.error:.2g} away.")
+        if isinstance(outcome, Skipped) and outcome.kind == "assign":
+            return " Squares mark the points that changed cluster."
+        return ""
 
     @property
     def message(self) -> str:

@@ -337,6 +337,10 @@ def _open_lesson(page, notebook: str, query: str = "", timeout: float = LOAD_TIM
     response = page.goto(f"/voila/render/{notebook}{query}", timeout=timeout)
     assert response is not None and response.ok, f"GET {notebook}: HTTP {response and response.status}"
     page.wait_for_selector("#loading", state="detached", timeout=timeout)
+    # Rendered progressively (no preheated kernel), the page is shown before its cells
+    # have run: each cell keeps a placeholder until its output has arrived.
+    page.wait_for_function("() => !document.querySelector('.voila-skeleton-container')",
+                           timeout=timeout, polling=100)
     # A failed render shows .voila-error; an exception in a cell shows as an
     # error output (stderr mime type) instead, so look for both.
     errors = page.locator('.voila-error, [data-mime-type="application/vnd.jupyter.stderr"]')

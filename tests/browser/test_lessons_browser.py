@@ -179,6 +179,8 @@ def test_the_course_page_links_every_lesson_and_opens_lesson_1(lessons, lessons_
     with page.expect_navigation(timeout=90_000):
         links.first.click()
     page.wait_for_selector("#loading", state="detached", timeout=90_000)
+    page.wait_for_function("() => !document.querySelector('.voila-skeleton-container')",
+                           timeout=90_000, polling=100)  # every cell has run
     assert page.url == expected[0]
     assert page.title().startswith("Lesson 1 · ")
     lessons.adopt(LESSONS[0], page)
@@ -211,9 +213,9 @@ def test_lesson_3(lessons):
 def test_lesson_4_stepper_steps_forward_and_back(lessons):
     name = "04_kmeans_step_by_step.ipynb"
     page = lessons.get(name)
-    # The stepper, and one picture per "which centre?" question.
-    check_rendered(page, name, figures=4, images=2)
-    step_button = button(page, "step")
+    # The stepper, the prediction stepper, and one picture per "which centre?" question.
+    check_rendered(page, name, figures=5, images=2)
+    step_button = button(page, "step").first  # the first stepper (a second one asks for predictions)
     app = page.locator(".widget-vbox", has=step_button).first
     readout = app.locator(".widget-html", has_text="phase").first
     canvas = app.locator(MPL_CANVAS).first

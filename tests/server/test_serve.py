@@ -25,9 +25,12 @@ from kmeans_tutor.server.serve import (
     ServeError,
     JUPYTER_DATA_DIR,
     TEMPLATE,
+    auto_preheat,
     build_voila_command,
     check_port_free,
+    choose_preheat,
     default_max_kernels,
+    describe_pools,
     find_lesson,
     find_lessons_dir,
     is_local_host,
@@ -347,32 +350,154 @@ def test_cap_and_memory_floor_reach_the_command(lessons):
     assert _option(cmd, "LessonKernelManager.min_available_mb") == "0"
 
 
-def test_preheat_pools_only_the_chosen_lesson(lessons):
-    cmd = build_voila_command(lessons, lesson=2, preheat=3, fill_delay=30)
+def _pools(cmd):
+    """The preheated kernels per notebook that ``cmd`` asks Voilà for (``kernel_pools_config``)."""
+    return json.loads(_option(cmd, "VoilaKernelManager.kernel_pools_config"))
+
+
+def test_preheat_pools_every_lesson(lessons):
+    cmd = build_voila_command(lessons, preheat=2, fill_delay=30)
     assert _option(cmd, "preheat_kernel") == "True"
-    assert _option(cmd, "pool_size") == "3"
     assert _option(cmd, "VoilaKernelManager.fill_delay") == "30"
+    # A pool of 2 for each lesson; none for the index, a non-lesson notebook or anything else.
+    assert _pools(cmd) == {"default": {"pool_size": 0}, "01_assign.ipynb": {"pool_size": 2},
+                           "02_update step.ipynb": {"pool_size": 2}, "10_choose_k.ipynb": {"pool_size": 2}}
+    assert _option(cmd, "pool_size") == "0"
     denied = re.compile(_option(cmd, "VoilaKernelManager.preheat_denylist"))
     # Voilà filters absolute paths at start-up and relative names later; a pattern
     # that matches a notebook denies it a pool.
     folder = str(lessons.resolve())
-    for name in ("02_update step.ipynb", os.path.join(folder, "02_update step.ipynb")):
+    for name in ("01_assign.ipynb", "02_update step.ipynb", os.path.join(folder, "10_choose_k.ipynb")):
         assert not denied.match(name), name
-    for name in ("01_assign.ipynb", os.path.join(folder, "10_choose_k.ipynb"), "x02_update step.ipynb",
+    for name in ("00_index.ipynb", os.path.join(folder, "notes.ipynb"), "x02_update step.ipynb",
                  os.path.join(folder, "02_update step.ipynb.bak"),
                  # a namesake in a subfolder would get a pool of its own, holding slots for good
-                 os.path.join(folder, "old", "02_update step.ipynb"), "old/02_update step.ipynb"):
+                 os.path.join(folder, "old", "02_update step.ipynb"), "old/01_assign.ipynb"):
         assert denied.match(name), name
 
 
-def test_preheat_needs_a_lesson(lessons):
-    with pytest.raises(ValueError, match="preheat needs a lesson"):
-        build_voila_command(lessons, preheat=2)
+def test_preheat_for_the_first_lesson_and_fewer_for_the_others(lessons):
+    cmd = build_voila_command(lessons, lesson=2, preheat=3, preheat_others=1)
+    assert {name: pool["pool_size"] for name, pool in _pools(cmd).items()} == {
+        "default": 0, "01_assign.ipynb": 1, "02_update step.ipynb": 3, "10_choose_k.ipynb": 1}
+
+
+def test_preheat_only_the_chosen_lesson(lessons):
+    cmd = build_voila_command(lessons, lesson=2, preheat=3, preheat_others=0)
+    assert {name: pool["pool_size"] for name, pool in _pools(cmd).items()} == {"default": 0, "02_update step.ipynb": 3}
+    denied = re.compile(_option(cmd, "VoilaKernelManager.preheat_denylist"))
+    assert not denied.match("02_update step.ipynb")
+    assert denied.match("01_assign.ipynb") and denied.match("10_choose_k.ipynb")
+
+
+def test_progressive_rendering_only_when_nothing_is_preheated(lessons):
+    progressive = "--VoilaConfiguration.progressive_rendering=True"
+    assert progressive in build_voila_command(lessons)
+    assert progressive in build_voila_command(lessons, preheat={"01_assign.ipynb": 0})
+    assert progressive in build_voila_command(lessons, lesson=1, preheat=0, preheat_others=0)
+    # Voilà refuses to start with both.
+    for cmd in (build_voila_command(lessons, preheat=1), build_voila_command(lessons, lesson=1, preheat=1, preheat_others=0),
+                build_voila_command(lessons, preheat={"10_choose_k.ipynb": 1})):
+        assert not [arg for arg in cmd if arg.startswith("--VoilaConfiguration.progressive_rendering")]
+        assert _option(cmd, "preheat_kernel") == "True"
+
+
+def test_rendering_chosen_in_extra_args_is_left_alone(lessons):
+    # Voilà refuses an option given twice, and preheating together with progressive rendering.
+    for extra in (["--preheat_kernel=True", "--pool_size=1"], ["--VoilaConfiguration.progressive_rendering=False"]):
+        cmd = build_voila_command(lessons, extra_args=extra)
+        assert [arg for arg in cmd if arg.startswith("--VoilaConfiguration.progressive_rendering")] == \
+            [arg for arg in extra if arg.startswith("--VoilaConfiguration.progressive_rendering")]
+
+
+def test_preheat_pools_from_a_mapping(lessons):
+    cmd = build_voila_command(lessons, preheat={"01_assign.ipynb": 4, "10_choose_k.ipynb": 1})
+    assert {name: pool["pool_size"] for name, pool in _pools(cmd).items()} == {
+        "default": 0, "01_assign.ipynb": 4, "10_choose_k.ipynb": 1}
+    with pytest.raises(ValueError, match=r"preheating 4 kernels for lesson 1, 1 kernel for lesson 10 needs 5 "
+                                         r"kernels, more than max_kernels \(3\)"):
+        build_voila_command(lessons, preheat={"01_assign.ipynb": 4, "10_choose_k.ipynb": 1}, max_kernels=3)
+    with pytest.raises(ValueError, match="cannot preheat 'notes.ipynb': it is not a lesson"):
+        build_voila_command(lessons, preheat={"notes.ipynb": 1})
+    with pytest.raises(ValueError, match="preheat for 01_assign.ipynb must be a whole number"):
+        build_voila_command(lessons, preheat={"01_assign.ipynb": -1})
 
 
 def test_preheat_cannot_exceed_the_cap(lessons):
-    with pytest.raises(ValueError, match=r"preheat \(5\) cannot be more than max_kernels \(4\)"):
-        build_voila_command(lessons, lesson=1, preheat=5, max_kernels=4)
+    with pytest.raises(ValueError, match=r"preheating 2 kernels for each of the 3 lessons needs 6 kernels, "
+                                         r"more than max_kernels \(4\)"):
+        build_voila_command(lessons, preheat=2, max_kernels=4)
+    with pytest.raises(ValueError, match=r"preheating 5 kernels for lesson 1 needs 5 kernels"):
+        build_voila_command(lessons, lesson=1, preheat=5, preheat_others=0, max_kernels=4)
+    build_voila_command(lessons, lesson=1, preheat=4, preheat_others=0, max_kernels=4)
+
+
+def test_preheat_for_a_missing_lesson(lessons):
+    with pytest.raises(LessonNotFoundError, match="there is no lesson 7"):
+        build_voila_command(lessons, lesson=7, preheat=2)
+
+
+# --- the preheat budget -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_lessons, available, expected", [
+    (8, 23 * 1024, 2),   # plenty: the most per lesson
+    (8, 8 * 1024, 1),    # (8192 - 1024) / 4 = 1792 MB: 8 kernels of 200 MB
+    (8, 4 * 1024, 0),    # 768 MB: not one per lesson
+    (1, 2000, 1),        # 244 MB: one kernel for one lesson
+    (8, 500, 0),         # less than the reserve
+    (0, 23 * 1024, 0),   # no lessons
+])
+def test_auto_preheat_from_memory(n_lessons, available, expected):
+    assert auto_preheat(n_lessons, available) == expected
+
+
+def test_auto_preheat_measures_this_machine(monkeypatch):
+    import collections
+
+    import psutil
+
+    memory = collections.namedtuple("svmem", "available")
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: memory(available=8 * 2**30))
+    assert auto_preheat(8) == 1
+
+
+def test_choose_preheat(lessons):
+    plenty, little = 23 * 1024, 2 * 1024
+    sizes = lambda pools: sorted(pools.values())  # noqa: E731
+    # Default: none for this machine only, up to 2 per lesson for a class on the network.
+    assert sizes(choose_preheat(lessons, "127.0.0.1", None, available_mb=plenty)) == [0, 0, 0]
+    assert sizes(choose_preheat(lessons, "0.0.0.0", None, available_mb=plenty)) == [2, 2, 2]
+    assert sizes(choose_preheat(lessons, "0.0.0.0", None, lesson=2, available_mb=plenty)) == [2, 2, 2]
+    assert sizes(choose_preheat(lessons, "0.0.0.0", None, available_mb=little)) == [0, 0, 0]
+    # --preheat P: P for each lesson, wherever it listens.
+    assert sizes(choose_preheat(lessons, "127.0.0.1", 3, available_mb=little)) == [3, 3, 3]
+    assert sizes(choose_preheat(lessons, "0.0.0.0", 0, lesson=2, available_mb=plenty)) == [0, 0, 0]
+    # --lesson N --preheat P: P for lesson N; on the network the others get what is left, at most P.
+    assert choose_preheat(lessons, "0.0.0.0", 30, lesson=2, available_mb=plenty) == {
+        "01_assign.ipynb": 2, "02_update step.ipynb": 30, "10_choose_k.ipynb": 2}
+    assert choose_preheat(lessons, "0.0.0.0", 1, lesson=2, available_mb=plenty) == {
+        "01_assign.ipynb": 1, "02_update step.ipynb": 1, "10_choose_k.ipynb": 1}
+    # 30 kernels leave (23552 - 6000 - 1024) / 4 = 4132 MB: 10 per other lesson, at most 2.
+    # With 8 GB, 30 kernels leave nothing for the others.
+    assert choose_preheat(lessons, "0.0.0.0", 30, lesson=2, available_mb=8 * 1024)["01_assign.ipynb"] == 0
+    assert choose_preheat(lessons, "127.0.0.1", 30, lesson=2, available_mb=plenty) == {
+        "01_assign.ipynb": 0, "02_update step.ipynb": 30, "10_choose_k.ipynb": 0}
+
+
+def test_describe_pools():
+    assert describe_pools({"01_a.ipynb": 2, "02_b.ipynb": 2}) == "2 kernels for each of the 2 lessons"
+    assert describe_pools({"01_a.ipynb": 1}) == "1 kernel for the one lesson"
+    # Sizes given lesson by lesson, or with a lesson that has none of its own.
+    assert describe_pools({"01_a.ipynb": 4, "02_b.ipynb": 0, "10_c.ipynb": 1}) == \
+        "4 kernels for lesson 1, 1 kernel for lesson 10"
+    assert describe_pools({"01_a.ipynb": 4, "10_c.ipynb": 1}, lesson=2) == "4 kernels for lesson 1, 1 kernel for lesson 10"
+    assert describe_pools({"01_a.ipynb": 4, "02_b.ipynb": 1, "10_c.ipynb": 2}, lesson=1) == \
+        "4 kernels for lesson 1 and 1 for lesson 2, 2 for lesson 10"
+    assert describe_pools({"01_a.ipynb": 2, "04_b.ipynb": 30, "05_c.ipynb": 2}, lesson=4) == \
+        "30 kernels for lesson 4 and 2 for each of the other 2 lessons"
+    assert describe_pools({"01_a.ipynb": 0, "04_b.ipynb": 1}, lesson=4) == "1 kernel for lesson 4"
+    assert describe_pools({"01_a.ipynb": 0}) == "no kernels"
 
 
 @pytest.mark.parametrize("name, value", [
@@ -431,13 +556,16 @@ def test_cli_capacity_options_reach_serve(lessons, monkeypatch):
     assert (seen["connect_grace"], seen["allowed_hosts"]) == (30, ["kmeans.lan", "10.0.0.9"])
     seen.clear()
     assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons)]) == 0
-    assert (seen["preheat"], seen["max_kernels"], seen["min_available_mb"]) == (0, None, 400)
+    # No --preheat: serve() chooses (choose_preheat).
+    assert (seen["preheat"], seen["max_kernels"], seen["min_available_mb"]) == (None, None, 400)
     assert (seen["connect_grace"], seen["allowed_hosts"]) == (DEFAULT_CONNECT_GRACE, [])
 
 
-def test_cli_preheat_without_lesson_is_an_error(lessons, capsys):
-    assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons), "--preheat", "2"]) == 1
-    assert "preheat needs a lesson" in capsys.readouterr().err
+def test_cli_preheat_without_lesson_reaches_serve(lessons, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(cli, "serve", lambda lessons_dir, **kwargs: seen.update(kwargs) or 0)
+    assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons), "--preheat", "2"]) == 0
+    assert (seen["preheat"], seen["lesson"]) == (2, None)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -458,8 +586,11 @@ def test_cli_capacity_usage_errors(args, message, capsys):
 class FakeVoila:
     """A Voilà process that has started and then stops at once."""
 
+    commands: list = []  # every command started, newest last
+
     def __init__(self, cmd, env=None):
         self.cmd = cmd
+        FakeVoila.commands.append(cmd)
 
     def poll(self):
         return None
@@ -482,7 +613,8 @@ def started(monkeypatch):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        assert serve(lessons, port=port, open_browser=False, max_kernels=4, out=out, **kwargs) == 0
+        kwargs.setdefault("max_kernels", 4)
+        assert serve(lessons, port=port, open_browser=False, out=out, **kwargs) == 0
         return out.getvalue()
 
     return start
@@ -493,3 +625,70 @@ def test_connect_grace_is_mentioned_only_when_changed(lessons, started):
     assert "has not connected 20 s after its last activity is shut down (--connect-grace)" in \
         started(lessons, connect_grace=20)
     assert "kept until culled (--connect-grace 0)" in started(lessons, connect_grace=0)
+
+
+@pytest.fixture
+def memory(monkeypatch):
+    """Make psutil report ``available`` GB of available memory."""
+    import collections
+
+    import psutil
+
+    def set_available(gb: float):
+        svmem = collections.namedtuple("svmem", "available")
+        monkeypatch.setattr(psutil, "virtual_memory", lambda: svmem(available=int(gb * 2**30)))
+
+    return set_available
+
+
+def test_startup_message_for_this_machine_only(lessons, started, memory):
+    memory(23)
+    said = started(lessons)
+    assert "No kernels preheated (a server for this computer only): a lesson starts its kernel when " \
+           "opened, shows its text first, then each picture as it is ready. --preheat P keeps P kernels " \
+           "ready for each lesson." in said
+    assert "--VoilaConfiguration.progressive_rendering=True" in FakeVoila.commands[-1]
+    assert "No kernels preheated (--preheat 0)" in started(lessons, preheat=0)
+
+
+def test_startup_message_for_a_class(lessons, started, memory):
+    memory(23)
+    said = started(lessons, host="0.0.0.0", max_kernels=None)
+    assert "Preheating 2 kernels for each of the 3 lessons (6 kernels, about 1.2 GB of 23.0 GB " \
+           "available): the first students to open a lesson get it at once." in said
+    assert "--preheat 0 turns this off." in said
+    cmd = FakeVoila.commands[-1]
+    assert _option(cmd, "preheat_kernel") == "True"
+    assert {name: pool["pool_size"] for name, pool in _pools(cmd).items()} == {
+        "default": 0, "01_assign.ipynb": 2, "02_update step.ipynb": 2, "10_choose_k.ipynb": 2}
+    assert not [arg for arg in cmd if arg.startswith("--VoilaConfiguration.progressive_rendering")]
+    # The cap leaves room for the students besides the preheated kernels.
+    assert _option(cmd, "LessonKernelManager.max_kernels") == str(default_max_kernels(23 * 1024))
+
+
+def test_startup_message_for_the_first_lesson(lessons, started, memory):
+    memory(23)
+    said = started(lessons, host="0.0.0.0", lesson=2, preheat=30, max_kernels=None)
+    assert "Preheating 30 kernels for lesson 2 and 2 for each of the other 2 lessons (34 kernels, " \
+           "about 6.6 GB of 23.0 GB available)" in said
+    said = started(lessons, lesson=2, preheat=3)
+    assert "Preheating 3 kernels for lesson 2 (3 kernels, about 0.6 GB of 23.0 GB available)" in said
+    said = started(lessons, lesson=2, preheat=1)
+    assert "Preheating 1 kernel for lesson 2 (1 kernel, about 0.2 GB of 23.0 GB available): the first " \
+           "students to open a lesson get it at once. Each runs its lesson now, a few seconds of CPU. " \
+           "--preheat 0 turns this off." in said
+
+
+def test_startup_message_when_memory_is_short(lessons, started, memory):
+    memory(2)
+    said = started(lessons, host="0.0.0.0", max_kernels=None)
+    assert "No kernels preheated (too little memory: 2.0 GB available)" in said
+    assert "--VoilaConfiguration.progressive_rendering=True" in FakeVoila.commands[-1]
+
+
+def test_preheat_beyond_the_cap_fails_before_starting(lessons, started, memory):
+    memory(23)
+    before = len(FakeVoila.commands)
+    with pytest.raises(ValueError, match="needs 6 kernels, more than max_kernels"):
+        started(lessons, preheat=2, max_kernels=4)
+    assert len(FakeVoila.commands) == before

@@ -1,0 +1,112 @@
+"""What a lesson costs its kernel: CPU seconds and memory, lesson by lesson.
+
+Run with ``python benchmarks/bench_kernels.py`` (part of ``make bench``; about a minute).
+
+For every lesson, and for the anchor — a notebook holding one button, the least a Voilà
+page can cost — a fresh kernel is started the way Voilà starts one (the ``python3``
+kernel of this environment, the lesson's folder as working directory), the notebook is
+run cell by cell as Voilà runs it (nbclient), and then the kernel process is measured:
+
+* **CPU**: user + system seconds the kernel process spent, from its start to the end of
+  the last cell (its start-up and imports included — a class pays for those too);
+* **RSS**: resident memory at the end (psutil), and **PSS**, which shares the pages of
+  libraries between processes and so adds up honestly over 30 kernels.
+
+Lessons run one after another, never two at once. Goals (issue table): CPU ≤ 1 s and
+RSS ≤ 110 MB for every lesson. Writes ``benchmarks/results/kernels.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+
+from kmeans_tutor.server.serve import voila_env
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).parent / "results"
+LESSONS = sorted(p for p in (ROOT / "lessons").glob("[0-9][0-9]_*.ipynb") if not p.name.startswith("00"))
+
+ONE_BUTTON = """\
+import ipywidgets as widgets
+widgets.Button(description="step")
+"""
+
+
+def run_in_kernel(path: Path) -> dict:
+    """Start a kernel, run the notebook at ``path`` in it, measure the kernel process."""
+    nb = nbformat.read(path, as_version=4)
+    km = KernelManager(kernel_name="python3")
+    start = time.perf_counter()
+    km.start_kernel(cwd=str(path.parent), env=voila_env())
+    try:
+        client = NotebookClient(nb, km=km, timeout=300, allow_errors=False,
+                                resources={"metadata": {"path": str(path.parent)}})
+        with client.setup_kernel():
+            client.execute()
+            wall = time.perf_counter() - start
+            proc = psutil.Process(km.provisioner.process.pid)
+            cpu = proc.cpu_times()
+            mem = proc.memory_full_info()
+    finally:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+    return {"wall_s": wall, "cpu_s": cpu.user + cpu.system,
+            "rss_mb": mem.rss / 2**20, "pss_mb": getattr(mem, "pss", mem.uss) / 2**20}
+
+
+def measure(path: Path, repeat: int) -> dict:
+    runs = [run_in_kernel(path) for _ in range(repeat)]
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=1, help="runs per notebook (the median is kept)")
+    parser.add_argument("--only", default="", help="lesson numbers, e.g. 4,5")
+    args = parser.parse_args(argv)
+    lessons = LESSONS
+    if args.only:
+        wanted = {int(n) for n in args.only.split(",")}
+        lessons = [p for p in LESSONS if int(p.name[:2]) in wanted]
+
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        anchor = Path(tmp) / "one_button.ipynb"
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(ONE_BUTTON)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, anchor)
+        results["one button (anchor)"] = measure(anchor, args.repeat)
+    for path in lessons:
+        results[path.stem] = measure(path, args.repeat)
+
+    floor = results["one button (anchor)"]
+    print(f"{'notebook':38s} {'CPU s':>6s} {'÷ anchor':>8s} {'RSS MB':>7s} {'PSS MB':>7s} {'wall s':>7s}")
+    for name, r in results.items():
+        print(f"{name:38s} {r['cpu_s']:6.2f} {r['cpu_s'] / floor['cpu_s']:7.1f}× {r['rss_mb']:7.0f} "
+              f"{r['pss_mb']:7.0f} {r['wall_s']:7.2f}")
+    lessons_only = [r for name, r in results.items() if name != "one button (anchor)"]
+    if lessons_only:
+        print(f"worst lesson: CPU {max(r['cpu_s'] for r in lessons_only):.2f} s (goal ≤ 1 s), "
+              f"RSS {max(r['rss_mb'] for r in lessons_only):.0f} MB (goal ≤ 110 MB); "
+              f"the anchor alone: CPU {floor['cpu_s']:.2f} s, RSS {floor['rss_mb']:.0f} MB")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "kernels.json").write_text(json.dumps(
+        {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "notebooks": results},
+        indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
