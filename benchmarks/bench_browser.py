@@ -14,6 +14,14 @@ Run with ``make bench`` (needs Debian's ``chromium`` and the ``playwright`` pack
 
 The time of a click is measured inside the page: from the click to the first
 animation frame in which the picture's pixels differ from before the click.
+
+Where a click's time goes (10k points, 1242 × 519 canvas, quiet 2-core machine, read from
+the websocket frames): 15–35 ms until the kernel has the click (page → Voilà → kernel);
+25–45 ms to draw the changed artists and encode the changed pixels as a PNG (about 6 ms of
+it encoding, see ``kmeans_tutor.widgets.figure.png_bytes``); then about 60 ms in the page,
+27 ms of which ipympl spends re-encoding its whole canvas as a data URL after every frame
+(``handle_binary`` → ``toDataURL``), work that is never shown. Making that data URL lazy in
+ipympl would bring a click to about 0.5× the naive app; below that, fewer messages per click.
 """
 
 from __future__ import annotations

@@ -893,8 +893,8 @@ class SeedingView:
 
 # --- InertiaView ----------------------------------------------------------------------
 _PHASE_STYLE = {  # phase → (marker, colour, legend label)
-    "assign": ("o", CLUSTER_COLORS[0], "after an assign step"),
-    "update": ("s", CLUSTER_COLORS[1], "after an update step"),
+    "assign": ("o", CLUSTER_COLORS[0], "after assign"),
+    "update": ("s", CLUSTER_COLORS[1], "after update"),
     "empty": ("X", OKABE_ITO["vermillion"], "empty-cluster event"),
     "converged": ("*", "black", "converged"),
 }
@@ -1016,7 +1016,7 @@ class InertiaView:
             if self.rises.size:
                 handles.append(self.rise_line)
             if self.seeding_span is not None:
-                handles.append(Patch(fc="0.93", label="seeding (no inertia yet)"))
+                handles.append(Patch(fc="0.93", label="seeding: no inertia"))
             handles.append(Line2D([], [], color="black", lw=1.0, ls="--", label="current step"))
             if ax.get_yscale() == "linear" and self.inertias.size:
                 # Headroom for the legend: the staircase starts at its highest point, so

@@ -435,7 +435,7 @@ def test_inertia_staircase_and_cursor(trace, ax):
     view.finalize()
     assert ax.get_title() == "Inertia never rises"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "after an assign step" in labels and "after an update step" in labels
+    assert "after assign" in labels and "after update" in labels
 
 
 def test_inertia_view_log_scale_and_rise_detection(trace, ax):
