@@ -44,7 +44,7 @@ from ..data.csv_loader import looks_like_id
 from ..data.mall import DEFAULT_FEATURES
 from ..data.resolver import MALL, UPLOAD, ChosenData, dataset_choices, resolve_data, source_key
 
-__all__ = ["AppModel", "DataModel", "RunModel", "MAX_K", "quiet", "warning_html", "info_html", "message_html",
+__all__ = ["AppModel", "DataModel", "RunModel", "Stepping", "MAX_K", "quiet", "warning_html", "info_html", "message_html",
            "step_readout", "MAX_MESSAGE_CHARS"]
 
 #: Most clusters an app draws: the palette has ten distinct colours (and a slider up to 10).
@@ -434,28 +434,21 @@ class DataModel(AppModel):
 # ---------------------------------------------------------------------------- the step on screen
 
 
-class RunModel(DataModel):
-    """A data choice, the run(s) recorded on it, and the step on screen.
+class Stepping(HasTraits):
+    """The step on screen of a recorded run, and the moves of a transport row.
 
     Traits
     ------
     index : int
         The step on screen; always clamped to the run (0 when there is none).
-        Every restart puts it back to 0.
     playing : bool
-        An app's player is running (models have no timer; a restart stops it).
+        An app's player is running (models have no timer).
 
     Subclasses implement ``_length()``: the number of steps on screen.
     """
 
     index = Int(0)
     playing = Bool(False)
-
-    def _before_restart(self):
-        self.playing = False
-
-    def _publish(self):
-        self.index = 0
 
     def _length(self) -> int:  # pragma: no cover - subclasses override
         raise NotImplementedError
@@ -509,3 +502,17 @@ class RunModel(DataModel):
     def goto(self, i: int):
         """Show step ``i``, clamped to the run."""
         self.index = i
+
+
+class RunModel(DataModel, Stepping):
+    """A data choice, the run(s) recorded on it, and the step on screen (:class:`Stepping`).
+
+    Every restart stops the player and puts ``index`` back to 0.
+    Subclasses implement ``_length()``: the number of steps on screen.
+    """
+
+    def _before_restart(self):
+        self.playing = False
+
+    def _publish(self):
+        self.index = 0

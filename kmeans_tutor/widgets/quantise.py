@@ -29,14 +29,14 @@ import html
 import ipywidgets as widgets
 import numpy as np
 import traitlets
-from traitlets import Enum, Instance, Int, Unicode, validate
+from traitlets import Enum, Instance, Int, Unicode
 
 from ..core.steps import Step, format_inertia
 from ..data.errors import DataError
 from ..data.images import (MAX_IMAGE_BYTES, SAMPLE_PIXELS, Quantised, decode_image,
                            load_sample_photo, quantise, sample_pixels)
 from ..views.colours import CHANNELS, PLANES, ColourSpaceView, QuantisedView, describe_colour
-from .base import AppModel, message_html, quiet, step_readout, warning_html
+from .base import AppModel, Stepping, message_html, quiet, step_readout, warning_html
 from .controls import KEYS_APP_CLASS, Transport, figure_alt, hidden_html, live_html, live_region
 from .figure import Blitter, FigureFit, PresenterView, app_figure, freeze_layout, refresh, short_name
 
@@ -50,7 +50,7 @@ SEEDINGS = (("k-means++", "k-means++"), ("random points", "random"))
 PHOTO_NAME = "the dahlia photo"
 
 
-class QuantiseModel(AppModel):
+class QuantiseModel(AppModel, Stepping):
     """A picture, k and a seeding in; the picture in k colours and the run's steps out.
 
     Settings: ``picture``, ``k``, ``init``, ``seed`` (any change runs K-means again).
@@ -79,7 +79,6 @@ class QuantiseModel(AppModel):
     init = Enum(tuple(init for _, init in SEEDINGS), default_value="k-means++")
     seed = Int(0)
     result = Instance(Quantised, allow_none=True)
-    index = Int(0)
 
     _settings = ("picture", "k", "init", "seed")
 
@@ -88,10 +87,6 @@ class QuantiseModel(AppModel):
         self._n_colours: tuple = (None, None, 0)  # (picture, seed, different colours of its sample)
         picture = load_sample_photo() if picture is None else np.asarray(picture)
         super().__init__(picture=picture, picture_name=str(picture_name), k=k, init=init, seed=seed)
-
-    @validate("index")
-    def _clamp_index(self, proposal):
-        return int(min(max(int(proposal["value"]), 0), self.last_index))
 
     # --- the run ------------------------------------------------------------------------------
     def sample_colours(self, picture=None) -> int:
@@ -153,50 +148,14 @@ class QuantiseModel(AppModel):
             self.picture = load_sample_photo()
             self.picture_name = PHOTO_NAME
 
-    # --- the step on screen -------------------------------------------------------------------
-    @property
-    def n_steps(self) -> int:
+    # --- the step on screen (moves: see Stepping) ------------------------------------------------
+    def _length(self) -> int:
         return len(self.result.trace) if self.result is not None else 0
-
-    @property
-    def last_index(self) -> int:
-        return max(self.n_steps - 1, 0)
-
-    @property
-    def at_start(self) -> bool:
-        return self.index == 0
-
-    @property
-    def at_end(self) -> bool:
-        return self.index >= self.n_steps - 1
 
     @property
     def current(self) -> Step | None:
         """The step on screen (None when there is no run)."""
         return self.result.trace[self.index] if self.result is not None else None
-
-    def step(self) -> bool:
-        """One half-step forward; False at the end."""
-        if self.at_end:
-            return False
-        self.index += 1
-        return True
-
-    def back(self) -> bool:
-        """One half-step back; False at step 0."""
-        if self.index == 0:
-            return False
-        self.index -= 1
-        return True
-
-    def reset(self):
-        self.index = 0
-
-    def to_end(self):
-        self.index = self.last_index
-
-    def goto(self, i: int):
-        self.index = i
 
 
 # ------------------------------------------------------------------------------ the app

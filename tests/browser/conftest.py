@@ -357,6 +357,27 @@ def open_lesson():
     return _open_lesson
 
 
+@pytest.fixture(scope="session")
+def lesson_alone(browser, start_server, tmp_path_factory):
+    """``with lesson_alone("04_x.ipynb") as page``: one lesson of the real lessons folder on a
+    server of its own, loaded in a 1280 × 720 page (for a module that clicks a lot in one app)."""
+
+    @contextmanager
+    def serve(notebook: str):
+        log_path = tmp_path_factory.mktemp("lesson-server") / "server.log"
+        with start_server(Path(__file__).resolve().parents[2] / "lessons", log_path) as server:
+            context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 720})
+            context.set_default_timeout(30_000)
+            try:
+                page = context.new_page()
+                _open_lesson(page, notebook)
+                yield page
+            finally:
+                context.close()
+
+    return serve
+
+
 @pytest.fixture(scope="module")
 def module_page(browser, base_url):
     """One page for a whole test module (each lesson load costs a kernel)."""

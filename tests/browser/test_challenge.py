@@ -12,14 +12,12 @@ from functools import partial
 import io
 import re
 import time
-from pathlib import Path
 
 import pytest
 from tests.browser.waiting import wait_until as _wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
 LESSON = "05_initialisation.ipynb"
 CHANGE_TIMEOUT = 30.0  # the first Run also makes the 400 restarts
 MPL_CANVAS = ".jupyter-matplotlib-figure canvas"
@@ -31,16 +29,10 @@ VERDICT = re.compile(r"matches or beats (\d+) % of k-means\+\+ runs and (\d+) % 
 
 
 @pytest.fixture(scope="module")
-def lesson_page(browser, start_server, open_lesson, tmp_path_factory):
-    """Lesson 5, served from the real lessons folder, loaded once."""
-    log_path = tmp_path_factory.mktemp("challenge-server") / "server.log"
-    with start_server(LESSONS_DIR, log_path) as server:
-        context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 720})
-        context.set_default_timeout(30_000)
-        page = context.new_page()
-        open_lesson(page, LESSON)
+def lesson_page(lesson_alone):
+    """Lesson 5 on a server of its own, loaded once."""
+    with lesson_alone(LESSON) as page:
         yield page
-        context.close()
 
 
 wait_until = partial(_wait_until, timeout=CHANGE_TIMEOUT, interval=0.25)

@@ -15,30 +15,22 @@ from __future__ import annotations
 import re
 import time
 from functools import partial
-from pathlib import Path
 
 import pytest
 from tests.browser.waiting import wait_until as _wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
 LESSON = "04_kmeans_step_by_step.ipynb"
 APP = dict(dataset="gaussian_mixture", k=3, init="k-means++", seed=0)  # the lesson's prediction app
 wait_until = partial(_wait_until, timeout=20.0, interval=0.2)
 
 
 @pytest.fixture(scope="module")
-def lesson_page(browser, start_server, open_lesson, tmp_path_factory):
-    """Lesson 4, served from the real lessons folder, loaded once."""
-    log_path = tmp_path_factory.mktemp("predict-server") / "server.log"
-    with start_server(LESSONS_DIR, log_path) as server:
-        context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 720})
-        context.set_default_timeout(30_000)
-        page = context.new_page()
-        open_lesson(page, LESSON)
+def lesson_page(lesson_alone):
+    """Lesson 4 on a server of its own, loaded once."""
+    with lesson_alone(LESSON) as page:
         yield page
-        context.close()
 
 
 def step_number(app) -> int:
