@@ -41,11 +41,15 @@ import psutil
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
+from kmeans_tutor.server.predrawn import prepare_lessons
 from kmeans_tutor.server.serve import voila_env
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
-LESSONS = sorted(p for p in (ROOT / "lessons").glob("[0-9][0-9]_*.ipynb") if not p.name.startswith("00"))
+
+
+def lessons(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if not p.name.startswith("00"))
 
 ONE_BUTTON = """\
 import ipywidgets as widgets
@@ -84,11 +88,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="runs per notebook (the median is kept)")
     parser.add_argument("--only", default="", help="lesson numbers, e.g. 4,5")
+    parser.add_argument("--no-predraw", action="store_true",
+                        help="run the notebooks as written, 'static' cells included (what "
+                             "'kmeans-tutor serve --no-predraw' serves)")
     args = parser.parse_args(argv)
-    lessons = LESSONS
+    folder = ROOT / "lessons"
+    if not args.no_predraw:  # what the server serves: the fixed figures drawn in advance
+        folder = prepare_lessons(folder, out=sys.stderr)
+    chosen = lessons(folder)
     if args.only:
         wanted = {int(n) for n in args.only.split(",")}
-        lessons = [p for p in LESSONS if int(p.name[:2]) in wanted]
+        chosen = [p for p in chosen if int(p.name[:2]) in wanted]
 
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -97,7 +107,7 @@ def main(argv=None) -> int:
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, anchor)
         results["one button (anchor)"] = measure(anchor, args.repeat)
-    for path in lessons:
+    for path in chosen:
         results[path.stem] = measure(path, args.repeat)
 
     floor = results["one button (anchor)"]
@@ -112,7 +122,8 @@ def main(argv=None) -> int:
               f"the anchor alone: CPU {floor['cpu_s']:.2f} s, RSS {floor['rss_mb']:.0f} MB")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "kernels.json").write_text(json.dumps(
-        {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "notebooks": results},
+        {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+         "predrawn": not args.no_predraw, "notebooks": results},
         indent=2))
     return 0
 

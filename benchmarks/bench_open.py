@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _serving import free_port, wait_port  # noqa: E402  (benchmarks/_serving.py)
+from kmeans_tutor.server.predrawn import prepare_lessons  # noqa: E402
 from kmeans_tutor.server.serve import build_voila_command, list_lessons, voila_env  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -173,13 +174,15 @@ def open_page(browser, url: str) -> dict:
             "shape": times["key"], "errors": errors}
 
 
-def run_mode(browser, mode: str, pages: list[str], rounds: int) -> dict:
+def run_mode(browser, mode: str, pages: list[str], rounds: int, predraw: bool = True) -> dict:
     """Every page, ``rounds`` times, on one server serving in ``mode``."""
     results = {name: [] for name in pages}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "lessons"
         shutil.copytree(ROOT / "lessons", folder)
         write_floor(folder)
+        if predraw:  # as kmeans-tutor serve does: fixed figures drawn once, before the server
+            folder = prepare_lessons(folder, out=sys.stderr)
         for r in range(rounds):
             port = free_port()
             with open(Path(tmp) / f"voila-{mode}-{r}.log", "wb") as log:
@@ -251,6 +254,8 @@ def main(argv=None) -> int:
                         help="lesson numbers to open, e.g. 2,4,5,6 (default: all)")
     parser.add_argument("--modes", default=",".join(MODES), help=f"ways of serving, from {', '.join(MODES)}")
     parser.add_argument("--rounds", type=int, default=1, help="times each page is opened (median reported)")
+    parser.add_argument("--no-predraw", action="store_true",
+                        help="serve the notebooks as written ('kmeans-tutor serve --no-predraw')")
     args = parser.parse_args(argv)
     lessons = {n: paths[0].name for n, paths in list_lessons(ROOT / "lessons").items() if n > 0}
     wanted = sorted(lessons) if args.lessons == "all" else [int(n) for n in args.lessons.split(",")]
@@ -266,7 +271,7 @@ def main(argv=None) -> int:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for mode in modes:
             print(f"{mode}:", flush=True)
-            results[mode] = run_mode(browser, mode, pages, args.rounds)
+            results[mode] = run_mode(browser, mode, pages, args.rounds, predraw=not args.no_predraw)
         browser.close()
     summ = summary(results)
     print()
@@ -275,6 +280,7 @@ def main(argv=None) -> int:
     out = RESULTS / "open.json"
     out.write_text(json.dumps({"machine": {"cpus": os.cpu_count(),
                                            "load_avg_at_end": os.getloadavg()},
+                               "predrawn": not args.no_predraw,
                                "summary": summ, "runs": results}, indent=2))
     print(f"\nwrote {out.relative_to(ROOT)}")
     return 0

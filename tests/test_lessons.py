@@ -18,6 +18,7 @@ Running all lessons takes about 20 s on 2 cores: not marked slow.
 from __future__ import annotations
 
 import ast
+import io
 import re
 import time
 from pathlib import Path
@@ -170,14 +171,25 @@ def test_lesson_links_back_to_the_course_and_on_to_the_next(name):
 # --------------------------------------------------------------------------- running them
 
 
-def execute(name: str) -> tuple[nbformat.NotebookNode, float]:
+def execute(name: str, folder: Path = LESSONS_DIR) -> tuple[nbformat.NotebookNode, float]:
     from nbclient import NotebookClient
 
-    nb = read(name)
+    nb = nbformat.read(str(folder / name), as_version=4)
     start = time.perf_counter()
     NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(LESSONS_DIR)}}).execute()
+                   resources={"metadata": {"path": str(folder)}}).execute()
     return nb, time.perf_counter() - start
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """The lessons as the server serves them: 'static' cells drawn once, in advance."""
+    from kmeans_tutor.server.predrawn import prepare_lessons
+
+    folder = prepare_lessons(LESSONS_DIR, cache=tmp_path_factory.mktemp("lessons-cache"),
+                             out=io.StringIO())
+    assert folder != LESSONS_DIR
+    return folder
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -193,6 +205,56 @@ def test_lesson_runs_headless(name):
         assert widgets, f"{name} displays no widget: nothing to poke"
     # Classroom servers have 2 cores and each page load runs the whole lesson.
     assert seconds < 60, f"{name} took {seconds:.0f} s to run"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_served_lesson_runs_without_its_static_cells(name, prepared):
+    """What a student's kernel runs: the cells not tagged 'static', on their own. Every
+    static cell of the notebook is in the page already, as its output."""
+    from kmeans_tutor.server.predrawn import PREDRAWN_KEY, STATIC_TAG
+
+    written = read(name)
+    static = [c for c in code_cells(written) if STATIC_TAG in c.metadata.get("tags", [])]
+    served = nbformat.read(str(prepared / name), as_version=4)
+    drawn = [c for c in served.cells if c.metadata.get(PREDRAWN_KEY)]
+    assert not [c for c in code_cells(served) if STATIC_TAG in c.metadata.get("tags", [])]
+    shown = {c.id for c in static if _shows_something(c)}
+    assert shown <= {c.id for c in drawn} <= {c.id for c in static}
+    assert len(code_cells(served)) == len(code_cells(written)) - len(static)
+    nb, _ = execute(name, prepared)
+    outputs = [o for c in code_cells(nb) for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert [o for o in outputs if WIDGET_MIME in o.get("data", {})], f"{name}: no widget"
+
+
+def _shows_something(cell) -> bool:
+    """Whether a cell ends with an expression, whose value the page shows."""
+    body = ast.parse(python_of(cell)).body
+    return bool(body) and isinstance(body[-1], ast.Expr)
+
+
+def test_static_cells_show_what_the_notebook_shows(prepared):
+    """A figure drawn in advance is the picture the cell draws, byte for byte."""
+    import base64
+    import re as regex
+
+    served = nbformat.read(str(prepared / "04_kmeans_step_by_step.ipynb"), as_version=4)
+    nb, _ = execute("04_kmeans_step_by_step.ipynb")
+    live = [o.data["image/png"] for c in code_cells(nb) for o in c.outputs if "image/png" in o.get("data", {})]
+    drawn = [m for c in served.cells if c.cell_type == "markdown"
+             for m in regex.findall(r'src="data:image/png;base64,([^"]+)"', c.source)]
+    assert len(drawn) == 2 and len(live) >= 2
+    assert [base64.b64decode(d)[:8] for d in drawn] == [b"\x89PNG\r\n\x1a\n"] * 2
+    assert drawn == ["".join(p.split()) for p in live[:2]]
+
+
+def test_lesson_4_quiz_asks_about_the_stepper_data():
+    """The quiz cell builds its data without the (static) figure cell: the same numbers."""
+    from kmeans_tutor import load_mall_customers, standardize
+    from kmeans_tutor.data.resolver import resolve_data
+
+    Z, _ = standardize(load_mall_customers()[["Annual Income (k$)", "Spending Score (1-100)"]])
+    np.testing.assert_array_equal(resolve_data("mall", scaled=True).X, np.asarray(Z))
 
 
 # --------------------------------------------------------------------------- what the prose says

@@ -71,9 +71,13 @@ def _patch_keep_prefix() -> None:
 
 def build_command(prefix: str, port: int) -> list[str]:
     """The lesson-server command line, as ``kmeans-tutor serve`` builds it, under ``prefix``."""
+    from kmeans_tutor.server.predrawn import prepare_lessons
     from kmeans_tutor.server.serve import build_voila_command, find_lessons_dir
 
     lessons_dir = os.environ.get("KMEANS_TUTOR_LESSONS_DIR") or str(find_lessons_dir())
+    # The lessons' fixed figures, drawn once per version and kept in the cache folder
+    # (XDG_CACHE_HOME: point it at a shared folder so that users share one copy).
+    lessons_dir = str(prepare_lessons(lessons_dir, out=sys.stderr))
     hosts = [h for h in os.environ.get("KMEANS_TUTOR_ALLOW_HOST", "").split(",") if h]
     cmd = build_voila_command(
         lessons_dir,

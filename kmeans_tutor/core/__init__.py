@@ -7,7 +7,8 @@ knee finder (:mod:`.knee`) and the elbow table (:mod:`.choosing`), with the
 input checks (:mod:`.validation`) and the numeric kernels (:mod:`.kernels`)
 they share. Arrays in, steps and numbers out: nothing here reads files, draws
 or imports from the other folders (pandas appears only at the edges: a
-DataFrame may come in, and tables such as ``elbow()`` go out as DataFrames).
+DataFrame may come in, and tables such as ``elbow()`` go out as DataFrames;
+it is imported only when one does, see :func:`.validation.is_dataframe`).
 """
 
 from .choosing import elbow, suggest_k

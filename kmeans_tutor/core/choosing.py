@@ -3,24 +3,28 @@
 Inertia always drops as k grows (more centres, shorter distances), so "lowest
 inertia" would pick k = n. The elbow method looks instead for the k after
 which the drop slows down; the silhouette asks whether the points sit well
-inside their clusters. :func:`elbow` makes the table for both, and
-:func:`suggest_k` finds the elbow with Kneedle.
+inside their clusters. :func:`elbow` makes the table for both (a DataFrame;
+:func:`elbow_scores` gives the same numbers as numpy columns, without pandas),
+and :func:`suggest_k` finds the elbow with Kneedle.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from .validation import check_array, check_n_clusters, check_positive_int, check_random_state
+from .validation import check_array, check_n_clusters, check_positive_int, check_random_state, is_dataframe
 from .estimator import KMeans
 from .knee import Knee, find_knee
 from .metrics import silhouette_score
 
-__all__ = ["elbow", "elbow_knee", "suggest_k", "check_elbow_table"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["elbow", "elbow_scores", "elbow_knee", "suggest_k", "check_elbow_table"]
 
 
 def _check_ks(ks, n_samples: int) -> list[int]:
@@ -99,6 +103,25 @@ def elbow(X, ks=range(1, 11), *, init="k-means++", n_init=10, random_state=0,
     >>> int(table.loc[table["silhouette"].idxmax(), "k"])
     5
     """
+    import pandas as pd  # here, not at the top: pandas costs a kernel 0.2 s and 32 MB
+
+    return pd.DataFrame(elbow_scores(X, ks, init=init, n_init=n_init, random_state=random_state,
+                                     silhouette=silhouette, sample_size=sample_size, progress=progress))
+
+
+def elbow_scores(X, ks=range(1, 11), *, init="k-means++", n_init=10, random_state=0,
+                 silhouette=True, sample_size=None, progress=None) -> dict[str, np.ndarray]:
+    """The numbers of :func:`elbow` as numpy columns, without pandas.
+
+    Same parameters, same fits, same values: a dict of the columns ``k``
+    (int64), ``inertia``, ``silhouette`` and ``seconds`` (float64), one entry
+    per k in the order of ``ks``. :func:`elbow_knee` and
+    :class:`~kmeans_tutor.views.analysis.ElbowView` accept it as a table.
+
+    >>> scores = elbow_scores([[0, 0], [0, 1], [5, 5], [5, 6]], ks=[1, 2, 3])
+    >>> scores["k"].tolist(), scores["inertia"].round(2).tolist()
+    ([1, 2, 3], [51.0, 1.0, 0.5])
+    """
     X, _ = check_array(X)
     n = X.shape[0]
     ks = _check_ks(ks, n)
@@ -138,8 +161,9 @@ def elbow(X, ks=range(1, 11), *, init="k-means++", n_init=10, random_state=0,
         rows.append((k, float(model.inertia_), score, seconds))
         if progress is not None:
             progress(done, len(ks), k)
-    table = pd.DataFrame(rows, columns=["k", "inertia", "silhouette", "seconds"])
-    return table.astype({"k": np.int64})
+    k, inertia, score, seconds = (list(column) for column in zip(*rows))
+    return {"k": np.array(k, dtype=np.int64), "inertia": np.array(inertia, dtype=np.float64),
+            "silhouette": np.array(score, dtype=np.float64), "seconds": np.array(seconds, dtype=np.float64)}
 
 
 def suggest_k(table, S=1.0):
@@ -184,39 +208,57 @@ def elbow_knee(table, S=1.0) -> Knee | None:
 
     Parameters
     ----------
-    table : pandas.DataFrame
-        With columns ``k`` and ``inertia`` and at least 3 rows.
+    table : pandas.DataFrame or dict of arrays
+        With columns ``k`` and ``inertia`` and at least 3 rows (:func:`elbow`
+        or :func:`elbow_scores`).
     S : float, default=1.0
         Kneedle's sensitivity.
     """
     inertia = check_elbow_table(table, min_rows=3)
     if np.all(inertia == inertia[0]):  # a flat curve has no knee (find_knee refuses it)
         return None
-    knee = find_knee(table["k"].to_numpy(), inertia, S=S, curve="convex", direction="decreasing")
+    knee = find_knee(np.asarray(table["k"]), inertia, S=S, curve="convex", direction="decreasing")
     return None if knee.x is None else knee
 
 
 def check_elbow_table(table, *, min_rows: int = 1) -> np.ndarray:
     """Check a table like :func:`elbow` makes; returns its inertia as floats.
 
-    It must be a DataFrame with columns ``k`` and ``inertia``, at least
-    ``min_rows`` rows, each k once, and finite inertia.
+    It must be a DataFrame with columns ``k`` and ``inertia`` (or a dict of
+    such columns, as :func:`elbow_scores` makes), at least ``min_rows`` rows,
+    each k once, and finite inertia.
     """
-    if not isinstance(table, pd.DataFrame):
+    frame = is_dataframe(table)
+    if not (frame or isinstance(table, Mapping)):
         raise TypeError(f"table must be a DataFrame with columns 'k' and 'inertia' (as returned "
                         f"by elbow), got {type(table).__name__}.")
-    missing = [c for c in ("k", "inertia") if c not in table.columns]
+    columns = list(map(str, table.columns if frame else table))
+    missing = [c for c in ("k", "inertia") if c not in columns]
     if missing:
         raise ValueError(f"table has no column {missing[0]!r}; it needs 'k' and 'inertia' "
-                         f"(found {list(map(str, table.columns))}).")
-    if len(table) < min_rows:
+                         f"(found {columns}).")
+    rows = len(table["inertia"])
+    if rows < min_rows:
         if min_rows == 1:
             raise ValueError("table is empty: fit at least one k.")
         raise ValueError(f"An elbow needs the inertia of at least {min_rows} values of k; the table "
-                         f"has {len(table)} row{'s' if len(table) != 1 else ''}.")
-    inertia = pd.to_numeric(table["inertia"], errors="coerce").to_numpy(dtype=np.float64)
+                         f"has {rows} row{'s' if rows != 1 else ''}.")
+    inertia, given, ks = _inertia_column(table, frame)
     bad = np.flatnonzero(~np.isfinite(inertia))
     if bad.size:
         raise ValueError(f"table['inertia'] must hold finite numbers; it is "
-                         f"{table['inertia'].iloc[bad[0]]} at k = {table['k'].iloc[bad[0]]}.")
+                         f"{given[bad[0]]} at k = {ks[bad[0]]}.")
     return inertia
+
+
+def _inertia_column(table, frame: bool):
+    """The inertia as floats (NaN where a cell is not a number), the cells as given, and the ks."""
+    given, ks = np.asarray(table["inertia"], dtype=object), np.asarray(table["k"], dtype=object)
+    if frame:
+        import pandas as pd  # already loaded: table is a DataFrame
+
+        return pd.to_numeric(table["inertia"], errors="coerce").to_numpy(dtype=np.float64), given, ks
+    try:
+        return np.asarray(table["inertia"], dtype=np.float64), given, ks
+    except (TypeError, ValueError):
+        raise TypeError("table['inertia'] must hold numbers.") from None

@@ -3,15 +3,23 @@
 Public functions call these once and hand clean, float64, C-contiguous arrays to
 the private kernels, which trust their input. Every error names what is wrong:
 the row, the column, the value.
+
+pandas is not imported here: :func:`is_dataframe` and :func:`is_series`
+recognise its objects without loading it (importing pandas costs a lesson
+kernel 0.2 s of CPU and 32 MB), since none can exist before it is loaded.
 """
 
 from __future__ import annotations
 
 import numbers
 import secrets
+import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ComplexDataError",
@@ -23,9 +31,30 @@ __all__ = [
     "check_tol",
     "check_choice",
     "check_centers",
+    "is_dataframe",
+    "is_series",
 ]
 
 MAX_SEED = 2**32 - 1
+
+
+def is_dataframe(obj) -> bool:
+    """Whether ``obj`` is a pandas DataFrame, without importing pandas.
+
+    Until something has imported pandas no DataFrame can exist, so the answer
+    is False without loading it.
+
+    >>> is_dataframe([[1.0, 2.0]])
+    False
+    """
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(obj, pandas.DataFrame)
+
+
+def is_series(obj) -> bool:
+    """Whether ``obj`` is a pandas Series, without importing pandas (see :func:`is_dataframe`)."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(obj, pandas.Series)
 
 
 def _show(value, limit: int = 60) -> str:
@@ -93,10 +122,10 @@ def check_array(X, *, name: str = "X", min_samples: int = 2, distances: bool = T
         columns of the same name (the message names the first bad row and column).
     """
     feature_names, index = None, None
-    if isinstance(X, pd.Series):
+    if is_series(X):
         raise ValueError(f"{name} must be 2-D (rows × features); got a pandas Series. "
                          f"Reshape your data: use a DataFrame, e.g. series.to_frame().")
-    if isinstance(X, pd.DataFrame):
+    if is_dataframe(X):
         feature_names, index = _check_frame_columns(X, name), X.index
         X = X.to_numpy()
     else:
@@ -111,6 +140,8 @@ def check_array(X, *, name: str = "X", min_samples: int = 2, distances: bool = T
 
 def _check_frame_columns(X: pd.DataFrame, name: str) -> np.ndarray:
     """A DataFrame's column names, after checking every column holds real numbers."""
+    import pandas as pd  # already loaded: X is a DataFrame
+
     names = [str(c) for c in X.columns]
     repeated = sorted({c for c in names if names.count(c) > 1}) if len(set(names)) < len(names) else []
     if repeated:

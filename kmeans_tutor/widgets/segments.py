@@ -35,10 +35,10 @@ from __future__ import annotations
 import base64
 import html
 import math
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 import numpy as np
-import pandas as pd
 import traitlets
 from traitlets import Float, Instance
 
@@ -50,10 +50,13 @@ from ..data.profiles import cluster_profiles, describe_segments, learner_labels
 from ..data.resolver import MALL
 from ..views.analysis import cluster_sizes, gender_mix, profile_bars
 from ..views.palette import cluster_style, edge_color
-from .base import DataModel, message_html, quiet, warning_html
+from .base import DataFrameTrait, DataModel, message_html, quiet, warning_html
 from .controls import DataChoice, figure_alt, hidden_html, live_html, live_region
 from .figure import FigureFit, PresenterView, app_figure, plain_text, refresh
 from .upload import UploadRow
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SegmentsModel", "SegmentsApp", "download_link", "CSV_NAME", "K_RANGE"]
 
@@ -107,9 +110,9 @@ class SegmentsModel(DataModel):
     labels = Instance(np.ndarray, allow_none=True)
     centers = Instance(np.ndarray, allow_none=True)
     inertia = Float(math.nan)
-    profiles = Instance(pd.DataFrame, allow_none=True)
-    segments = Instance(pd.DataFrame, allow_none=True)
-    labelled = Instance(pd.DataFrame, allow_none=True)
+    profiles = DataFrameTrait()
+    segments = DataFrameTrait()
+    labelled = DataFrameTrait()
 
     def __init__(self, k=5, features=DEFAULT_FEATURES, *, scaled=True, seed=0):
         try:
@@ -128,6 +131,8 @@ class SegmentsModel(DataModel):
     def feature_choices(self) -> tuple[str, ...]:
         """The columns ``features`` may name."""
         if self.is_upload and self.uploaded is not None:
+            import pandas as pd  # already loaded: the upload is a DataFrame
+
             return tuple(c for c in self.uploaded.columns if pd.api.types.is_numeric_dtype(self.uploaded[c]))
         return MALL_FEATURES
 
@@ -169,6 +174,8 @@ def _profile_table_html(profiles: pd.DataFrame, segments: pd.DataFrame) -> str:
     Rows are numbered 1 … k (index name "cluster"), each number in its
     cluster's colour; ``profiles`` itself keeps its 0-based index.
     """
+    import pandas as pd  # here, not at the top: pandas costs a kernel 0.2 s and 32 MB
+
     table = profiles.copy()
     table.insert(0, "segment", segments["name"].map(lambda v: html.escape(str(v))))
     # Column names may come from a learner's file: escaped here, as the Styler does not.

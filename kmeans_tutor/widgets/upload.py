@@ -29,14 +29,17 @@ from __future__ import annotations
 
 import html
 import json
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
-import pandas as pd
 import traitlets
 
 from ..data.csv_loader import LoadReport, load_csv
 from ..data.errors import DataError
 from .base import MAX_MESSAGE_CHARS, quiet
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["UploadRow", "UploadError", "read_upload", "MAX_UPLOAD_BYTES", "format_megabytes"]
 

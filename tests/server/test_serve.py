@@ -692,3 +692,48 @@ def test_preheat_beyond_the_cap_fails_before_starting(lessons, started, memory):
     with pytest.raises(ValueError, match="needs 6 kernels, more than max_kernels"):
         started(lessons, preheat=2, max_kernels=4)
     assert len(FakeVoila.commands) == before
+
+
+# --- lessons with their fixed figures drawn in advance ------------------------------------
+
+
+def test_serve_hands_voila_the_prepared_copy_and_says_so(lessons, started, tmp_path_factory, monkeypatch):
+    import shutil
+
+    from kmeans_tutor.server import predrawn
+
+    copy = tmp_path_factory.mktemp("prepared") / "lessons"
+    seen = {}
+
+    def fake_prepare(folder, **kwargs):
+        seen["folder"], seen["timeout"] = Path(folder), kwargs["timeout"]
+        shutil.copytree(folder, copy, dirs_exist_ok=True)
+        return copy
+
+    monkeypatch.setattr(predrawn, "prepare_lessons", fake_prepare)
+    printed = started(lessons, cell_timeout=45)
+    assert seen == {"folder": lessons, "timeout": 45}
+    assert str(copy.resolve()) in FakeVoila.commands[-1]
+    assert f"Starting Voilà on {lessons.resolve()} (figures drawn in advance: {copy})" in printed
+    printed = started(lessons, predraw=False)
+    assert str(lessons.resolve()) in FakeVoila.commands[-1]
+    assert "drawn in advance" not in printed
+
+
+def test_serve_checks_its_options_before_drawing_anything(lessons, busy_port, monkeypatch):
+    from kmeans_tutor.server import predrawn
+
+    monkeypatch.setattr(predrawn, "prepare_lessons", lambda *a, **k: pytest.fail("drew before checking"))
+    with pytest.raises(PortInUseError):
+        serve(lessons, port=busy_port, open_browser=False, out=io.StringIO())
+    with pytest.raises(LessonNotFoundError):
+        serve(lessons, lesson=7, open_browser=False, out=io.StringIO())
+
+
+def test_cli_no_predraw_reaches_serve(lessons, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(cli, "serve", lambda lessons_dir, **kwargs: seen.update(kwargs) or 0)
+    assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons)]) == 0
+    assert seen["predraw"] is True
+    assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons), "--no-predraw"]) == 0
+    assert seen["predraw"] is False
