@@ -189,7 +189,21 @@ def _rows(X: np.ndarray, start: int, stop: int, origin: np.ndarray | None) -> np
     block, so that the whole of X − origin never has to be held at once; a
     block of X − origin has the same bits as the same rows of the full array.
     """
-    return X[start:stop] if origin is None else X[start:stop] - origin
+    return X[start:stop] if origin is None else _minus(X[start:stop], origin)
+
+
+def _minus(x: np.ndarray, origin: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """x (m, d) − origin (d,), the same bits as ``x - origin``.
+
+    For few columns it subtracts column by column: broadcast over m short
+    rows, numpy would run its inner loop once per row, several times slower.
+    """
+    if x.shape[1] > 8:
+        return np.subtract(x, origin, out=out)
+    out = np.empty_like(x) if out is None else out
+    for j in range(x.shape[1]):
+        np.subtract(x[:, j], origin[j], out=out[:, j])
+    return out
 
 
 def sq_dist_to_point(X: np.ndarray, point: np.ndarray, *, origin: np.ndarray | None = None
@@ -240,35 +254,42 @@ _SLACK = 1e-10
 # instead of 16. A bound that is a little looser only makes a point be
 # re-checked; the labels still come from the full-precision scores.
 #
-# Rounding outwards with plain arithmetic: a float32 result rounded to nearest
-# is within a factor (1 ± 2⁻²⁴) of the exact value when it is a normal number,
-# so multiplying it by (1 ± 2⁻²²), itself rounded to nearest, moves it past the
-# exact value. Sums and differences that land below the normal range are
-# exact; a cast from float64 that lands there is off by at most 2⁻¹⁵⁰, which
-# the smallest normal number (_TINY) added or subtracted covers.
+# Rounding outwards: a float32 cast, rounded to nearest, is within a factor
+# (1 ± 2⁻²⁴) of the exact value when the result is a normal number, and within
+# 2⁻¹⁵⁰ of it below that. So the value is first moved outwards by 2⁻²² of
+# itself plus 2⁻¹⁴⁹ (in float64, whose own rounding is far smaller), then cast:
+# the cast cannot undo that move. Values beyond the float32 range are first
+# capped at its edge on the side where the cap is still a bound.
 _BOUND = np.float32
-_GROW, _SHRINK = _BOUND(1 + 2.0**-22), _BOUND(1 - 2.0**-22)
-_TINY = _BOUND(np.finfo(np.float32).tiny)  # 2⁻¹²⁶
+_OUTWARDS = 2.0**-22  # relative move, 4× the float32 rounding
+_TINY = 2.0**-149  # absolute move, 2× the rounding below float32's normal range
 _HUGE = _BOUND(np.finfo(np.float32).max)
+
+# Centre moves so small that their squares underflow may be measured as 0:
+# every move is padded by this much more than such a rounding can hide.
+_TINY_MOVE = 2.0**-500
 
 
 def _round_up(a: np.ndarray) -> np.ndarray:
     """a (float64) as float32, each value moved up to an upper bound of it."""
-    with np.errstate(over="ignore"):  # beyond the float32 range: inf, still a bound
-        r = a.astype(_BOUND)
-        r *= _GROW
-    r += _TINY
-    return r
+    a = np.maximum(a, -_HUGE)  # below the float32 range: its lowest value
+    move = np.abs(a)
+    move *= _OUTWARDS
+    move += _TINY
+    move += a
+    with np.errstate(over="ignore"):  # above the float32 range: inf, still a bound
+        return move.astype(_BOUND)
 
 
 def _round_down(a: np.ndarray) -> np.ndarray:
     """a (float64) as float32, each value moved down to a lower bound of it."""
-    with np.errstate(over="ignore"):
-        r = a.astype(_BOUND)
-    np.minimum(r, _HUGE, out=r)  # inf is no lower bound of a finite value
-    r *= _SHRINK
-    r -= _TINY
-    return r
+    a = np.minimum(a, _HUGE)  # above the float32 range (inf too): its largest value
+    move = np.abs(a)
+    move *= -_OUTWARDS
+    move -= _TINY
+    move += a
+    with np.errstate(over="ignore"):  # below the float32 range: -inf, still a bound
+        return move.astype(_BOUND)
 
 
 class LloydState:
@@ -279,16 +300,24 @@ class LloydState:
     first iterations, cannot possibly change cluster. Hamerly's bounds (2010)
     prove it cheaply: for each point keep
 
-    - ``upper``: an upper bound on the distance to its own centre, and
-    - ``lower``: a lower bound on the distance to any *other* centre.
+    - an upper bound on the distance to its own centre, and
+    - a lower bound on the distance to any *other* centre.
 
-    When a centre moves by δ, the triangle inequality says distances change by
-    at most δ: ``upper += δ[own]``, ``lower -= max δ`` over the *other* centres. A point whose
-    ``upper < max(lower, half the gap from its centre to the next centre)``
-    keeps its label without computing a single distance (the bounds are kept
-    in single precision, rounded outwards, so they stay bounds). Only the rest are
-    re-scanned with :func:`center_scores`, exactly as a plain Lloyd step
-    would, so the labels are the same as a full scan (ties included).
+    When centres move, the triangle inequality says each distance changes by
+    at most the largest move δ. So the state keeps one number, the ``drift``
+    D = Σ δ over all updates so far, and stores each point's bounds as they
+    were measured, shifted by the drift of that moment:
+
+    - ``upper`` = upper bound − D(then): the own distance now is ≤ upper + D(now);
+    - ``lower`` = lower bound + D(then): other distances now are ≥ lower − D(now).
+
+    A point keeps its label when ``upper + D < lower − D``, that is when
+    ``upper − lower < −2D``, or when ``upper + D`` is below half the gap from its
+    centre to the next centre. The pass over the points only reads the bounds;
+    they are written only for the points that are measured again. Only the
+    points that the bounds cannot settle are re-scanned against every centre,
+    exactly as a plain Lloyd step would, so the labels are the same as a full
+    scan (ties included).
 
     The per-cluster count, sum and sum of squares are updated only for the
     points that moved, so the update step and the inertia cost O(k·d) instead
@@ -311,20 +340,38 @@ class LloydState:
         self.counts = np.zeros(n_clusters, dtype=np.int64)  # (k,)
         self.sums = np.zeros((n_clusters, d))  # (k, d) Σ x
         self.sq_sums = np.zeros(n_clusters)  # (k,) Σ ||x||²
-        self.upper = np.empty(n, dtype=_BOUND)  # (n,)
-        self.lower = np.empty(n, dtype=_BOUND)  # (n,)
-        self.shifts = None  # (k,) centre moves not yet applied to the bounds
+        self.upper = np.empty(n, dtype=_BOUND)  # (n,) upper bound − drift when measured
+        self.lower = np.empty(n, dtype=_BOUND)  # (n,) lower bound + drift when measured
+        self.drift = 0.0  # Σ of the largest centre move of every update so far
+
+    # --- bounds relative to the drift -------------------------------------------
+    def _stored_upper(self, own):
+        """Upper bounds ``own`` (float64) measured now, stored as ``own − drift``.
+
+        The (1 ± _SLACK) factors move the result past the rounding of the
+        subtraction (own and drift are never negative), then it is rounded up.
+        """
+        return _round_up(own * (1 + _SLACK) - self.drift * (1 - _SLACK))
+
+    def _stored_lower(self, second):
+        """Lower bounds ``second`` (float64, ≥ 0) measured now, stored as
+        ``second + drift``, moved down past the rounding of the sum."""
+        return _round_down((second + self.drift) * (1 - _SLACK))
+
+    def _store(self, rows, own, second):
+        """Store both bounds of some rows (an index array or a slice)."""
+        self.upper[rows] = self._stored_upper(own)
+        self.lower[rows] = self._stored_lower(second)
 
     # --- the assign step ------------------------------------------------------
     def _nearest(self, x, centers, c_sq):
         """Nearest centre of rows x (b, d), an upper bound on the distance to
-        it and a lower bound on the distance to the runner-up (single precision).
+        it and a lower bound on the distance to the runner-up (float64).
 
         The bounds add ||x||² back to the scores and are padded by far more
         than the rounding error of that expanded form.
         """
-        scores = center_scores(x, centers, c_sq)  # (b, k)
-        lab, best, second = _nearest_two(scores)
+        lab, best, second = _nearest_two(_scores_by_centre(x, centers, c_sq))
         x_sq = _sq_norms(x)
         pad = _SLACK * (x_sq + c_sq.max())
         best += x_sq
@@ -333,14 +380,12 @@ class LloydState:
         second += x_sq
         second -= pad
         second = np.sqrt(np.maximum(second, 0.0, out=second), out=second)
-        return lab, _round_up(own), _round_down(second)
+        return lab, own, second
 
     def _take(self, rows):
         """Some rows of X − origin, shape (len(rows), d)."""
         x = self.X.take(rows, axis=0)
-        if self.origin is not None:
-            x -= self.origin
-        return x
+        return x if self.origin is None else _minus(x, self.origin, out=x)
 
     @staticmethod
     def _own_distance(x, centers, labels):
@@ -386,7 +431,8 @@ class LloydState:
 
         def block(s, e):
             x = _rows(self.X, s, e, self.origin)
-            lab, self.upper[s:e], self.lower[s:e] = self._nearest(x, centers, c_sq)
+            lab, own, second = self._nearest(x, centers, c_sq)
+            self._store(slice(s, e), own, second)
             self.labels[s:e] = lab
             return self._sums_of(x, lab)
 
@@ -394,6 +440,59 @@ class LloydState:
         self.counts = sum(p[0] for p in parts).astype(np.int64)
         self.sums = sum(p[1] for p in parts)
         self.sq_sums = sum(p[2] for p in parts)
+
+    def _unsettled(self, s, e, tests, upper=None, rows=None):
+        """Which rows of block s..e have bounds, loosened by the drift, that
+        do not prove that they keep their centre: a mask, shape (e − s,).
+
+        With ``rows`` (from s), the test of just those rows with new upper
+        bounds ``upper``. ``tests`` are float32 thresholds, each below the
+        exact value it stands for; a float32 difference is rounded to nearest,
+        which never carries it across a float32 threshold, so both tests are exact.
+        """
+        pair, own_vs_gap = tests
+        lab, lower = self.labels[s:e], self.lower[s:e]
+        if rows is None:
+            upper = self.upper[s:e]
+        else:
+            lab, lower = lab.take(rows), lower.take(rows)
+        # upper + D < half the gap from the own centre to the next one (Hamerly's
+        # second test), or upper + D < lower − D: no other centre can be closer.
+        unsettled = upper >= own_vs_gap.take(lab)
+        unsettled &= np.subtract(upper, lower) >= pair
+        return unsettled
+
+    def _tighten(self, s, e, unsettled, centers, tests):
+        """Measure the true distance of the unsettled rows of block s..e to
+        their own centre, store it as their upper bound and test again.
+
+        Returns the rows (from s) still unsettled, and the rows of X − origin
+        of the whole block when it was measured whole (None otherwise).
+        """
+        lab = self.labels[s:e]
+        if 2 * np.count_nonzero(unsettled) > e - s:
+            # Many rows: measuring the whole block in order is cheaper than
+            # picking the rows out (and any upper bound may be tightened).
+            x = _rows(self.X, s, e, self.origin)
+            self.upper[s:e] = self._stored_upper(self._own_distance(x, centers, lab))
+            return np.flatnonzero(self._unsettled(s, e, tests)), x
+        rows = np.flatnonzero(unsettled)
+        own = self._own_distance(self._take(s + rows), centers, lab.take(rows))
+        upper = self._stored_upper(own)
+        self.upper[s + rows] = upper
+        return rows[self._unsettled(s, e, tests, upper, rows)], None
+
+    def _tests(self, centers):
+        """The float32 thresholds of :meth:`_unsettled`."""
+        gaps = centers[:, None, :] - centers[None, :, :]
+        gaps = np.sqrt(np.einsum("ikd,ikd->ik", gaps, gaps))  # (k, k)
+        np.fill_diagonal(gaps, np.inf)
+        half_gap = 0.5 * gaps.min(axis=1) * (1 - _SLACK)  # (k,), a little below the truth
+        D = self.drift
+        pair = _round_down(np.array([-2.0 * D]))[0]  # −2D is exact in float64
+        # half_gap − D, moved down past the rounding of the subtraction.
+        own_vs_gap = _round_down(half_gap * (1 - _SLACK) - D * (1 + _SLACK))  # (k,)
+        return pair, own_vs_gap
 
     def assign(self, centers: np.ndarray):
         """Nearest centre for every point.
@@ -414,61 +513,28 @@ class LloydState:
             return self.labels, np.arange(n, dtype=np.intp)
 
         c_sq = np.einsum("kd,kd->k", centers, centers)  # (k,)
-        gaps = centers[:, None, :] - centers[None, :, :]
-        gaps = np.sqrt(np.einsum("ikd,ikd->ik", gaps, gaps))  # (k, k)
-        np.fill_diagonal(gaps, np.inf)
-        half_gap = _round_down(0.5 * gaps.min(axis=1) * (1 - _SLACK))  # (k,)
-        shifts = None if self.shifts is None else _round_up(self.shifts * (1 + _SLACK))
-        self.shifts = None
-        if shifts is not None:
-            # The distance to any *other* centre falls by at most the largest move among
-            # the other centres: the fastest centre's own points only lose the runner-up's.
-            order = np.argsort(shifts)
-            others = np.full(self.k, shifts[order[-1]], dtype=shifts.dtype)
-            if self.k > 1:
-                others[order[-1]] = shifts[order[-2]]
+        tests = self._tests(centers)
 
         def block(s, e):
-            lab = self.labels[s:e]
-            upper, lower = self.upper[s:e], self.lower[s:e]
-            # 1. Loosen the bounds by how far the centres moved.
-            #    Each result is rounded to nearest, then moved outwards past
-            #    that rounding (see _GROW).
-            if shifts is not None:
-                with np.errstate(over="ignore"):  # inf is still an upper bound
-                    upper += shifts[lab]  # indexing with compact ints: faster than take
-                    upper *= _GROW
-                lower -= others[lab]
-                lower *= _SHRINK
-            # 2. Points whose bounds prove they keep their centre are done.
-            bound = half_gap[lab]
-            np.maximum(bound, lower, out=bound)
-            rows = np.flatnonzero(upper >= bound)
+            # 1. Points whose bounds prove they keep their centre are done.
+            unsettled = self._unsettled(s, e, tests)
+            if not unsettled.any():
+                return None
+            # 2. Tighten the upper bound to the true distance, test again.
+            rows, x_block = self._tighten(s, e, unsettled, centers, tests)
             if rows.size == 0:
                 return None
-            # 3. Tighten the upper bound to the true distance, test again.
-            #    When many rows need it, measuring the whole block in order is
-            #    cheaper than picking the rows out (and any upper bound may be
-            #    tightened: the true distance is always a valid one).
-            if 4 * rows.size > e - s:
-                own = self._own_distance(_rows(self.X, s, e, self.origin), centers, lab)
-                upper[:] = _round_up(own)
-                rows = np.flatnonzero(own >= bound)
-            else:
-                own = self._own_distance(self._take(s + rows), centers, lab[rows])
-                upper[rows] = _round_up(own)
-                rows = rows[own >= bound[rows]]
-            if rows.size == 0:
-                return None
-            x, old = self._take(s + rows), lab[rows]
-            # 4. Scan the rest against every centre, like a plain Lloyd step.
-            new, upper[rows], lower[rows] = self._nearest(x, centers, c_sq)
+            x = self._take(s + rows) if x_block is None else x_block.take(rows, axis=0)
+            old = self.labels[s:e].take(rows)
+            # 3. Scan the rest against every centre, like a plain Lloyd step.
+            new, own, second = self._nearest(x, centers, c_sq)
+            self._store(s + rows, own, second)
             moved = np.flatnonzero(new != old)
             if moved.size == 0:
                 return None
             old, new = old[moved], new[moved]
-            # 5. The block's share of the update to the per-cluster sums.
-            return s + rows[moved], new, self._changes(x[moved], old, new)
+            # 4. The block's share of the update to the per-cluster sums.
+            return s + rows[moved], new, self._changes(x.take(moved, axis=0), old, new)
 
         # Blocks run on the pool; their results come back in row order, and are
         # applied in that order, so threads change no bit of the result.
@@ -486,9 +552,13 @@ class LloydState:
 
     # --- after the update step ------------------------------------------------
     def centres_moved(self, shifts: np.ndarray):
-        """Remember that every centre j moved by shifts[j]; the bounds are
-        loosened lazily, in the next assignment's pass over the points."""
-        self.shifts = shifts if self.shifts is None else self.shifts + shifts
+        """Add the largest of the centres' moves to the drift.
+
+        The move is padded past the rounding of its computation, and the sum
+        is moved one float up, so that the drift grows by at least the move.
+        """
+        move = float(np.max(shifts)) * (1 + _SLACK) + _TINY_MOVE
+        self.drift = float(np.nextafter(self.drift + move, np.inf))
 
     def move_points(self, rows: np.ndarray, clusters: np.ndarray):
         """Put each row into the given cluster (empty-cluster relocation)."""
@@ -496,8 +566,9 @@ class LloydState:
         self._move(rows, old, clusters)
         self.labels = self.labels.copy()  # copy on write, as in assign
         self.labels[rows] = clusters
-        self.upper[rows] = 0.0  # the point now is its centre
-        self.lower[rows] = 0.0  # unknown: force a re-check next time
+        # Upper bound 0: the point now is its centre; lower bound 0: unknown,
+        # so that the point is re-checked next time.
+        self._store(rows, np.zeros(rows.size), np.zeros(rows.size))
 
     def means(self):
         """Per-cluster means (rows of empty clusters are left 0) and counts."""
@@ -511,17 +582,26 @@ class LloydState:
         return float(np.maximum(per_cluster, 0.0).sum())
 
 
-def _nearest_two(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For every row of scores (m, k): the index of the smallest value, that
-    value, and the second-smallest value.
+def _scores_by_centre(x: np.ndarray, centers: np.ndarray, c_sq: np.ndarray) -> np.ndarray:
+    """:func:`center_scores` laid out one centre per row, shape (k, m).
+
+    The same products and sums, in the same order, so the same bits; this
+    layout lets :func:`_nearest_two` walk each centre's m contiguous values.
+    """
+    scores = (-2.0 * centers) @ x.T  # (k, m)
+    scores += c_sq[:, None]
+    return scores
+
+
+def _nearest_two(by_centre: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every column of scores (k, m): the index of the smallest value,
+    that value, and the second-smallest value.
 
     The index is argmin's (the lowest index on an exact tie); with two equal
-    smallest values the second equals the first; for k = 1 it is inf. The
-    scores are walked centre by centre on a transposed copy, so that every
-    operation runs over m contiguous values instead of m short rows.
+    smallest values the second equals the first; for k = 1 it is inf. Every
+    operation runs over one centre's m contiguous values.
     """
-    m, k = scores.shape
-    by_centre = np.ascontiguousarray(scores.T)  # (k, m)
+    k, m = by_centre.shape
     best = by_centre[0].copy()
     second = np.full(m, np.inf)
     larger = np.empty(m)

@@ -5,6 +5,7 @@ with tracemalloc; nothing is timed.
 """
 
 import tracemalloc
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -129,17 +130,44 @@ def test_single_precision_bounds_are_rounded_outwards():
     assert (down.astype(np.float64) <= a).all()
 
 
-def test_loosening_a_bound_in_single_precision_stays_a_bound():
+def test_bounds_stored_against_the_drift_stay_bounds():
     rng = np.random.default_rng(1)
-    a = kernels._round_up(_edge_values())
-    shift = kernels._round_up(10.0 ** rng.uniform(-45, 20, size=a.shape))
-    with np.errstate(over="ignore"):
-        upper = (a + shift) * kernels._GROW  # as LloydState.assign loosens ``upper``
-        lower = (a - shift) * kernels._SHRINK  # ... and ``lower``
-    exact_sum = a.astype(np.float64) + shift.astype(np.float64)
-    exact_diff = a.astype(np.float64) - shift.astype(np.float64)
-    assert (upper.astype(np.float64) >= exact_sum).all()
-    assert (lower.astype(np.float64) <= np.maximum(exact_diff, 0.0)).all()
+    own = np.concatenate([_edge_values()[:19], 10.0 ** rng.uniform(-45, 30, size=1_500)])
+    second = own * rng.uniform(1.0, 1.001, size=own.shape)
+    state = LloydState(np.zeros((1, 2)), 3)
+    for drift in [0.0, 1e-300, 1e-30, 1e-3, 0.7, 1e20]:
+        state.drift = drift
+        upper, lower = state._stored_upper(own), state._stored_lower(second)
+        assert upper.dtype == lower.dtype == np.float32
+        for u, lo, o, s in zip(upper, lower, own, second):
+            # own distance now ≤ upper + drift; other distances now ≥ lower − drift (exactly)
+            assert u == np.inf or Fraction(float(u)) + Fraction(drift) >= Fraction(o)
+            assert Fraction(float(lo)) - Fraction(drift) <= Fraction(s)
+
+
+def test_the_drift_grows_by_at_least_each_move():
+    rng = np.random.default_rng(2)
+    state = LloydState(np.zeros((1, 2)), 3)
+    for _ in range(300):
+        before = state.drift
+        shifts = 10.0 ** rng.uniform(-320, 2, size=3)
+        state.centres_moved(shifts)
+        assert Fraction(state.drift) - Fraction(before) >= Fraction(float(shifts.max()))
+
+
+def test_the_single_precision_test_of_the_bounds_is_exact():
+    # assign keeps a point when float32(upper − lower) < t, t a float32 number:
+    # then the exact upper − lower is below t too, however the difference rounds.
+    rng = np.random.default_rng(3)
+    upper = (10.0 ** rng.uniform(-40, 30, size=3_000)).astype(np.float32)
+    lower = np.where(rng.random(3_000) < 0.5, upper, upper * rng.uniform(0.5, 2.0, size=3_000))
+    lower = lower.astype(np.float32)
+    diff = upper - lower
+    pair = np.concatenate([diff, np.nextafter(diff, np.float32(np.inf))])
+    for t in rng.choice(pair, size=300):
+        for u, lo, d in zip(upper, lower, diff):
+            if d < t:
+                assert Fraction(float(u)) - Fraction(float(lo)) < Fraction(float(t))
 
 
 def test_converged_step_of_a_large_run_matches_a_fresh_inertia():
