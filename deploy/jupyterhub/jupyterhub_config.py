@@ -100,6 +100,9 @@ c.Spawner.cpu_limit = float(env("KMEANS_TUTOR_CPU_LIMIT", "1"))
 c.Spawner.environment = {
     "KMEANS_TUTOR_HUB_ACTIVITY": env("KMEANS_TUTOR_HUB_ACTIVITY", "60"),
     "KMEANS_TUTOR_MAX_LESSONS": env("KMEANS_TUTOR_MAX_LESSONS", "4"),
+    # One copy of the lessons with their fixed figures drawn, shared by every student's
+    # server (the first one to start makes it; the others wait for it).
+    "KMEANS_TUTOR_CACHE": env("KMEANS_TUTOR_CACHE", str(state / "lessons-cache")),
     "PYTHONPATH": os.pathsep.join(filter(None, [str(CHECKOUT), env("PYTHONPATH")])),
 }
 # Students land on their lessons, not on the Hub's home page.

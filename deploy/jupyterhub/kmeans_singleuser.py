@@ -76,7 +76,8 @@ def build_command(prefix: str, port: int) -> list[str]:
 
     lessons_dir = os.environ.get("KMEANS_TUTOR_LESSONS_DIR") or str(find_lessons_dir())
     # The lessons' fixed figures, drawn once per version and kept in the cache folder
-    # (XDG_CACHE_HOME: point it at a shared folder so that users share one copy).
+    # (KMEANS_TUTOR_CACHE: a folder every student's server can read; servers that start
+    # together wait for one copy). The Kubernetes image has it built in.
     lessons_dir = str(prepare_lessons(lessons_dir, out=sys.stderr))
     hosts = [h for h in os.environ.get("KMEANS_TUTOR_ALLOW_HOST", "").split(",") if h]
     cmd = build_voila_command(

@@ -29,6 +29,7 @@ nbformat and nbclient, which come with Voilà.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import html
 import json
@@ -58,7 +59,11 @@ class PredrawError(ValueError):
 # --- which folder ------------------------------------------------------------------------
 
 def cache_root() -> Path:
-    """Where prepared copies are kept: ``$XDG_CACHE_HOME/kmeans-tutor/lessons``."""
+    """Where prepared copies are kept: ``$KMEANS_TUTOR_CACHE`` if set (e.g. a folder that
+    every user of a shared machine or image can read), else
+    ``$XDG_CACHE_HOME/kmeans-tutor/lessons`` (``~/.cache/kmeans-tutor/lessons``)."""
+    if os.environ.get("KMEANS_TUTOR_CACHE"):
+        return Path(os.environ["KMEANS_TUTOR_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "kmeans-tutor" / "lessons"
 
@@ -292,14 +297,32 @@ def prepare_lessons(folder: str | os.PathLike, *, cache: str | os.PathLike | Non
     root = Path(cache) if cache is not None else cache_root()
     target = root / lessons_key(folder)
     if (target / _READY).is_file():
-        os.utime(target)  # in use: not removed as stale by another version's server
+        _touch(target)
         return target
     try:
         root.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
+        lock = open(root / ".lock", "a")
     except OSError:  # no room or no permission: prepare into a temporary folder
-        work = Path(tempfile.mkdtemp(prefix="kmeans-tutor-lessons-"))
-        target = work
+        return _build(folder, notebooks, Path(tempfile.mkdtemp(prefix="kmeans-tutor-lessons-")),
+                      timeout, jobs, out)
+    with lock:
+        # Servers starting together (students logging in to a hub at once) wait for the
+        # first one's copy instead of each running every lesson.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (target / _READY).is_file():
+            _touch(target)
+            return target
+        work = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
+        _build(folder, notebooks, work, timeout, jobs, out)
+        work.rename(target)
+    print(f"  kept in {target} for the next start.", file=out, flush=True)
+    _remove_stale(root, keep=target)
+    return target
+
+
+def _build(folder: Path, notebooks: list[Path], work: Path, timeout: int, jobs: int,
+           out: TextIO) -> Path:
+    """Write the prepared copy of ``folder`` into the empty folder ``work``."""
     start = time.perf_counter()
     print(f"Drawing the lessons' fixed figures once ({len(notebooks)} notebooks) ...",
           file=out, flush=True)
@@ -312,15 +335,17 @@ def prepare_lessons(folder: str | os.PathLike, *, cache: str | os.PathLike | Non
     for warning in filter(None, warnings):
         print(f"  warning: {warning}", file=out, flush=True)
     (work / _READY).write_text(f"{folder.resolve()}\n", encoding="utf-8")
-    if work != target:
-        try:
-            work.rename(target)
-        except OSError:  # another server finished the same copy first
-            shutil.rmtree(work, ignore_errors=True)
-    print(f"  done in {time.perf_counter() - start:.1f} s; kept in {target} for the next start.",
-          file=out, flush=True)
-    _remove_stale(root, keep=target)
-    return target
+    print(f"  done in {time.perf_counter() - start:.1f} s.", file=out, flush=True)
+    return work
+
+
+def _touch(target: Path) -> None:
+    """Mark a copy as in use, so that another version's server does not remove it as stale
+    (a copy in a read-only folder, e.g. built into an image, is left as it is)."""
+    try:
+        os.utime(target)
+    except OSError:
+        pass
 
 
 def _remove_stale(root: Path, keep: Path) -> None:
@@ -336,3 +361,18 @@ def _remove_stale(root: Path, keep: Path) -> None:
                 shutil.rmtree(entry, ignore_errors=True)
         except OSError:
             continue
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m kmeans_tutor.server.predrawn LESSONS_DIR``: prepare the copy now (for an
+    image or a shared machine, with ``KMEANS_TUTOR_CACHE`` set) and print where it is."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or not Path(args[0]).is_dir():
+        print("usage: python -m kmeans_tutor.server.predrawn LESSONS_DIR", file=sys.stderr)
+        return 2
+    print(prepare_lessons(args[0], out=sys.stderr))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,6 +3,10 @@
 :func:`pitfall_card` shows groupings A and B of a data set that breaks one assumption of
 K-means (:mod:`kmeans_tutor.data.pitfalls`) and asks which one K-means will find. The
 answer, once found or asked for, names the assumption that failed and what to try instead.
+
+Its two halves can also be shown apart: :func:`pitfall_picture`, the same for every
+student (lesson 8 draws it once per server, in a cell tagged ``static``), and
+:func:`pitfall_quiz`, which needs the student's kernel.
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ import html
 import io
 
 import ipywidgets as widgets
+from IPython.display import HTML
 
 from ..data.pitfalls import PITFALLS, Candidates, candidate_groupings
 from ..views.groupings import groupings_figure
 from .quiz import Question, Quiz
 
-__all__ = ["pitfall_question", "pitfall_card"]
+__all__ = ["pitfall_question", "pitfall_card", "pitfall_picture", "pitfall_quiz"]
 
 
 def pitfall_question(candidates: Candidates) -> Question:
@@ -40,21 +45,31 @@ def _describe(candidates: Candidates) -> str:
             f"groupings A and B, each in {candidates.k} colours and marker shapes.")
 
 
-def pitfall_card(name: str, *, random_state: int = 0) -> widgets.VBox:
-    """The groupings picture of data set ``name`` and its one-question quiz.
-
-    The picture scales with the page (it is an image with a text alternative), so it reads
-    on a projector as well as on a laptop.
-    """
-    candidates = candidate_groupings(name, random_state=random_state)
+def _picture_html(candidates: Candidates) -> str:
+    """The groupings picture as an <img>, with its text alternative; it scales with the page,
+    so it reads on a projector as well as on a laptop."""
     fig = groupings_figure(candidates)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    picture = widgets.HTML(
-        f'<img src="data:image/png;base64,{data}" alt="{html.escape(_describe(candidates))}" '
-        f'style="width: 100%; max-width: 1320px; height: auto">',
-        layout=widgets.Layout(width="100%"))
+    return (f'<img src="data:image/png;base64,{data}" alt="{html.escape(_describe(candidates))}" '
+            f'style="width: 100%; max-width: 1320px; height: auto">')
+
+
+def pitfall_picture(name: str, *, random_state: int = 0) -> HTML:
+    """The groupings picture of data set ``name``, to show in a notebook (not a widget)."""
+    return HTML(_picture_html(candidate_groupings(name, random_state=random_state)))
+
+
+def pitfall_quiz(name: str, *, random_state: int = 0) -> Quiz:
+    """The one-question quiz of data set ``name``: which grouping will K-means find?"""
+    return Quiz([pitfall_question(candidate_groupings(name, random_state=random_state))])
+
+
+def pitfall_card(name: str, *, random_state: int = 0) -> widgets.VBox:
+    """The groupings picture of data set ``name`` and its one-question quiz, in one widget."""
+    candidates = candidate_groupings(name, random_state=random_state)
+    picture = widgets.HTML(_picture_html(candidates), layout=widgets.Layout(width="100%"))
     quiz = Quiz([pitfall_question(candidates)])
     card = widgets.VBox([picture, quiz], layout=widgets.Layout(width="100%"))
     card.candidates = candidates

@@ -349,6 +349,31 @@ def test_lesson_8(lessons):
 # --------------------------------------------------------------------------- last: what the pages asked for
 
 
+def test_prose_and_figures_drawn_in_advance_come_before_the_kernel(browser, lessons_server):
+    """Lesson 2 as a student opens it cold: the text and the three figures drawn in advance
+    are on screen while the kernel is still starting (no app yet), then the app arrives."""
+    context = browser.new_context(base_url=lessons_server.url, viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    try:
+        page.goto("/lesson/2", wait_until="commit", timeout=90_000)
+        page.get_by_role("heading", name="Lesson 2 · Meet the Mall Customers").wait_for(
+            state="visible", timeout=30_000)
+        assert page.locator(".jupyter-widgets").count() == 0  # nothing from the kernel yet
+        drawn = page.locator(f"#rendered_cells {STATIC_IMAGE}")
+        assert drawn.count() == 3
+        assert page.locator("#rendered_cells table.dataframe").count() == 2  # head() and describe()
+        page.wait_for_selector("#loading", state="detached", timeout=90_000)
+        page.wait_for_function("() => !document.querySelector('.voila-skeleton-container')",
+                               timeout=90_000, polling=100)
+        assert page.locator(".jupyter-matplotlib-figure").count() >= 1  # the stepper, from the kernel
+        assert drawn.count() == 3
+        assert page.evaluate("() => [...document.querySelectorAll('#rendered_cells img')]"
+                             ".every(i => i.complete && i.naturalWidth > 0)")
+    finally:
+        context.close()
+
+
+
 def test_no_page_asks_another_host(lessons, lessons_server):
     """The course page and every lesson (opened by the tests above) load nothing from elsewhere:
     no fonts, scripts, styles or pictures from another server."""

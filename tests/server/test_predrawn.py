@@ -193,3 +193,41 @@ def test_the_next_start_uses_the_copy_and_a_changed_lesson_makes_a_new_one(lesso
     nb.cells[1].source = "2 / 1"
     nbformat.write(nb, copy / "02_fails.ipynb")
     assert lessons_key(copy) != key
+
+
+def test_servers_starting_together_share_one_copy(lessons, tmp_path):
+    """Students logging in to a hub at once: one server runs the lessons, the others wait
+    for its copy."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    folder, *_ = lessons
+    outs = [io.StringIO(), io.StringIO(), io.StringIO()]
+    with ThreadPoolExecutor(3) as pool:
+        copies = list(pool.map(lambda out: prepare_lessons(folder, cache=tmp_path, out=out), outs))
+    assert len(set(copies)) == 1 and (copies[0] / ".complete").is_file()
+    assert sum("Drawing the lessons' fixed figures" in out.getvalue() for out in outs) == 1
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == [copies[0].name]
+
+
+def test_the_cache_folder_can_be_set_and_read_only(lessons, tmp_path, monkeypatch):
+    from kmeans_tutor.server.predrawn import cache_root
+
+    folder, served, _, cache = lessons
+    monkeypatch.setenv("KMEANS_TUTOR_CACHE", str(cache))
+    assert cache_root() == cache
+
+    def read_only(path, *args, **kwargs):  # a copy built into an image (root ignores modes)
+        raise PermissionError(13, "Read-only file system", str(path))
+
+    monkeypatch.setattr(os, "utime", read_only)
+    assert prepare_lessons(folder, out=io.StringIO()) == served
+
+
+def test_the_module_prepares_a_folder_from_the_command_line(lessons, capsys, monkeypatch):
+    from kmeans_tutor.server.predrawn import main
+
+    folder, served, _, cache = lessons
+    monkeypatch.setenv("KMEANS_TUTOR_CACHE", str(cache))
+    assert main([str(folder)]) == 0
+    assert capsys.readouterr().out.strip() == str(served)
+    assert main([]) == 2 and "usage:" in capsys.readouterr().err

@@ -43,3 +43,20 @@ def test_the_question_reads_as_a_prediction():
 
     q = pitfall_question(candidate_groupings("unequal_sizes"))
     assert q.prompt.endswith("which grouping will K-means find?")
+
+
+@pytest.mark.parametrize("pitfall", PITFALLS[:2], ids=lambda p: p.dataset)
+def test_picture_and_quiz_apart_are_the_card_halves(pitfall):
+    """Lesson 8 shows the picture (drawn once per server) and the quiz in two cells."""
+    from IPython.display import HTML
+
+    from kmeans_tutor.widgets.pitfalls import pitfall_picture, pitfall_quiz
+
+    card = pitfall_card(pitfall.dataset)
+    picture = pitfall_picture(pitfall.dataset)
+    assert isinstance(picture, HTML)  # an output, not a widget: it can be drawn in advance
+    assert picture.data == card.children[0].value
+    quiz = pitfall_quiz(pitfall.dataset)
+    assert quiz.questions == card.quiz.questions
+    quiz.select(0, quiz.questions[0].answer)
+    assert quiz.model.summary.startswith("1 of 1 right first time")
