@@ -35,6 +35,7 @@ import html
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -231,7 +232,9 @@ def run_notebook(path: Path, timeout: int) -> dict:
     km = KernelManager(kernel_name="python3")
     env = {name: value for name, value in os.environ.items()
            if name not in ("JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE")}  # the kernel needs no secret
-    km.start_kernel(cwd=str(path.parent), env=env)
+    # The kernel's own chatter (start-up warnings) stays out of the server's console.
+    km.start_kernel(cwd=str(path.parent), env=env, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
     try:
         client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=False,
                                 resources={"metadata": {"path": str(path.parent)}})
