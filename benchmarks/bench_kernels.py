@@ -12,17 +12,22 @@ run cell by cell as Voilà runs it (nbclient), and then the kernel process is me
 * **RSS**: resident memory at the end (psutil), and **PSS**, which shares the pages of
   libraries between processes and so adds up honestly over 30 kernels.
 
-Lessons run one after another, never two at once. Goals: CPU ≤ 1 s and RSS ≤ 110 MB for
+Lessons run one after another, never two at once. By default each lesson is measured as
+the server serves it: the copy with its ``static`` cells drawn in advance
+(:mod:`kmeans_tutor.server.predrawn`), so the kernel runs only the apps and the quizzes;
+``--no-predraw`` measures the notebooks as written. Goals: CPU ≤ 1 s and RSS ≤ 110 MB for
 every lesson. Writes ``benchmarks/results/kernels.json``.
 
-Where the time goes (2-core test machine, one lesson at a time): the kernel starts and
-imports ipywidgets in 0.33 s and 53 MB (the anchor); numpy, pandas, matplotlib with pyplot
-and ipympl add about 0.55 s and 65 MB (pandas alone 0.2 s and 32 MB) before the first cell
-draws anything; each app's first figure costs 0.3–0.6 s, most of it matplotlib creating
-ticks and text for the first constrained layout; a static figure of a lesson 0.2–0.7 s. What
-would close the gap: kernels that start from one process that has imported the libraries
-once (a forking kernel start — no such engine is a maintained part of Jupyter today), a
-lesson path that never imports pandas, and static figures drawn once per server.
+Where the time goes (quiet 2-core test machine, one lesson at a time): the kernel starts and
+imports ipywidgets in 0.32 s and 53 MB (the anchor); numpy, matplotlib with pyplot, ipympl
+and the package add about 0.45 s and 35 MB before the first app (pandas, another 0.2 s and
+32 MB, is no longer imported by the apps: only lesson 7's segment tables need it); each
+app's first figures then cost 0.15–0.3 s, most of it matplotlib creating ticks and text for
+the constrained layout, which is done again when the page reports its width. Lessons now use
+1.0–1.6 s and 104–118 MB (lesson 7: 138 MB); lesson 4, with two stepping apps, is the
+slowest. What would close the gap: kernels started from one process that has imported the
+libraries once (a forking kernel start — no such engine is a maintained part of Jupyter
+today), and app figures laid out only once, at the size the page asks for.
 """
 
 from __future__ import annotations

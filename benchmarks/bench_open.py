@@ -23,6 +23,10 @@ Ways of serving:
     ``--VoilaConfiguration.progressive_rendering=True``: the page arrives first, then the
     cells run and each output appears when it is ready (what ``kmeans-tutor serve`` does when
     no kernel is preheated).
+
+The lessons are served as ``kmeans-tutor serve`` serves them, with their ``static`` cells
+drawn in advance (:mod:`kmeans_tutor.server.predrawn`); ``--no-predraw`` serves the
+notebooks as written.
 ``preheated``
     One kernel per page that has already run it (``kernel_pools_config``), as
     ``kmeans-tutor serve --preheat 1`` does. The pool is not refilled during the round, so

@@ -7,6 +7,7 @@ bench``: it is long and loads the machine on purpose.
 What it does
 ------------
 1. Starts Voilà on the real ``lessons/`` folder exactly as ``kmeans-tutor serve`` does
+   (the copy with its fixed figures drawn in advance, :mod:`kmeans_tutor.server.predrawn`)
    (:func:`kmeans_tutor.server.serve.build_voila_command` and :func:`~kmeans_tutor.server.serve.voila_env`;
    127.0.0.1, a free port) with short cull settings for the run: ``cull_interval`` 10 s,
    ``cull_idle_timeout`` 60 s, and no cap on kernels, so that every student is measured.
@@ -86,6 +87,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _serving import free_port, wait_port  # noqa: E402  (benchmarks/_serving.py)
+from kmeans_tutor.server.predrawn import prepare_lessons  # noqa: E402
 from kmeans_tutor.server.serve import DEFAULT_FILL_DELAY, build_voila_command, list_lessons, voila_env  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -457,7 +459,9 @@ async def run(args) -> dict:
     # The command and environment `kmeans-tutor serve` uses; no cap, so that every
     # student is measured (the cap has its own test).
     # With no pool, Voilà renders progressively, as kmeans-tutor serve does then.
-    cmd = build_voila_command(ROOT / "lessons", port=port, cull_interval=CULL_INTERVAL,
+    # The lessons as kmeans-tutor serve serves them: their fixed figures drawn in advance.
+    lessons_dir = prepare_lessons(ROOT / "lessons", out=sys.stderr)
+    cmd = build_voila_command(lessons_dir, port=port, cull_interval=CULL_INTERVAL,
                               cull_idle_timeout=CULL_IDLE_TIMEOUT, max_kernels=0,
                               preheat={name: args.pool_size for name in args.lessons}, fill_delay=args.fill_delay)
     base = f"http://127.0.0.1:{port}"
