@@ -350,16 +350,22 @@ def test_lesson_8(lessons):
 
 
 def test_prose_and_figures_drawn_in_advance_come_before_the_kernel(browser, lessons_server):
-    """Lesson 2 as a student opens it cold: the text and the three figures drawn in advance
-    are on screen while the kernel is still starting (no app yet), then the app arrives."""
+    """Lesson 2 as a student opens it cold: the text, the two tables and the three figures
+    drawn in advance are all in the page before anything comes from the kernel (the page
+    sends every cell before it starts the kernel), then the app arrives."""
+    assert "figures not drawn in advance" not in lessons_server.log()  # every lesson prepared
     context = browser.new_context(base_url=lessons_server.url, viewport={"width": 1280, "height": 720})
     page = context.new_page()
     try:
         page.goto("/lesson/2", wait_until="commit", timeout=90_000)
         page.get_by_role("heading", name="Lesson 2 · Meet the Mall Customers").wait_for(
             state="visible", timeout=30_000)
-        assert page.locator(".jupyter-widgets").count() == 0  # nothing from the kernel yet
         drawn = page.locator(f"#rendered_cells {STATIC_IMAGE}")
+        # The page may still be arriving: wait for the last drawn figure, then look.
+        page.wait_for_function(
+            "([sel, n]) => document.querySelectorAll(sel).length >= n",
+            arg=[f"#rendered_cells {STATIC_IMAGE}", 3], timeout=30_000, polling=50)
+        assert page.locator(".jupyter-widgets").count() == 0  # nothing from the kernel yet
         assert drawn.count() == 3
         assert page.locator("#rendered_cells table.dataframe").count() == 2  # head() and describe()
         page.wait_for_selector("#loading", state="detached", timeout=90_000)
