@@ -380,6 +380,47 @@ def test_prose_and_figures_drawn_in_advance_come_before_the_kernel(browser, less
 
 
 
+# Counts the canvas encodings ipympl asks for after each new picture (its handle_binary),
+# under whatever the page itself puts in front of toDataURL.
+COUNT_IPYMPL_ENCODINGS = """
+window.ktEncodings = 0;
+const encode = HTMLCanvasElement.prototype.toDataURL;
+HTMLCanvasElement.prototype.toDataURL = function () {
+  if (/handle_binary/.test(new Error().stack || "")) window.ktEncodings += 1;
+  return encode.apply(this, arguments);
+};
+"""
+
+
+def test_pictures_are_not_encoded_again_in_the_page(browser, lessons_server):
+    """Each new picture of a figure reaches the screen without ipympl re-encoding its whole
+    canvas as a data URL (a still copy for saved notebooks, never used by a page); a
+    canvas the page itself encodes still gets its real PNG."""
+    context = browser.new_context(base_url=lessons_server.url, viewport={"width": 1280, "height": 720})
+    context.add_init_script(COUNT_IPYMPL_ENCODINGS)
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    try:
+        page.goto("/lesson/1", timeout=90_000)
+        page.wait_for_selector("#loading", state="detached", timeout=90_000)
+        step_button = button(page, "step").first
+        step_button.wait_for(timeout=90_000)
+        canvas = page.locator(".widget-vbox", has=step_button).first.locator(MPL_CANVAS).first
+        canvas.scroll_into_view_if_needed()
+        for i in range(3):
+            before = steady_pixels(canvas)
+            step_button.click()
+            wait_until(lambda: pixels(canvas) != before, f"picture {i + 1} after 'step'")
+        assert page.evaluate("window.ktEncodings") == 0
+        own = page.evaluate("""() => {
+            const c = document.createElement("canvas"); c.width = 4; c.height = 3;
+            c.getContext("2d").fillRect(0, 0, 4, 3);
+            return c.toDataURL(); }""")
+        assert own.startswith("data:image/png;base64,") and len(own) > 40, own
+    finally:
+        context.close()
+
+
 def test_no_page_asks_another_host(lessons, lessons_server):
     """The course page and every lesson (opened by the tests above) load nothing from elsewhere:
     no fonts, scripts, styles or pictures from another server."""
