@@ -67,7 +67,8 @@ def run_in_kernel(path: Path) -> dict:
     nb = nbformat.read(path, as_version=4)
     km = KernelManager(kernel_name="python3")
     start = time.perf_counter()
-    km.start_kernel(cwd=str(path.parent), env=voila_env())
+    # As Voilà starts a kernel for a page that waits for it (not preheated).
+    km.start_kernel(cwd=str(path.parent), env={**voila_env(), "VOILA_PREHEAT": "False"})
     try:
         client = NotebookClient(nb, km=km, timeout=300, allow_errors=False,
                                 resources={"metadata": {"path": str(path.parent)}})

@@ -162,20 +162,38 @@ def wait_idle(proc: subprocess.Popen, expected: int, timeout: float = 600.0) -> 
     raise RuntimeError(f"the {expected} preheated kernels were not ready in {timeout:g} s")
 
 
-def open_page(browser, url: str) -> dict:
-    """Open ``url`` in a fresh context; the page's first-text and interactive times in seconds."""
+def kernel_cpu(proc: subprocess.Popen) -> dict:
+    """CPU seconds (user + system) of every kernel running under the server, by process id."""
+    out = {}
+    for kid in psutil.Process(proc.pid).children(recursive=True):
+        try:
+            if any("ipykernel" in part for part in kid.cmdline()):
+                t = kid.cpu_times()
+                out[kid.pid] = t.user + t.system
+        except psutil.Error:
+            pass
+    return out
+
+
+def open_page(browser, url: str, proc: subprocess.Popen | None = None) -> dict:
+    """Open ``url`` in a fresh context; the page's first-text and interactive times in seconds,
+    and (given the server's process) the CPU its kernels spent from the request until the page
+    was interactive: for a cold page, the whole run of the lesson's kernel, start-up included."""
+    before = kernel_cpu(proc) if proc is not None else {}
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
         page.goto(url, wait_until="commit", timeout=PAGE_TIMEOUT_S * 1000)
         times = page.evaluate(OPEN_TIMES_JS, [STABLE_MS, PAGE_TIMEOUT_S * 1000])
         errors = page.locator('.voila-error, [data-mime-type="application/vnd.jupyter.stderr"]').count()
+        after = kernel_cpu(proc) if proc is not None else {}
     finally:
         context.close()
     sec = lambda ms: None if ms is None else ms / 1000  # noqa: E731
+    cpu = sum(t - before.get(pid, 0.0) for pid, t in after.items()) if proc is not None else None
     return {"text_s": sec(times["text"]), "interactive_s": sec(times["interactive"]),
             "first_byte_s": sec(times.get("first_byte")), "page_end_s": sec(times.get("page_end")),
-            "shape": times["key"], "errors": errors}
+            "kernel_cpu_s": cpu, "shape": times["key"], "errors": errors}
 
 
 def run_mode(browser, mode: str, pages: list[str], rounds: int, predraw: bool = True) -> dict:
@@ -198,11 +216,12 @@ def run_mode(browser, mode: str, pages: list[str], rounds: int, predraw: bool = 
                     waited = wait_idle(proc, len(pages))
                     print(f"  {mode}: {len(pages)} kernels preheated after {waited:.0f} s", flush=True)
                 for name in pages:
-                    m = open_page(browser, f"http://127.0.0.1:{port}/voila/render/{name}")
+                    m = open_page(browser, f"http://127.0.0.1:{port}/voila/render/{name}", proc)
                     results[name].append(m)
                     print(f"  {mode} round {r + 1} {name}: first byte {_s(m['first_byte_s'])}, page end "
                           f"{_s(m['page_end_s'])}, first text {_s(m['text_s'])}, interactive "
-                          f"{_s(m['interactive_s'])} ({m['shape']}, errors {m['errors']})", flush=True)
+                          f"{_s(m['interactive_s'])}, kernel CPU {_s(m['kernel_cpu_s'])} "
+                          f"({m['shape']}, errors {m['errors']})", flush=True)
                     time.sleep(1)
             finally:
                 proc.terminate()
@@ -235,6 +254,7 @@ def summary(results: dict) -> dict:
             out[mode][name] = {"first_text_s": text, "interactive_s": ready,
                                "first_byte_s": _median([m["first_byte_s"] for m in runs]),
                                "page_end_s": _median([m["page_end_s"] for m in runs]),
+                               "kernel_cpu_s": _median([m.get("kernel_cpu_s") for m in runs]),
                                "x_floor": None if ready is None or not floor else ready / floor,
                                "errors": sum(m["errors"] for m in runs), "runs": len(runs)}
     return out
@@ -242,12 +262,13 @@ def summary(results: dict) -> dict:
 
 def table(summ: dict) -> str:
     lines = [f"{'mode':<12} {'page':<38} {'1st byte':>9} {'page end':>9} {'first text':>10} "
-             f"{'interactive':>11} {'× floor':>8}"]
+             f"{'interactive':>11} {'× floor':>8} {'kernel CPU':>10}"]
     for mode, pages in summ.items():
         for name, s in pages.items():
             x = "—" if s["x_floor"] is None else f"{s['x_floor']:.2f}"
             lines.append(f"{mode:<12} {name:<38} {_s(s['first_byte_s']):>9} {_s(s['page_end_s']):>9} "
-                         f"{_s(s['first_text_s']):>10} {_s(s['interactive_s']):>11} {x:>8}"
+                         f"{_s(s['first_text_s']):>10} {_s(s['interactive_s']):>11} {x:>8} "
+                         f"{_s(s.get('kernel_cpu_s')):>10}"
                          + (f"  errors {s['errors']}" if s["errors"] else ""))
     return "\n".join(lines)
 

@@ -15,6 +15,7 @@ whole picture so that its text stays legible and nothing is cut off, and
 from __future__ import annotations
 
 import math
+import os
 import struct
 import time
 import types
@@ -27,6 +28,7 @@ import matplotlib.pyplot as plt
 from matplotlib._pylab_helpers import Gcf
 from matplotlib.backend_bases import ResizeEvent
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 
 _BACKEND = "module://ipympl.backend_nbagg"
@@ -55,6 +57,17 @@ FIT_WIDTH = (320, MAX_CANVAS_CSS[0])
 FIT_APP_CLASS = "kt-fit-app"
 FIT_PROBE_CLASS = "kt-fit-probe"
 PRESENTER_CLASS = "kt-presenter"
+#: Seconds an app's figures in a page that is still running its lesson wait for the page's
+#: width before they draw their first picture anyway (a page without the lesson template
+#: never reports one).
+WIDTH_WAIT = 1.0
+
+
+def running_for_a_page() -> bool:
+    """True in a kernel that Voilà started for a page that is waiting for it: Voilà sets
+    ``VOILA_PREHEAT`` in every kernel it starts, "False" unless the kernel was started
+    in advance (preheated) and ran the lesson before anyone asked for it."""
+    return os.environ.get("VOILA_PREHEAT") == "False"
 
 
 def guard_canvas(canvas) -> None:
@@ -65,13 +78,25 @@ def guard_canvas(canvas) -> None:
     unknown message types are dropped, sizes are clamped to
     :data:`MAX_CANVAS_CSS`, pixel ratios to 0.5 … :data:`MAX_PIXEL_RATIO`. A "draw"
     request is answered with a picture, as ipympl does: the page waits for one before it
-    asks again, so a page cannot queue more than one.
+    asks again, so a page cannot queue more than one. (The first one may wait for the
+    app's width, see :meth:`FigureFit.wait_for_width`.) When nothing has changed since the
+    last picture (the page asks again after every resize message, even one that leaves the
+    size as it was), that picture is sent again instead of drawing the figure anew.
     """
     original = canvas._handle_message
 
     def checked(widget, content, buffers):
         if not isinstance(content, dict) or content.get("type") not in CANVAS_MESSAGES:
             return
+        if content["type"] == "draw":
+            fit = getattr(canvas, "_kt_fit", None)
+            if fit is not None and fit.hold(canvas, lambda: original(widget, content, buffers)):
+                return
+            if not getattr(canvas, "_kt_draw_wanted", False) and _picture_is_current(canvas):
+                canvas._png_is_old = True
+                canvas.manager.refresh_all()  # the same picture, sent again
+                return
+            canvas._kt_draw_wanted = False
         content = dict(content)
         for key in ("dpi_ratio", "device_pixel_ratio"):
             if key in content:
@@ -83,6 +108,18 @@ def guard_canvas(canvas) -> None:
 
     canvas.on_msg(original, remove=True)
     canvas.on_msg(checked)
+
+
+def _picture_is_current(canvas) -> bool:
+    """True when the canvas's last picture shows the figure as it is now: nothing in it has
+    changed since (matplotlib marks a changed figure *stale*) and neither has its size.
+    Artists that a :class:`Blitter` animates do not mark the figure stale: they are drawn
+    into the picture as they change, or :func:`refresh` asks for a new one."""
+    fig = canvas.figure
+    w, h = canvas.get_width_height(physical=True)
+    last = getattr(canvas, "_last_buff", None)
+    return (not fig.stale and getattr(canvas, "_lastKey", None) == (w, h, fig.dpi)
+            and last is not None and last.shape == (h, w))
 
 
 def png_bytes(rgba: np.ndarray, level: int = 1) -> bytes:
@@ -220,11 +257,28 @@ def short_name(name: str, limit: int = 40) -> str:
 
 def freeze_layout(fig: Figure) -> None:
     """Lay the figure out once (constrained layout), then keep the positions, so
-    that no frame shifts the axes and no frame pays for the layout again."""
+    that no frame shifts the axes and no frame pays for the layout again.
+
+    In a kernel running a lesson for a waiting page the layout is done at the figure's
+    next draw instead: its first picture waits for the page's width
+    (:meth:`FigureFit.wait_for_width`), so the figure is laid out once, at that width,
+    not first at its starting size.
+    """
+    fig._kt_frozen = True  # laid out again whenever the figure is resized
+    if running_for_a_page():
+        fig.set_layout_engine(_LayoutOnceAtDraw())
+        return
     fig.set_layout_engine("constrained")
     fig.get_layout_engine().execute(fig)
     fig.set_layout_engine("none")
-    fig._kt_frozen = True  # laid out again whenever the figure is resized
+
+
+class _LayoutOnceAtDraw(ConstrainedLayoutEngine):
+    """Constrained layout at the next draw, then kept (see :func:`freeze_layout`)."""
+
+    def execute(self, fig):
+        super().execute(fig)
+        fig.set_layout_engine("none")
 
 
 def refresh(fig: Figure, *, immediate: bool = True) -> None:
@@ -243,6 +297,7 @@ def refresh(fig: Figure, *, immediate: bool = True) -> None:
     if immediate and not getattr(canvas, "syncing_data_url", True):
         canvas.draw()
     else:
+        canvas._kt_draw_wanted = True  # the page's request must be drawn, not answered from the last picture
         canvas.draw_idle()
 
 
@@ -382,6 +437,51 @@ class FigureFit:
         self.probe = widgets.Text(value="", layout=widgets.Layout(display="none"))
         self.probe.add_class(FIT_PROBE_CLASS)
         self.probe.observe(self._on_probe, names="value")
+        self._waiting = False  # first pictures wait for the page's width (wait_for_width)
+        self._held: dict = {}  # canvas -> its page's first request for a picture
+        self._timer = None
+
+    def wait_for_width(self):
+        """In a page that is running its lesson, let each figure's first picture wait for
+        the app's width.
+
+        A page asks every canvas for a picture as soon as it exists, and reports the app's
+        width a moment later (the lesson template, once the app is laid out). Drawn at
+        once, each figure would be drawn at its starting size, then laid out and drawn
+        again at the page's, while the lesson's later cells wait for the kernel. Here the
+        request is answered once the width is known (or after :data:`WIDTH_WAIT` seconds,
+        for a page that never reports one). A preheated kernel (idle when the page comes)
+        draws at once, and outside Voilà (a notebook, tests) nothing waits.
+        """
+        if not running_for_a_page() or self.width is not None:
+            return
+        self._waiting = True
+        for fig, *_ in self._figures:
+            fig.canvas._kt_fit = self
+
+    def hold(self, canvas, answer) -> bool:
+        """Keep a page's request for a picture (``answer`` draws it) until the width is
+        known; False when there is nothing to wait for."""
+        if not self._waiting:
+            return False
+        self._held[canvas] = answer  # the page asks once, then waits for the picture
+        if self._timer is None:
+            self._timer = canvas.new_timer(interval=int(WIDTH_WAIT * 1000))
+            self._timer.single_shot = True
+            self._timer.add_callback(self.release)
+            self._timer.start()
+        return True
+
+    def release(self):
+        """Answer the requests kept by :meth:`hold`, at the figures' present size."""
+        self._waiting = False
+        if self._timer is not None:
+            self._timer.stop()
+        for fig, *_ in self._figures:
+            fig.canvas._kt_fit = None
+        held, self._held = list(self._held.values()), {}
+        for answer in held:
+            answer()
 
     def _on_probe(self, change):
         text = str(change["new"]).strip().lower()
@@ -393,6 +493,8 @@ class FigureFit:
         height = _clamp(height, 0, 10_000, float("nan"))
         self.window_height = height if height == height and height > 0 else None
         self.apply()
+        if self._waiting:
+            self.release()
 
     def _entry(self, fig: Figure):
         for entry in self._figures:
@@ -462,7 +564,8 @@ class PresenterView:
         #: The row to put first in the app: the switch (and the figures' hidden width box).
         self.bar = widgets.HBox([self.button, fit.probe],
                                 layout=widgets.Layout(justify_content="flex-end", flex_flow="row wrap"))
-        app.add_class(FIT_APP_CLASS)
+        app.add_class(FIT_APP_CLASS)  # the lesson template reports its width to fit.probe
+        fit.wait_for_width()
 
     @property
     def on(self) -> bool:

@@ -10,6 +10,7 @@ from kmeans_tutor.widgets.compare import CompareApp  # noqa: E402
 from kmeans_tutor.widgets.figure import (  # noqa: E402
     FIT_APP_CLASS, FIT_WIDTH, MAX_CANVAS_CSS, PRESENTER_CLASS, FigureFit, app_figure, freeze_layout)
 from kmeans_tutor.widgets.segments import SegmentsApp  # noqa: E402
+from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
 from kmeans_tutor.widgets.stepper import StepperApp  # noqa: E402
 
 
@@ -132,13 +133,20 @@ def test_a_page_cannot_make_a_figure_huge_or_break_it_with_junk():
     assert w >= FIT_WIDTH[0] and h >= 80
 
 
+@pytest.mark.parametrize("kernel", [None, "False"], ids=["notebook", "running page"])
 @pytest.mark.parametrize("init", ["k-means++", "farthest"])
 @pytest.mark.parametrize("page", ["1260x720", "805x480"])
-def test_every_title_and_label_of_the_stepper_stays_inside_its_picture(init, page):
+def test_every_title_and_label_of_the_stepper_stays_inside_its_picture(init, page, kernel, monkeypatch):
     """Nothing drawn may be cut off at the picture's edges, at 100 % or 150 % zoom,
-    including the longer titles of the seeding picks."""
+    including the longer titles of the seeding picks, whether the figure was laid out when
+    it was made or (in a kernel running a page) at its first picture."""
+    if kernel is None:
+        monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    else:
+        monkeypatch.setenv("VOILA_PREHEAT", kernel)
     app = StepperApp(dataset="mall", k=5, seed=0, init=init)
     app.fit.probe.value = page
+    _ask_for_picture(app.fig.canvas)
     for _ in range(3):  # the third step is a shaded seeding pick
         app.transport.step.click()
     fig = app.fig
@@ -150,3 +158,169 @@ def test_every_title_and_label_of_the_stepper_stays_inside_its_picture(init, pag
         extent = text.get_window_extent(renderer)
         assert box.x0 - 1 <= extent.x0 and extent.x1 <= box.x1 + 1, text.get_text()
         assert box.y0 - 1 <= extent.y0 and extent.y1 <= box.y1 + 1, text.get_text()
+
+
+def _draws(monkeypatch, fig) -> list:
+    """The pictures the kernel makes of ``fig``, each as the figure's CSS size at that moment."""
+    drawn = []
+    original = type(fig.canvas).draw
+
+    def draw(canvas):
+        drawn.append(_css(canvas.figure))
+        return original(canvas)
+
+    monkeypatch.setattr(fig.canvas, "draw", draw.__get__(fig.canvas))
+    return drawn
+
+
+def _ask_for_picture(canvas):
+    """The page's request for a picture, delivered as the page delivers it."""
+    canvas._msg_callbacks(canvas, {"type": "draw"}, [])
+
+
+@pytest.mark.parametrize("make", [_stepper, _compare, _choose_k, _segments],
+                         ids=["stepper", "compare", "choose_k", "segments"])
+def test_in_a_voila_page_the_first_picture_waits_for_the_width(monkeypatch, make):
+    monkeypatch.setenv("VOILA_PREHEAT", "False")  # as Voilà starts a kernel for a page
+    app = make()
+    figs = [entry[0] for entry in app.fit._figures]
+    drawn = {id(f): _draws(monkeypatch, f) for f in figs}
+    for fig in figs:
+        _ask_for_picture(fig.canvas)
+    assert all(not d for d in drawn.values())  # kept until the page says how wide the app is
+    app.fit.probe.value = "1260x720"
+    for fig in figs:
+        assert drawn[id(fig)] == [_css(fig)]  # one picture, at the page's size
+        assert _css(fig)[0] == 1252
+    _ask_for_picture(figs[0].canvas)  # later requests are answered at once
+    assert len(drawn[id(figs[0])]) == 2
+
+
+def test_a_page_that_never_reports_a_width_still_gets_its_picture(monkeypatch):
+    monkeypatch.setenv("VOILA_PREHEAT", "False")
+    timers = []
+    app = _stepper()
+    fig = app.fig
+    start = _css(fig)
+    monkeypatch.setattr(fig.canvas, "new_timer", lambda interval: timers.append(interval) or _Timer())
+    drawn = _draws(monkeypatch, fig)
+    _ask_for_picture(fig.canvas)
+    assert drawn == [] and timers == [1000]
+    _Timer.last.fire()  # WIDTH_WAIT later, as the kernel's event loop would
+    assert drawn == [start]
+    _ask_for_picture(fig.canvas)
+    assert drawn == [start, start] and timers == [1000]
+
+
+@pytest.mark.parametrize("preheat", [None, "True"], ids=["outside Voilà", "preheated"])
+def test_a_picture_is_never_kept_waiting_outside_a_running_page(monkeypatch, preheat):
+    if preheat is None:
+        monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    else:
+        monkeypatch.setenv("VOILA_PREHEAT", preheat)
+    app = _stepper()
+    drawn = _draws(monkeypatch, app.fig)
+    _ask_for_picture(app.fig.canvas)
+    assert len(drawn) == 1
+
+
+def test_a_picture_that_has_not_changed_is_sent_again_not_drawn_again(monkeypatch):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from kmeans_tutor.widgets.figure import refresh
+
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    app = _stepper()
+    fig, canvas = app.fig, app.fig.canvas
+    canvas.syncing_data_url = False  # the page's canvas is ready
+    sent = []  # the pictures sent to the page
+    monkeypatch.setattr(canvas, "send_binary", lambda data: sent.append(bytes(data)))
+    drawn = _draws(monkeypatch, fig)
+
+    def shown():
+        return canvas._last_buff.copy()  # what the page shows, after the last picture
+
+    def drawn_anew():
+        fig.stale = True
+        type(canvas).draw(canvas)  # a full draw, as if nothing had been sent before
+        return np.asarray(canvas.get_renderer().buffer_rgba()).view(np.uint32)[..., 0]
+
+    _ask_for_picture(canvas)
+    assert len(drawn) == 1 and len(sent) == 1
+    canvas._force_full = True  # as after the page's "refresh", following a resize message
+    _ask_for_picture(canvas)  # nothing changed: the same picture again, not drawn
+    assert len(drawn) == 1 and len(sent) == 2
+    whole = np.asarray(Image.open(io.BytesIO(sent[-1])).convert("RGBA")).view(np.uint32)[..., 0]
+    assert (whole == shown()).all()
+
+    for _ in range(3):  # steps change the picture, however it gets there
+        app.transport.step.click()
+        _ask_for_picture(canvas)
+        page = shown()
+        assert (page == drawn_anew()).all()
+    before = len(drawn)
+    app.fit.probe.value = "805x480"  # a new size is drawn
+    _ask_for_picture(canvas)
+    assert len(drawn) == before + 1
+    assert Image.open(io.BytesIO(sent[-1])).size == canvas.get_width_height(physical=True)
+    refresh(fig, immediate=False)  # playback: the page is told, then asks, and it is drawn
+    _ask_for_picture(canvas)
+    assert len(drawn) == before + 2
+
+
+class _Timer:
+    """A stand-in for the canvas's single-shot timer, fired by hand."""
+
+    last = None
+
+    def __init__(self):
+        self.callbacks, self.single_shot, self.running = [], False, False
+        _Timer.last = self
+
+    def add_callback(self, func):
+        self.callbacks.append(func)
+
+    def start(self):
+        self.running = True
+
+    def stop(self):
+        self.running = False
+
+    def fire(self):
+        assert self.running and self.single_shot
+        for func in self.callbacks:
+            func()
+
+
+@pytest.mark.parametrize("make", [_stepper, _compare], ids=["stepper", "compare"])
+def test_in_a_running_page_figures_are_laid_out_once_at_the_page_width(monkeypatch, make):
+    """The layout waits for the first draw at the page's width, and comes out as a layout
+    done at once and again at that width (within a tenth of a pixel)."""
+    import numpy as np
+
+    def positions(app):
+        return [np.round(ax.get_position().bounds, 9) for f, *_ in app.fit._figures for ax in f.axes]
+
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    at_once = make()
+    at_once.fit.probe.value = "1260x720"
+    for f, *_ in at_once.fit._figures:
+        f.canvas.draw()
+
+    monkeypatch.setenv("VOILA_PREHEAT", "False")
+    executed = []
+    original = ConstrainedLayoutEngine.execute
+    monkeypatch.setattr(ConstrainedLayoutEngine, "execute",
+                        lambda self, fig: executed.append(fig) or original(self, fig))
+    waiting = make()
+    assert executed == []  # nothing laid out while the lesson's cells run
+    waiting.fit.probe.value = "1260x720"
+    for f, *_ in waiting.fit._figures:
+        _ask_for_picture(f.canvas)
+    figures = [f for f, *_ in waiting.fit._figures]
+    assert sorted(map(id, executed)) == sorted(map(id, figures))  # once each, at the page's width
+    for a, b in zip(positions(at_once), positions(waiting)):
+        assert np.allclose(a, b, rtol=0, atol=1e-4)  # a fraction of the figure: < 0.1 px
