@@ -18,16 +18,20 @@ the server serves it: the copy with its ``static`` cells drawn in advance
 ``--no-predraw`` measures the notebooks as written. Goals: CPU ≤ 1 s and RSS ≤ 110 MB for
 every lesson. Writes ``benchmarks/results/kernels.json``.
 
-Where the time goes (quiet 2-core test machine, one lesson at a time): the kernel starts and
-imports ipywidgets in 0.32 s and 53 MB (the anchor); numpy, matplotlib with pyplot, ipympl
-and the package add about 0.45 s and 35 MB before the first app (pandas, another 0.2 s and
-32 MB, is no longer imported by the apps: only lesson 7's segment tables need it); each
-app's first figures then cost 0.15–0.3 s, most of it matplotlib creating ticks and text for
-the constrained layout, which is done again when the page reports its width. Lessons now use
-1.0–1.6 s and 104–118 MB (lesson 7: 138 MB); lesson 4, with two stepping apps, is the
-slowest. What would close the gap: kernels started from one process that has imported the
-libraries once (a forking kernel start — no such engine is a maintained part of Jupyter
-today), and app figures laid out only once, at the size the page asks for.
+Where the time goes (2-core test machine, one lesson at a time): the kernel starts and
+imports ipywidgets in 0.32 s and 53 MB on a quiet day (the anchor); numpy, matplotlib with
+pyplot, ipympl and the package add about 0.45 s and 35 MB before the first app (pandas,
+another 0.2 s and 32 MB, is no longer imported by the apps: only lesson 7's segment tables
+need it). The kernel is started as Voilà starts one for a page that waits for it
+(``VOILA_PREHEAT=False``): the apps' figures are then laid out at their first picture, at
+the page's width, so building an app no longer lays them out at their starting size first.
+No page connects here, so those first pictures (a layout and a draw per figure, 0.5–1.4 s a
+lesson) are not counted: ``bench_open.py`` measures them, in its "kernel CPU" column. On a
+busy day (anchor 0.59 s) lessons took 2.6–3.3× the anchor (lesson 7: 3.7×) and 103–116 MB
+(lesson 7: 138 MB). What would close the gap to 1 s: kernels started from one process that
+has imported the libraries once (a forking kernel start — no such engine is a maintained
+part of Jupyter today); matplotlib's own import (its artists' docstrings and signatures are
+built at import) and its first text layout are most of what is left.
 """
 
 from __future__ import annotations

@@ -12,7 +12,11 @@ fresh browser context, one page at a time, so every figure is a single student's
   not hidden, and no loading screen over it);
 * **interactive**: navigation start → the loading screen is gone, every cell has run (no
   placeholder left), every widget and picture is drawn (each ipympl canvas has pixels, each
-  image has loaded) and nothing new appeared for 1.5 s. The figure is the last change.
+  image has loaded) and nothing new appeared for 1.5 s. The figure is the last change;
+* **kernel CPU**: the CPU seconds the server's kernels spent from the request until the page
+  was interactive. Cold, that is the page's whole kernel: its start, the lesson's cells, and
+  the work the page asks for when it connects (each figure's first picture at the page's
+  width); preheated, only the connecting (the pool is not refilled during a round).
 
 Ways of serving:
 

@@ -104,6 +104,9 @@ LOAD_TIMEOUT_S = 150
 CLASS_BUDGET_S = 240  # from the first arrival until everyone leaves, at most
 CLICK_TIMEOUT_MS = 15_000
 WS_PROTOCOL = "v1.kernel.websocket.jupyter.org"
+#: What the lesson template writes into each app's width box: the app's width on a 1280 × 720
+#: screen and the window's height (see kmeans_tutor.widgets.figure.FigureFit).
+APP_SIZE = "1260x720"
 
 # True once the first picture has been drawn (some pixel is not transparent).
 PICTURE_DRAWN_JS = """
@@ -276,8 +279,8 @@ async def student(record: dict, browser, url: str, delay: float, clicks: int,
 # the lesson in the student's kernel while it streams the HTML), connect to the kernel's
 # websocket, ask for every widget's state over the "jupyter.widget.control" comm, introduce
 # itself to each ipympl canvas as the canvas view does ("refresh", "send_image_mode",
-# "initialized"; "draw" whenever the kernel asks), then click "step" by sending the button's
-# "click" event. Click → picture is the time until the kernel sends the new image bytes.
+# "initialized"; "draw" whenever the kernel asks), write each app's width into its width box as
+# the lesson template does, then click "step" by sending the button's "click" event. Click → picture is the time until the kernel sends the new image bytes.
 
 
 def _kernel_message(msg_type: str, content: dict, session: str, metadata: dict | None = None) -> dict:
@@ -345,6 +348,10 @@ class WidgetClient:
         for comm_id in self.models("MPLCanvasModel"):
             for kind in ("refresh", "send_image_mode", "initialized"):
                 await self.send_comm(comm_id, {"method": "custom", "content": {"type": kind}})
+        for comm_id in self.models("TextModel"):
+            if "kt-fit-probe" in self.states[comm_id].get("state", {}).get("_dom_classes", []):
+                await self.send_comm(comm_id, {"method": "update", "state": {"value": APP_SIZE},
+                                               "buffer_paths": []})
 
     def models(self, name: str, **state) -> list[str]:
         return [mid for mid, m in self.states.items() if m.get("model_name") == name

@@ -80,6 +80,12 @@ def rows() -> list[tuple[str, str, str, str, str]]:
                 out.append((f"lesson, {label}: interactive (slowest, {name[:2]})",
                             _s(lessons[name]["interactive_s"]), _s(floor and floor.get("interactive_s")),
                             f"{worst:.2f}×", "≤ 1.5× the one-button floor"))
+            cpus = [(v["kernel_cpu_s"], k) for k, v in lessons.items() if v.get("kernel_cpu_s") is not None]
+            if cpus and mode != "preheated":  # cold: the page's whole kernel, first pictures included
+                cpu, name = max(cpus)
+                base = floor and floor.get("kernel_cpu_s")
+                out.append((f"lesson, {label}: kernel CPU until usable (worst, {name[:2]})", _s(cpu),
+                            _s(base), f"{cpu / base:.1f}×" if base else "", "—"))
     kernels = _load("kernels.json")
     if kernels:
         books = kernels["notebooks"]

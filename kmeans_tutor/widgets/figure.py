@@ -10,6 +10,12 @@ Figures follow the page: :class:`FigureFit` resizes an app's figures to the
 width its page reports (the lesson template measures each app), scaling the
 whole picture so that its text stays legible and nothing is cut off, and
 :class:`PresenterView` is the "Presenter view" switch every app shows first.
+
+Every picture costs the kernel a draw, so none is drawn in vain: a page that asks again
+for a picture that has not changed gets the last one again (:func:`guard_canvas`), and in a
+kernel running a lesson for a waiting page each figure's first picture waits for the
+page's width, so the figure is laid out and drawn once, at that width
+(:meth:`FigureFit.wait_for_width`, :func:`freeze_layout`).
 """
 
 from __future__ import annotations
