@@ -205,6 +205,9 @@ def test_a_page_that_never_reports_a_width_still_gets_its_picture(monkeypatch):
     monkeypatch.setattr(fig.canvas, "new_timer", lambda interval: timers.append(interval) or _Timer())
     drawn = _draws(monkeypatch, fig)
     _ask_for_picture(fig.canvas)
+    _ask_for_picture(fig.canvas)  # a page asking again keeps one request, one timer
+    for junk in ("", "wide", "nanxnan", "-5x300"):  # not a width: keeps waiting
+        app.fit.probe.value = junk
     assert drawn == [] and timers == [1000]
     _Timer.last.fire()  # WIDTH_WAIT later, as the kernel's event loop would
     assert drawn == [start]
