@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..core.kernels import nearest_centers
+from ..core.kernels import exact_inertia, nearest_centers
 from ..core.lloyd import run_kmeans
 from ..core.trace import Trace
 from ..core.validation import check_random_state
@@ -288,8 +288,9 @@ def paint(image, centers) -> tuple[np.ndarray, np.ndarray]:
     image = _check_image(image)
     h, w, _ = image.shape
     centers = np.ascontiguousarray(centers, dtype=np.float64)
-    pixels = image.reshape(-1, 3).astype(np.float64)
-    labels = nearest_centers(pixels, centers)
+    # The levels stay uint8: each block of rows becomes float64 (exactly) when it is
+    # measured, so the whole picture is never held as float64 (8 times its size).
+    labels = nearest_centers(image.reshape(-1, 3), centers)
     palette = np.clip(np.rint(centers), 0, 255).astype(np.uint8)
     return labels.reshape(h, w), palette[labels].reshape(h, w, 3)
 
@@ -329,8 +330,8 @@ def quantise(image, k: int, *, init: str = "k-means++", random_state=0,
     centers = np.asarray(trace.final.centers, dtype=np.float64)
     labels, painted = paint(image, centers)
     counts = np.bincount(labels.ravel(), minlength=len(centers))
-    diff = image.reshape(-1, 3).astype(np.float64) - centers[labels.ravel()]
+    pixels = image.reshape(-1, 3)  # uint8: measured block by block, as in paint
     return Quantised(trace=trace, sample=sample, centers=centers,
                      palette=np.clip(np.rint(centers), 0, 255).astype(np.uint8), labels=labels,
                      image=painted, shares=counts / counts.sum(),
-                     mean_sq_error=float(np.einsum("ij,ij->", diff, diff) / len(diff)))
+                     mean_sq_error=exact_inertia(pixels, centers, labels.ravel()) / len(pixels))

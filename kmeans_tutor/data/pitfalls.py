@@ -22,7 +22,7 @@ import numpy as np
 from ..core.estimator import KMeans
 from .synthetic import DATASETS, Dataset
 
-__all__ = ["Pitfall", "PITFALLS", "Candidates", "candidate_groupings"]
+__all__ = ["Pitfall", "PITFALLS", "Candidates", "candidate_groupings", "pitfall_named"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,11 @@ class Pitfall:
     explanation: str  #: why K-means' answer looks the way it does
     try_instead: str  #: what to try instead, in words
     kmeans_letter: str = "A"  #: where K-means' answer is shown, "A" or "B" (varied across the lesson)
+
+    @property
+    def made_letter(self) -> str:
+        """Where the groups the data were made from are shown: the other letter."""
+        return "B" if self.kmeans_letter == "A" else "A"
 
 
 PITFALLS: tuple[Pitfall, ...] = (
@@ -96,17 +101,20 @@ def candidate_groupings(name: str, *, random_state: int = 0) -> Candidates:
     >>> sorted(c.groupings), c.kmeans != c.made
     (['A', 'B'], True)
     """
-    if name not in {p.dataset for p in PITFALLS}:
-        known = ", ".join(p.dataset for p in PITFALLS)
-        raise ValueError(f"{name!r} is not one of lesson 8's data sets: {known}.")
+    pitfall = pitfall_named(name)
     data = DATASETS[name](random_state=random_state)
     k = data.suggested_k
     model = KMeans(k, n_init=10, random_state=random_state).fit(data.X)
-    kinds = {"made": np.asarray(data.y), "kmeans": model.labels_}
-    pitfall = next(p for p in PITFALLS if p.dataset == name)
-    order = ["kmeans", "made"] if pitfall.kmeans_letter == "A" else ["made", "kmeans"]
-    letters = dict(zip("AB", order))
-    return Candidates(data=data, k=k, groupings={letter: kinds[kind] for letter, kind in letters.items()},
-                      kmeans=next(l for l, kind in letters.items() if kind == "kmeans"),
-                      made=next(l for l, kind in letters.items() if kind == "made"),
+    groupings = {pitfall.kmeans_letter: model.labels_, pitfall.made_letter: np.asarray(data.y)}
+    return Candidates(data=data, k=k, groupings={letter: groupings[letter] for letter in "AB"},
+                      kmeans=pitfall.kmeans_letter, made=pitfall.made_letter,
                       inertia=float(model.inertia_))
+
+
+def pitfall_named(name: str) -> Pitfall:
+    """The :class:`Pitfall` of data set ``name``; a ValueError names the known ones."""
+    for pitfall in PITFALLS:
+        if pitfall.dataset == name:
+            return pitfall
+    known = ", ".join(p.dataset for p in PITFALLS)
+    raise ValueError(f"{name!r} is not one of lesson 8's data sets: {known}.")

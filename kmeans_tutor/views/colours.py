@@ -23,7 +23,6 @@ __all__ = ["QuantisedView", "ColourSpaceView", "CHANNELS", "PLANES", "describe_c
 CHANNELS = ("red", "green", "blue")
 #: The two planes of colour space drawn, as (x channel, y channel).
 PLANES = ((0, 1), (2, 1))
-_MAX_BARS = 64  # bars made once, shown as needed
 _LEVELS = (-6, 261)  # axis limits: 0–255 with a margin for the swatches
 
 
@@ -78,8 +77,7 @@ class QuantisedView:
                 spine.set_visible(False)
         ax_original.set_title("Original", fontsize=12)
         ax_quantised.set_title("", fontsize=12)
-        self.bars = ax_palette.bar(np.arange(_MAX_BARS) + 1, np.zeros(_MAX_BARS), width=0.85,
-                                   edgecolor="0.25", linewidth=0.8)
+        self.bars = []  # one per colour, made when a palette first needs it, then kept
         ax_palette.set_ylabel("% of pixels", fontsize=10)
         ax_palette.set_title("The palette: one bar per colour (a centre), as tall as its share "
                              "of the pixels", fontsize=11)
@@ -102,6 +100,7 @@ class QuantisedView:
         self.axes[1].set_title(title, fontsize=12)
         order = np.argsort(-np.asarray(shares), kind="stable")
         k = len(order)
+        self._make_bars(k)
         for i, bar in enumerate(self.bars):
             if i < k:
                 j = order[i]
@@ -114,6 +113,13 @@ class QuantisedView:
         ax.set_xlim(0.3, max(k, 2) + 0.7)
         top = 100.0 * float(np.max(shares)) if k else 1.0
         ax.set_ylim(0, top * 1.08)
+
+    def _make_bars(self, k: int):
+        """At least ``k`` bars (a new bar is seen by :attr:`artists` from then on)."""
+        have = len(self.bars)
+        if k > have:
+            self.bars.extend(self.axes[2].bar(np.arange(have, k) + 1, np.zeros(k - have), width=0.85,
+                                              edgecolor="0.25", linewidth=0.8))
 
 
 class ColourSpaceView:

@@ -18,7 +18,8 @@ import io
 import ipywidgets as widgets
 from IPython.display import HTML
 
-from ..data.pitfalls import PITFALLS, Candidates, candidate_groupings
+from ..data.pitfalls import Candidates, Pitfall, candidate_groupings, pitfall_named
+from ..data.synthetic import DATASETS
 from ..views.groupings import groupings_figure
 from .quiz import Question, Quiz
 
@@ -27,12 +28,18 @@ __all__ = ["pitfall_question", "pitfall_card", "pitfall_picture", "pitfall_quiz"
 
 def pitfall_question(candidates: Candidates) -> Question:
     """"Which grouping will K-means find?" for one data set's :class:`Candidates`."""
-    pitfall = next(p for p in PITFALLS if p.dataset == candidates.data.name)
-    letters = list(candidates.groupings)
+    return _question(pitfall_named(candidates.data.name), candidates.data.title, candidates.k)
+
+
+def _question(pitfall: Pitfall, title: str, k: int) -> Question:
+    """The question of ``pitfall``'s data set (``title``, ``k`` clusters): the answer is the
+    letter where K-means' grouping is shown (:attr:`Pitfall.kmeans_letter`)."""
+    kmeans, made = pitfall.kmeans_letter, pitfall.made_letter
+    letters = ["A", "B"]
     return Question(
-        f"{candidates.data.title}, k = {candidates.k}: which grouping will K-means find?",
-        letters, letters.index(candidates.kmeans),
-        f"{candidates.kmeans} is K-means' answer (best of 10 restarts); {candidates.made} shows the "
+        f"{title}, k = {k}: which grouping will K-means find?",
+        letters, letters.index(kmeans),
+        f"{kmeans} is K-means' answer (best of 10 restarts); {made} shows the "
         f"groups the points were made in. The assumption that fails: {pitfall.assumption}. "
         f"{pitfall.explanation} What to try instead: {pitfall.try_instead}",
         hint="K-means gives every point to its nearest centre, and each centre is the mean of its "
@@ -62,8 +69,15 @@ def pitfall_picture(name: str, *, random_state: int = 0) -> HTML:
 
 
 def pitfall_quiz(name: str, *, random_state: int = 0) -> Quiz:
-    """The one-question quiz of data set ``name``: which grouping will K-means find?"""
-    return Quiz([pitfall_question(candidate_groupings(name, random_state=random_state))])
+    """The one-question quiz of data set ``name``: which grouping will K-means find?
+
+    The question needs only where K-means' answer is shown, which is fixed per data set,
+    so no K-means runs here: the fit is the picture's (:func:`pitfall_picture`, drawn
+    once per server), and a student's kernel is spared six fits.
+    """
+    pitfall = pitfall_named(name)
+    data = DATASETS[name](random_state=random_state)
+    return Quiz([_question(pitfall, data.title, data.suggested_k)])
 
 
 def pitfall_card(name: str, *, random_state: int = 0) -> widgets.VBox:

@@ -45,7 +45,7 @@ def test_the_question_reads_as_a_prediction():
     assert q.prompt.endswith("which grouping will K-means find?")
 
 
-@pytest.mark.parametrize("pitfall", PITFALLS[:2], ids=lambda p: p.dataset)
+@pytest.mark.parametrize("pitfall", PITFALLS, ids=lambda p: p.dataset)
 def test_picture_and_quiz_apart_are_the_card_halves(pitfall):
     """Lesson 8 shows the picture (drawn once per server) and the quiz in two cells."""
     from IPython.display import HTML
@@ -60,3 +60,24 @@ def test_picture_and_quiz_apart_are_the_card_halves(pitfall):
     assert quiz.questions == card.quiz.questions
     quiz.select(0, quiz.questions[0].answer)
     assert quiz.model.summary.startswith("1 of 1 right first time")
+
+
+def test_the_quiz_alone_runs_no_kmeans(monkeypatch):
+    """The quiz cell runs in every student's kernel: it knows the answer's letter without a fit."""
+    from kmeans_tutor.core.estimator import KMeans
+    from kmeans_tutor.widgets.pitfalls import pitfall_quiz
+
+    def no_fit(self, *args, **kwargs):
+        raise AssertionError("the quiz ran K-means")
+
+    monkeypatch.setattr(KMeans, "fit", no_fit)
+    for pitfall in PITFALLS:
+        question = pitfall_quiz(pitfall.dataset).questions[0]
+        assert question.options[question.answer] == pitfall.kmeans_letter
+
+
+def test_a_quiz_for_an_unknown_data_set_is_refused_by_name():
+    from kmeans_tutor.widgets.pitfalls import pitfall_quiz
+
+    with pytest.raises(ValueError, match="'blobs' is not one of lesson 8's data sets: rings"):
+        pitfall_quiz("blobs")
