@@ -50,7 +50,7 @@ from ..core.validation import check_array, check_random_state
 from ..views.palette import cluster_style, edge_color
 from ..views.step_views import data_limits
 from .base import quiet
-from .figure import app_figure, refresh
+from .figure import app_figure, freeze_layout, refresh
 
 __all__ = ["Question", "NearestCentreQuestion", "nearest_centre_questions", "QuizModel", "Quiz",
            "quiz_from"]
@@ -458,7 +458,7 @@ class _CentrePicture:
 
     def __init__(self, question: NearestCentreQuestion, figsize=(3.8, 3.3)):
         self.question = q = question
-        self.fig = fig = app_figure(figsize, layout="constrained")
+        self.fig = fig = app_figure(figsize)
         ax = fig.add_subplot()
         (x0, x1), (y0, y1) = data_limits(q.X, q.centers, pad=0.08)
         ax.plot(q.X[:, 0], q.X[:, 1], ls="none", marker="o", ms=3, mfc="#c8c8c8", mec="#9a9a9a",
@@ -492,14 +492,17 @@ class _CentrePicture:
         ax.set_ylim(y0, y1)
         ax.set_aspect("equal", adjustable="box")  # distances on screen = distances K-means uses
         ax.tick_params(labelsize=7)
+        # The answer's title is there from the start, fully transparent until the reveal:
+        # the layout makes room for it once, and no picture is laid out again.
+        self.title = ax.set_title(f"Nearest: centre {q.answer + 1} (squared distance "
+                                  f"{_num(q.sq_distances[q.answer])})", fontsize=9, alpha=0.0)
         self.ax = ax
+        freeze_layout(fig)
 
     def reveal(self):
         for a in (*self.lines, *self.texts):
             a.set_visible(True)
-        q = self.question
-        self.ax.set_title(f"Nearest: centre {q.answer + 1} (squared distance "
-                          f"{_num(q.sq_distances[q.answer])})", fontsize=9)
+        self.title.set_alpha(1.0)
         refresh(self.fig)
 
 

@@ -236,3 +236,43 @@ def test_quiz_accepts_both_kinds_and_reveals_distances():
     assert all(line.get_visible() for line in card.picture.lines)
     quiz.select(2, qs[1].answer)
     assert quiz.model.summary == "1 of 3 right first time · 2 of 3 answered"
+
+
+@pytest.mark.parametrize("page", [None, "False"], ids=["notebook", "running page"])
+def test_the_answer_title_is_hidden_until_revealed_and_nothing_is_laid_out_again(page, monkeypatch):
+    """The picture's layout makes room for the answer's title once; until the reveal the
+    title draws no pixel, after it the title is inside the picture and the axes have not moved."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    if page is None:
+        monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    else:
+        monkeypatch.setenv("VOILA_PREHEAT", page)
+    layouts = []
+    original = ConstrainedLayoutEngine.execute
+    monkeypatch.setattr(ConstrainedLayoutEngine, "execute",
+                        lambda self, fig: layouts.append(fig) or original(self, fig))
+    X = load_dataset("blobs").X
+    C = run_kmeans(X, 4, random_state=0)[3].centers
+    quiz = Quiz(nearest_centre_questions(X, C, n=1, random_state=1))
+    picture = quiz._cards[0].picture
+    fig = picture.fig
+
+    def pixels():
+        fig.canvas.draw()
+        return np.asarray(fig.canvas.get_renderer().buffer_rgba()).copy()
+
+    hidden = pixels()
+    position = fig.axes[0].get_position().bounds
+    text = picture.title.get_text()
+    picture.title.set_text("")
+    assert np.array_equal(pixels(), hidden)  # no trace of the answer before the reveal
+    picture.title.set_text(text)
+    quiz.select(0, quiz.questions[0].answer)
+    shown = pixels()
+    assert not np.array_equal(shown, hidden)
+    assert fig.axes[0].get_position().bounds == position
+    box = picture.title.get_window_extent(fig.canvas.get_renderer())
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height  # not cut off
+    assert text.startswith(f"Nearest: centre {quiz.questions[0].answer + 1}")
+    assert layouts == [fig]  # once, at build or at the first picture
