@@ -31,6 +31,11 @@ and in Voilà's own parts:
   out of (the token is in the URL). It answers 404.
 * **The lessons folder, and nothing outside it** (:mod:`kmeans_tutor.server.lesson_files`),
   and 404 for malformed ``/voila/templates/`` URLs.
+* **Templates compiled once.** Voilà makes a new Jinja environment for every page it renders,
+  so every page compiled its dozen templates again: about 0.1 s of the server's one core per
+  student, which a class of 30 arriving together waits for. Compiled templates are kept in
+  memory (:class:`CompiledTemplates`), each under its file's name and a checksum of its text,
+  so an edited template is compiled afresh.
 * **A course page, and short lesson addresses.** The root URL is the course page
   (:mod:`kmeans_tutor.server.course_page`), served without a kernel, instead of Voilà's
   file list; ``/voila/tree`` leads there too. ``/lesson/N`` runs lesson N exactly as
@@ -54,6 +59,7 @@ from urllib.parse import unquote_to_bytes
 
 import jinja2
 import psutil
+from nbconvert.exporters.templateexporter import TemplateExporter
 import tornado.web
 from jupyter_server.auth.logout import LogoutHandler
 from jupyter_server.base.handlers import JupyterHandler
@@ -69,7 +75,7 @@ from .course_page import course_page_html, lesson_number, lesson_url
 from .lesson_files import LessonContentsManager, TemplateAssetHandler
 from .serve import LessonNotFoundError, find_lesson
 
-__all__ = ["CoursePageHandler", "HostFilter", "LessonApplication", "LessonPageHandler", "LessonVoila",
+__all__ = ["CompiledTemplates", "CoursePageHandler", "HostFilter", "LessonApplication", "LessonPageHandler", "LessonVoila",
            "RefusedHostHandler", "host_name", "interface_addresses", "is_readable_path", "main"]
 
 ERROR_PAGES = Path(__file__).resolve().parent / "_error_pages"  # error.html for jupyter_server's handlers
@@ -262,6 +268,62 @@ class LessonPageHandler(TornadoVoilaHandler):
 # --- Voilà ------------------------------------------------------------------------------------
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Jinja's compiled templates, kept in memory for the life of the server.
+
+    Jinja stores each template under its name and file, with a checksum of its text: a
+    template whose text changed is compiled again, never served stale. One store serves
+    environments that compile alike (see :func:`keep_compiled_templates`).
+    """
+
+    def __init__(self):
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket):
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+    def clear(self):
+        self._code.clear()
+
+
+_COMPILED: dict[tuple, CompiledTemplates] = {}
+
+
+def keep_compiled_templates(environment: jinja2.Environment) -> jinja2.Environment:
+    """Give ``environment`` the store of compiled templates shared by every environment
+    whose settings compile templates the same way (async or not, extensions, whitespace
+    and escaping rules)."""
+    autoescape = environment.autoescape
+    key = (environment.is_async, tuple(sorted(environment.extensions)), environment.optimized,
+           environment.trim_blocks, environment.lstrip_blocks, environment.keep_trailing_newline,
+           environment.newline_sequence, environment.block_start_string, environment.block_end_string,
+           environment.variable_start_string, environment.variable_end_string,
+           environment.comment_start_string, environment.comment_end_string,
+           environment.line_statement_prefix, environment.line_comment_prefix,
+           autoescape if isinstance(autoescape, bool) else id(autoescape),
+           id(environment.finalize), id(environment.code_generator_class))
+    environment.bytecode_cache = _COMPILED.setdefault(key, CompiledTemplates())
+    return environment
+
+
+def _compile_templates_once() -> None:
+    """Every nbconvert exporter of this process (Voilà's pages) keeps its compiled templates."""
+    create = TemplateExporter._create_environment
+    if getattr(create, "_kt_keeps_compiled", False):
+        return
+
+    def _create_environment(self):
+        return keep_compiled_templates(create(self))
+
+    _create_environment._kt_keeps_compiled = True
+    TemplateExporter._create_environment = _create_environment
+
+
 class LessonVoila(Voila):
     """Voilà with the refusals described in the module docstring.
 
@@ -273,6 +335,7 @@ class LessonVoila(Voila):
                               "of this machine), besides its own names and addresses.")
 
     def init_settings(self):
+        _compile_templates_once()
         settings = super().init_settings()
         # Voilà builds its contents manager itself (no option names the class): replace it.
         # The kernel manager's preheated renders read it from this app later, so they get

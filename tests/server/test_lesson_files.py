@@ -84,3 +84,16 @@ def test_is_inside(folders):
     # A sibling whose name starts like the folder's is not inside it.
     (lessons.parent / "lessons2").mkdir()
     assert not is_inside(str(lessons.parent / "lessons2"), str(lessons))
+
+
+def test_a_notebook_is_read_without_checking_its_signature(manager, monkeypatch):
+    """Voilà marks every output it shows as trusted itself: the signature check was wasted work."""
+    from nbformat.sign import NotebookNotary
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the notebook's signature was checked")
+
+    monkeypatch.setattr(NotebookNotary, "check_signature", refuse)
+    monkeypatch.setattr(NotebookNotary, "compute_signature", refuse)
+    model = manager.get("01_a.ipynb")
+    assert model["type"] == "notebook" and model["content"]["nbformat"] == 4

@@ -182,3 +182,53 @@ def test_a_loopback_host_reaches_the_handler(app_port):
 ])
 def test_odd_methods_and_unreadable_paths_are_refused_before_routing(app_port, method, path, status):
     assert request(app_port, method, path, "127.0.0.1")[0] == status
+
+
+# --- templates compiled once -------------------------------------------------------------
+
+
+def test_every_page_after_the_first_renders_from_compiled_templates(monkeypatch):
+    """Voilà makes a new Jinja environment per page: the server compiles each template once,
+    and a page rendered from the kept templates is the same page."""
+    import jinja2
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+
+    monkeypatch.setattr(TemplateExporter, "_create_environment", TemplateExporter._create_environment)
+    monkeypatch.setattr(voila_app, "_COMPILED", {})
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A lesson\n\nSome *prose*."),
+                                         nbformat.v4.new_code_cell("1 + 1")])
+    plain, _ = HTMLExporter().from_notebook_node(nb)
+    voila_app._compile_templates_once()
+    voila_app._compile_templates_once()  # once is enough, twice changes nothing
+    compiled = []
+    original = jinja2.Environment._compile
+    monkeypatch.setattr(jinja2.Environment, "_compile",
+                        lambda self, source, filename: compiled.append(filename) or original(self, source, filename))
+    first, _ = HTMLExporter().from_notebook_node(nb)
+    assert compiled  # the first page compiles the templates
+    compiled.clear()
+    second, _ = HTMLExporter().from_notebook_node(nb)
+    assert compiled == []  # a new exporter, a new environment: nothing compiled again
+    assert first == second == plain
+
+
+def test_an_edited_template_is_compiled_again(tmp_path, monkeypatch):
+    import jinja2
+
+    monkeypatch.setattr(voila_app, "_COMPILED", {})
+    page = tmp_path / "page.j2"
+    page.write_text("Hello {{ name }}")
+
+    def render():
+        env = voila_app.keep_compiled_templates(jinja2.Environment(loader=jinja2.FileSystemLoader(str(tmp_path))))
+        return env.get_template("page.j2").render(name="class")
+
+    assert render() == "Hello class"
+    page.write_text("Good morning {{ name }}")
+    assert render() == "Good morning class"
+    # Environments that compile differently never share compiled code.
+    async_env = voila_app.keep_compiled_templates(jinja2.Environment(enable_async=True))
+    sync_env = voila_app.keep_compiled_templates(jinja2.Environment())
+    assert async_env.bytecode_cache is not sync_env.bytecode_cache
