@@ -604,6 +604,7 @@ async def run(args) -> dict:
             "errors": len(errors),
             "error_messages": errors[:50],
             "server_log_tracebacks": server_log.count("Traceback"),
+            "server_log_traceback_excerpts": traceback_excerpts(server_log),
             "memory_mb": {
                 "start": start, "peak": peak, "after_leaving": after,
                 "max_live_kernels": max(live),
@@ -660,6 +661,14 @@ def table(r: dict) -> str:
                   f"interval {r['cull_interval_s']} s)"))
     width = max(len(a) for a, _ in rows)
     return "\n".join(f"{a:<{width}}  {b}" for a, b in rows)
+
+
+def traceback_excerpts(log: str, limit: int = 5, context: int = 40) -> list[str]:
+    """The first ``limit`` tracebacks of a server log, each with the line before it (the
+    log line saying what failed) and up to ``context`` lines of the traceback."""
+    lines = log.splitlines()
+    starts = [i for i, line in enumerate(lines) if "Traceback" in line][:limit]
+    return ["\n".join(lines[max(0, i - 1):i + context]) for i in starts]
 
 
 def main(argv=None) -> int:
