@@ -181,7 +181,8 @@ def _profile_table_html(profiles: pd.DataFrame, segments: pd.DataFrame) -> str:
     names and segment names may come from a learner's file.
     """
     columns = [str(c) for c in profiles.columns]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in ("cluster", "segment", *columns))
+    head = "".join(f"<th{' class=kt-name' if c == 'segment' else ''}>{html.escape(c)}</th>"
+                   for c in ("cluster", "segment", *columns))
     rows = []
     for cluster, values in zip(profiles.index, profiles.itertuples(index=False, name=None)):
         colour = cluster_style(int(cluster))[0]
