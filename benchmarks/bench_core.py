@@ -22,10 +22,13 @@ scikit-learn 6.3–6.5 ms): Hamerly's bounds settle about 60 % of the points wit
 two float32 arrays (about 2 ms); about 385k points have their own distance measured again
 (about 6 ms on one core) and 117k are re-scanned against every centre (about 4.5 ms, half of
 it finding the two nearest). That is some 2,400 short numpy calls per iteration, between
-which the two threads wait for each other: two threads are only 1.2× faster than one, where
-scikit-learn's compiled loop gets 1.75×. What would close the gap: a compiled kernel (one
-pass per row block, no Python between the operations) or one lower bound per centre (Elkan),
-which costs k floats per point.
+which the two threads wait for each other: two threads are only 1.05–1.2× faster than one,
+where scikit-learn's compiled loop gets 1.75×. A ``perf`` profile of the two threads puts
+15 % of their time in futex waits and wake-ups (the interpreter lock passed back and forth)
+and 3 % in OpenBLAS's own threads; limiting OpenBLAS to one thread changed the iteration by
+1 %, and larger row blocks (fewer calls) made it slower, not faster. What would close the gap:
+a compiled kernel (one pass per row block, no Python between the operations) or one lower
+bound per centre (Elkan), which costs k floats per point.
 
 On a machine where OpenBLAS is tuned by OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE,
 run it with both unset for that command alone:

@@ -27,11 +27,14 @@ need it). The kernel is started as Voilà starts one for a page that waits for i
 the page's width, so building an app no longer lays them out at their starting size first.
 No page connects here, so those first pictures (a layout and a draw per figure, 0.5–1.4 s a
 lesson) are not counted: ``bench_open.py`` measures them, in its "kernel CPU" column. On a
-busy day (anchor 0.59 s) lessons took 2.6–3.3× the anchor (lesson 7: 3.7×) and 103–116 MB
-(lesson 7: 138 MB). What would close the gap to 1 s: kernels started from one process that
-has imported the libraries once (a forking kernel start — no such engine is a maintained
-part of Jupyter today); matplotlib's own import (its artists' docstrings and signatures are
-built at import) and its first text layout are most of what is left.
+quiet day (anchor 0.29 s) lessons took 0.88–1.02 s, 3.0–3.5× the anchor, and 104–113 MB;
+lesson 7, whose profile tables need pandas (0.17 s and 31 MB of its own), 1.12 s and 137 MB.
+Of a lesson's second, about 0.3 s is the kernel's start and 0.45 s importing numpy,
+matplotlib (its artists' docstrings and signatures are built at import) and ipympl; the
+apps, their widgets and their figures share the rest. What would close the gap to 1 s for
+every lesson on every day: kernels started from one process that has imported the
+libraries once (a forking kernel start — no such engine is a maintained part of Jupyter
+today).
 """
 
 from __future__ import annotations
