@@ -59,11 +59,11 @@ from urllib.parse import unquote_to_bytes
 
 import jinja2
 import psutil
-from nbconvert.exporters.templateexporter import TemplateExporter
 import tornado.web
 from jupyter_server.auth.logout import LogoutHandler
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
+from nbconvert.exporters.templateexporter import TemplateExporter
 from tornado.log import app_log
 from traitlets import List, Unicode
 from voila.app import Voila
@@ -75,8 +75,9 @@ from .course_page import course_page_html, lesson_number, lesson_url
 from .lesson_files import LessonContentsManager, TemplateAssetHandler
 from .serve import LessonNotFoundError, find_lesson
 
-__all__ = ["CompiledTemplates", "CoursePageHandler", "HostFilter", "LessonApplication", "LessonPageHandler", "LessonVoila",
-           "RefusedHostHandler", "host_name", "interface_addresses", "is_readable_path", "main"]
+__all__ = ["CompiledTemplates", "CoursePageHandler", "HostFilter", "LessonApplication", "LessonPageHandler",
+           "LessonVoila", "RefusedHostHandler", "host_name", "interface_addresses", "is_readable_path",
+           "keep_compiled_templates", "main"]
 
 ERROR_PAGES = Path(__file__).resolve().parent / "_error_pages"  # error.html for jupyter_server's handlers
 STANDARD_METHODS = frozenset(tornado.web.RequestHandler.SUPPORTED_METHODS)
@@ -286,9 +287,6 @@ class CompiledTemplates(jinja2.BytecodeCache):
 
     def dump_bytecode(self, bucket):
         self._code[bucket.key] = bucket.bytecode_to_string()
-
-    def clear(self):
-        self._code.clear()
 
 
 _COMPILED: dict[tuple, CompiledTemplates] = {}
