@@ -58,10 +58,12 @@ $(VPY):
 	  echo "error: '$(PYTHON) -m venv' failed. On Debian/Ubuntu: apt-get install python3-venv" >&2; \
 	  exit 1; }
 
-# (Re)install the project whenever pyproject.toml changes.
+# (Re)install the project whenever pyproject.toml changes, then compile the bytecode the
+# lesson kernels run on (python -OO; `kmeans-tutor serve` checks it again at each start).
 $(VENV)/.installed: pyproject.toml | $(VPY)
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install -e '.[dev]'
+	-$(VPY) -m kmeans_tutor.server.bytecode
 	@touch $@
 
 venv: $(VENV)/.installed

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
+
+from kmeans_tutor.server.bytecode import compile_for_kernels
+
+
+def optimised_kernels(plain: bool = False) -> bool:
+    """Whether the server would run its kernels as ``python -OO``, as ``kmeans-tutor serve``
+    decides it (their bytecode compiled, or compilable now); ``plain`` to measure without."""
+    if plain:
+        return False
+    problem = compile_for_kernels()
+    if problem is not None:
+        print(f"kernels run as plain python: {problem}", file=sys.stderr)
+    return problem is None
 
 
 def free_port() -> int:

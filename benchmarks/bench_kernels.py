@@ -53,8 +53,11 @@ import psutil
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
+from kmeans_tutor.server.bytecode import OPTIMIZE
 from kmeans_tutor.server.predrawn import prepare_lessons
 from kmeans_tutor.server.serve import voila_env
+
+from _serving import optimised_kernels  # noqa: E402  (benchmarks/_serving.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
@@ -69,13 +72,17 @@ widgets.Button(description="step")
 """
 
 
-def run_in_kernel(path: Path) -> dict:
-    """Start a kernel, run the notebook at ``path`` in it, measure the kernel process."""
+def run_in_kernel(path: Path, optimize: bool = False) -> dict:
+    """Start a kernel (as ``python -OO`` with ``optimize``), run the notebook at ``path`` in
+    it, measure the kernel process."""
     nb = nbformat.read(path, as_version=4)
     km = KernelManager(kernel_name="python3")
     start = time.perf_counter()
     # As Voilà starts a kernel for a page that waits for it (not preheated).
-    km.start_kernel(cwd=str(path.parent), env={**voila_env(), "VOILA_PREHEAT": "False"})
+    env = {**voila_env(), "VOILA_PREHEAT": "False"}
+    if optimize:  # as LessonKernelManager.kernel_optimize does
+        env["PYTHONOPTIMIZE"] = str(OPTIMIZE)
+    km.start_kernel(cwd=str(path.parent), env=env)
     try:
         client = NotebookClient(nb, km=km, timeout=300, allow_errors=False,
                                 resources={"metadata": {"path": str(path.parent)}})
@@ -92,8 +99,8 @@ def run_in_kernel(path: Path) -> dict:
             "rss_mb": mem.rss / 2**20, "pss_mb": getattr(mem, "pss", mem.uss) / 2**20}
 
 
-def measure(path: Path, repeat: int) -> dict:
-    runs = [run_in_kernel(path) for _ in range(repeat)]
+def measure(path: Path, repeat: int, optimize: bool) -> dict:
+    runs = [run_in_kernel(path, optimize) for _ in range(repeat)]
     return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
 
 
@@ -104,7 +111,10 @@ def main(argv=None) -> int:
     parser.add_argument("--no-predraw", action="store_true",
                         help="run the notebooks as written, 'static' cells included (what "
                              "'kmeans-tutor serve --no-predraw' serves)")
+    parser.add_argument("--plain-kernels", action="store_true",
+                        help="kernels as plain python ('kmeans-tutor serve --no-optimize')")
     args = parser.parse_args(argv)
+    optimize = optimised_kernels(args.plain_kernels)
     folder = ROOT / "lessons"
     if not args.no_predraw:  # what the server serves: the fixed figures drawn in advance
         folder = prepare_lessons(folder, out=sys.stderr)
@@ -119,11 +129,12 @@ def main(argv=None) -> int:
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(ONE_BUTTON)])
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, anchor)
-        results["one button (anchor)"] = measure(anchor, args.repeat)
+        results["one button (anchor)"] = measure(anchor, args.repeat, optimize)
     for path in chosen:
-        results[path.stem] = measure(path, args.repeat)
+        results[path.stem] = measure(path, args.repeat, optimize)
 
     floor = results["one button (anchor)"]
+    print("kernels as " + ("python -OO" if optimize else "plain python") + ", the anchor's too")
     print(f"{'notebook':38s} {'CPU s':>6s} {'÷ anchor':>8s} {'RSS MB':>7s} {'PSS MB':>7s} {'wall s':>7s}")
     for name, r in results.items():
         print(f"{name:38s} {r['cpu_s']:6.2f} {r['cpu_s'] / floor['cpu_s']:7.1f}× {r['rss_mb']:7.0f} "
@@ -136,7 +147,7 @@ def main(argv=None) -> int:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "kernels.json").write_text(json.dumps(
         {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-         "predrawn": not args.no_predraw, "notebooks": results},
+         "predrawn": not args.no_predraw, "kernels_optimised": optimize, "notebooks": results},
         indent=2))
     return 0
 

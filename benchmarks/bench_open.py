@@ -59,7 +59,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _serving import free_port, wait_port  # noqa: E402  (benchmarks/_serving.py)
+from _serving import free_port, optimised_kernels, wait_port  # noqa: E402  (benchmarks/_serving.py)
 from kmeans_tutor.server.predrawn import prepare_lessons  # noqa: E402
 from kmeans_tutor.server.serve import build_voila_command, list_lessons, voila_env  # noqa: E402
 
@@ -132,12 +132,13 @@ def write_floor(folder: Path) -> None:
     nbformat.write(nb, str(folder / FLOOR))
 
 
-def server_command(folder: Path, port: int, mode: str, pages: list[str]) -> list[str]:
+def server_command(folder: Path, port: int, mode: str, pages: list[str], optimize: bool = False) -> list[str]:
     """``kmeans-tutor serve``'s Voilà command for ``mode`` (no cap: the benchmark measures)."""
     if mode == "preheated":
         return build_voila_command(folder, port=port, max_kernels=0, preheat={name: 1 for name in pages},
-                                   fill_delay=86000)
-    cmd = build_voila_command(folder, port=port, max_kernels=0, preheat=0)  # renders progressively
+                                   fill_delay=86000, optimize_kernels=optimize)
+    cmd = build_voila_command(folder, port=port, max_kernels=0, preheat=0,  # renders progressively
+                              optimize_kernels=optimize)
     if mode == "plain":
         cmd = [arg for arg in cmd if not arg.startswith("--VoilaConfiguration.progressive_rendering")]
     return cmd
@@ -200,8 +201,10 @@ def open_page(browser, url: str, proc: subprocess.Popen | None = None) -> dict:
             "kernel_cpu_s": cpu, "shape": times["key"], "errors": errors}
 
 
-def run_mode(browser, mode: str, pages: list[str], rounds: int, predraw: bool = True) -> dict:
-    """Every page, ``rounds`` times, on one server serving in ``mode``."""
+def run_mode(browser, mode: str, pages: list[str], rounds: int, predraw: bool = True,
+             optimize: bool = False) -> dict:
+    """Every page, ``rounds`` times, on one server serving in ``mode`` (its kernels as
+    ``python -OO`` with ``optimize``)."""
     results = {name: [] for name in pages}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "lessons"
@@ -212,7 +215,7 @@ def run_mode(browser, mode: str, pages: list[str], rounds: int, predraw: bool = 
         for r in range(rounds):
             port = free_port()
             with open(Path(tmp) / f"voila-{mode}-{r}.log", "wb") as log:
-                proc = subprocess.Popen(server_command(folder, port, mode, pages), stdout=log,
+                proc = subprocess.Popen(server_command(folder, port, mode, pages, optimize), stdout=log,
                                         stderr=subprocess.STDOUT, env=voila_env(), start_new_session=True)
             try:
                 wait_port(port, proc)
@@ -285,7 +288,10 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=1, help="times each page is opened (median reported)")
     parser.add_argument("--no-predraw", action="store_true",
                         help="serve the notebooks as written ('kmeans-tutor serve --no-predraw')")
+    parser.add_argument("--plain-kernels", action="store_true",
+                        help="kernels as plain python ('kmeans-tutor serve --no-optimize')")
     args = parser.parse_args(argv)
+    optimize = optimised_kernels(args.plain_kernels)
     lessons = {n: paths[0].name for n, paths in list_lessons(ROOT / "lessons").items() if n > 0}
     wanted = sorted(lessons) if args.lessons == "all" else [int(n) for n in args.lessons.split(",")]
     pages = [FLOOR] + [lessons[n] for n in wanted]
@@ -300,7 +306,8 @@ def main(argv=None) -> int:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for mode in modes:
             print(f"{mode}:", flush=True)
-            results[mode] = run_mode(browser, mode, pages, args.rounds, predraw=not args.no_predraw)
+            results[mode] = run_mode(browser, mode, pages, args.rounds, predraw=not args.no_predraw,
+                                     optimize=optimize)
         browser.close()
     summ = summary(results)
     print()
@@ -309,7 +316,7 @@ def main(argv=None) -> int:
     out = RESULTS / "open.json"
     out.write_text(json.dumps({"machine": {"cpus": os.cpu_count(),
                                            "load_avg_at_end": os.getloadavg()},
-                               "predrawn": not args.no_predraw,
+                               "predrawn": not args.no_predraw, "kernels_optimised": optimize,
                                "summary": summ, "runs": results}, indent=2))
     print(f"\nwrote {out.relative_to(ROOT)}")
     return 0

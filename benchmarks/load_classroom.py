@@ -86,7 +86,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _serving import free_port, wait_port  # noqa: E402  (benchmarks/_serving.py)
+from _serving import free_port, optimised_kernels, wait_port  # noqa: E402  (benchmarks/_serving.py)
 from kmeans_tutor.server.predrawn import prepare_lessons  # noqa: E402
 from kmeans_tutor.server.serve import DEFAULT_FILL_DELAY, build_voila_command, list_lessons, voila_env  # noqa: E402
 
@@ -470,7 +470,8 @@ async def run(args) -> dict:
     lessons_dir = prepare_lessons(ROOT / "lessons", out=sys.stderr)
     cmd = build_voila_command(lessons_dir, port=port, cull_interval=CULL_INTERVAL,
                               cull_idle_timeout=CULL_IDLE_TIMEOUT, max_kernels=0,
-                              preheat={name: args.pool_size for name in args.lessons}, fill_delay=args.fill_delay)
+                              preheat={name: args.pool_size for name in args.lessons}, fill_delay=args.fill_delay,
+                              optimize_kernels=args.optimize)
     base = f"http://127.0.0.1:{port}"
     log_path = Path(tempfile.gettempdir()) / f"classroom-voila-{port}.log"
     log = open(log_path, "wb")
@@ -590,6 +591,7 @@ async def run(args) -> dict:
             "clicks_per_student": args.clicks,
             "batch_size": args.batch_size or args.students,
             "pool_size": args.pool_size,
+            "kernels_optimised": args.optimize,
             "fill_delay_s": args.fill_delay if args.pool_size else None,
             "pool_ready_after_s": pool_ready_s,
             "preheated_pages": server_log.count("Using pre-heated kernel"),
@@ -690,7 +692,10 @@ def main(argv=None) -> int:
     parser.add_argument("--fill-delay", type=float, default=DEFAULT_FILL_DELAY,
                         help="seconds before a preheated kernel that was handed out is replaced "
                              f"(default {DEFAULT_FILL_DELAY}, as kmeans-tutor serve)")
+    parser.add_argument("--plain-kernels", action="store_true",
+                        help="kernels as plain python ('kmeans-tutor serve --no-optimize')")
     args = parser.parse_args(argv)
+    args.optimize = optimised_kernels(args.plain_kernels)
     if args.batch_size is None:
         args.batch_size = 0 if args.clients == "protocol" else 10
     lessons = {n: paths[0].name for n, paths in list_lessons(ROOT / "lessons").items() if n > 0}

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import ast
 import io
+import json
+import os
 import re
 import time
 from pathlib import Path
@@ -171,13 +173,19 @@ def test_lesson_links_back_to_the_course_and_on_to_the_next(name):
 # --------------------------------------------------------------------------- running them
 
 
-def execute(name: str, folder: Path = LESSONS_DIR) -> tuple[nbformat.NotebookNode, float]:
+def execute(name: str, folder: Path = LESSONS_DIR, *, env: dict | None = None,
+            last: str | None = None) -> tuple[nbformat.NotebookNode, float]:
+    """Run a notebook in a fresh kernel (with ``env`` as its environment), ``last`` appended
+    as one more code cell when given."""
     from nbclient import NotebookClient
 
     nb = nbformat.read(str(folder / name), as_version=4)
+    if last is not None:
+        nb.cells.append(nbformat.v4.new_code_cell(last))
     start = time.perf_counter()
     NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(folder)}}).execute()
+                   resources={"metadata": {"path": str(folder)}}).execute(
+                       **({} if env is None else {"env": env}))
     return nb, time.perf_counter() - start
 
 
@@ -190,6 +198,35 @@ def prepared(tmp_path_factory):
                              out=io.StringIO())
     assert folder != LESSONS_DIR
     return folder
+
+
+@pytest.fixture(scope="module")
+def kernel_env():
+    """The environment of a kernel the server starts: ``python -OO``, its bytecode compiled
+    at start-up; here it may not write any, so a module left out would be compiled again.
+
+    Where that bytecode cannot be written (a read-only Python), the server runs plain
+    kernels, and so do these tests; in CI (``KMEANS_TUTOR_REQUIRE_OPTIMISED=1``, set by
+    .ci/run) it must be written.
+    """
+    from kmeans_tutor.server.bytecode import compile_for_kernels
+
+    problem = compile_for_kernels()
+    if problem is None:
+        return {**os.environ, "PYTHONOPTIMIZE": "2", "PYTHONDONTWRITEBYTECODE": "1"}
+    if os.environ.get("KMEANS_TUTOR_REQUIRE_OPTIMISED") == "1":
+        pytest.fail(problem)
+    return {**os.environ, "PYTHONOPTIMIZE": "0"}
+
+
+# Run last in a served lesson: the optimisation level, and the modules whose -OO bytecode
+# was missing (compiled in memory as the kernel started).
+UNCOMPILED = """
+import json as _json, os as _os, sys as _sys
+print(_json.dumps([_sys.flags.optimize, sorted(
+    name for name, module in list(_sys.modules.items())
+    if getattr(module, "__cached__", None) and not _os.path.exists(module.__cached__))]))
+"""
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -208,9 +245,10 @@ def test_lesson_runs_headless(name):
 
 
 @pytest.mark.parametrize("name", LESSONS)
-def test_served_lesson_runs_without_its_static_cells(name, prepared):
-    """What a student's kernel runs: the cells not tagged 'static', on their own. Every
-    static cell of the notebook is in the page already, as its output."""
+def test_served_lesson_runs_without_its_static_cells(name, prepared, kernel_env):
+    """What a student's kernel runs, as the server runs it: the cells not tagged 'static',
+    on their own, in ``python -OO`` with nothing to compile. Every static cell of the
+    notebook is in the page already, as its output."""
     from kmeans_tutor.server.predrawn import PREDRAWN_KEY, STATIC_TAG
 
     written = read(name)
@@ -221,7 +259,10 @@ def test_served_lesson_runs_without_its_static_cells(name, prepared):
     shown = {c.id for c in static if _shows_something(c)}
     assert shown <= {c.id for c in drawn} <= {c.id for c in static}
     assert len(code_cells(served)) == len(code_cells(written)) - len(static)
-    nb, _ = execute(name, prepared)
+    nb, _ = execute(name, prepared, env=kernel_env, last=UNCOMPILED)
+    optimize, uncompiled = json.loads(nb.cells.pop().outputs[0].text)
+    assert optimize == int(kernel_env["PYTHONOPTIMIZE"])
+    assert not optimize or not uncompiled, f"{name}: no -OO bytecode for {uncompiled} (KERNEL_PACKAGES in server/bytecode.py)"
     outputs = [o for c in code_cells(nb) for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
     assert [o for o in outputs if WIDGET_MIME in o.get("data", {})], f"{name}: no widget"

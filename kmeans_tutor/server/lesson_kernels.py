@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import os
 import time
 
 import psutil
@@ -99,7 +100,8 @@ class LessonKernelManager(AsyncMappingKernelManager):
 
     Configure with ``--LessonKernelManager.max_kernels=N``,
     ``--LessonKernelManager.min_available_mb=M`` and
-    ``--LessonKernelManager.connect_grace=S`` (all 0 to switch off).
+    ``--LessonKernelManager.connect_grace=S`` (all 0 to switch off), and
+    ``--LessonKernelManager.kernel_optimize=2`` to start kernels as ``python -OO``.
     """
 
     max_kernels = Int(0, min=0, config=True,
@@ -109,6 +111,10 @@ class LessonKernelManager(AsyncMappingKernelManager):
     refill_interval = Float(3.0, min=0, config=True,
                             help="Seconds between the starts of preheated kernels that replace ones "
                                  "handed out (0: no pacing).")
+    kernel_optimize = Int(0, min=0, max=2, config=True,
+                          help="Python's optimisation level for the kernels (PYTHONOPTIMIZE): 2 runs "
+                               "them as python -OO, without docstrings or asserts "
+                               "(kmeans_tutor.server.bytecode); 0 as plain python.")
     connect_grace = Float(0.0, min=0, config=True,
                           help="Shut down a kernel whose page has not connected to it this many seconds "
                                "after the kernel's last activity (its start, its lesson run, its hand-out "
@@ -230,6 +236,8 @@ class LessonKernelManager(AsyncMappingKernelManager):
         new = kernel_id is None or kernel_id not in self  # not a restart in place
         if new:
             self.check_room()
+        if self.kernel_optimize:
+            kwargs["env"] = {**(kwargs.get("env") or os.environ), "PYTHONOPTIMIZE": str(self.kernel_optimize)}
         # Counted from the check on, so that pages arriving together cannot all pass it.
         self._starting += 1
         try:

@@ -277,3 +277,23 @@ def test_a_restart_in_place_does_not_start_a_grace(graced):
     idle_for(graced, kernel_id, GRACE * 10)
     run(graced.shut_down_unconnected())
     assert kernel_id in graced
+
+
+def test_kernels_start_as_python_OO_when_asked(monkeypatch, tmp_path):
+    seen = []
+
+    async def fake_start(self, *args, **kwargs):
+        seen.append(kwargs.get("env"))
+        return f"k{len(seen)}"
+
+    monkeypatch.setattr(AsyncMappingKernelManager, "start_kernel", fake_start)
+    monkeypatch.setenv("KMEANS_TUTOR_PROBE", "kept")
+    plain = LessonKernelManager(root_dir=str(tmp_path))
+    run(plain.start_kernel(kernel_name="python3"))
+    run(plain.start_kernel(kernel_name="python3", env={"VOILA_PREHEAT": "False"}))
+    assert seen == [None, {"VOILA_PREHEAT": "False"}]
+    optimised = LessonKernelManager(root_dir=str(tmp_path), kernel_optimize=2)
+    run(optimised.start_kernel(kernel_name="python3"))  # no env: the server's own, plus the level
+    run(optimised.start_kernel(kernel_name="python3", env={"VOILA_PREHEAT": "True", "A": "b"}))
+    assert seen[2]["PYTHONOPTIMIZE"] == "2" and seen[2]["KMEANS_TUTOR_PROBE"] == "kept"
+    assert seen[3] == {"VOILA_PREHEAT": "True", "A": "b", "PYTHONOPTIMIZE": "2"}

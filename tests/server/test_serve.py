@@ -607,6 +607,8 @@ def started(monkeypatch):
     """Run serve() against :class:`FakeVoila`; returns what it printed."""
     monkeypatch.setattr(subprocess, "Popen", FakeVoila)
     monkeypatch.setattr(serve_module, "_wait_for_port", lambda *args: True)
+    # The bytecode is in place (tests/server/test_bytecode.py compiles it for real).
+    monkeypatch.setattr(serve_module, "compile_for_kernels", lambda: None)
 
     def start(lessons, **kwargs):
         out = io.StringIO()
@@ -692,6 +694,45 @@ def test_preheat_beyond_the_cap_fails_before_starting(lessons, started, memory):
     with pytest.raises(ValueError, match="needs 6 kernels, more than max_kernels"):
         started(lessons, preheat=2, max_kernels=4)
     assert len(FakeVoila.commands) == before
+
+
+# --- kernels as python -OO ----------------------------------------------------------------
+
+
+def test_kernels_run_as_python_OO_when_their_bytecode_is_in_place(lessons, started):
+    said = started(lessons)
+    assert "Lesson kernels run as python -OO (no docstrings or asserts: about 10 MB less each)." in said
+    assert _option(FakeVoila.commands[-1], "LessonKernelManager.kernel_optimize") == "2"
+
+
+def test_kernels_run_plain_when_their_bytecode_cannot_be_written(lessons, started, monkeypatch):
+    problem = "could not write the optimised bytecode of /usr/lib/python3/dist-packages/numpy (read-only)"
+    monkeypatch.setattr(serve_module, "compile_for_kernels", lambda: problem)
+    said = started(lessons)
+    assert f"Lesson kernels run as plain python: {problem}." in said
+    assert not [arg for arg in FakeVoila.commands[-1] if "kernel_optimize" in arg]
+
+
+def test_no_optimize_neither_compiles_nor_optimises(lessons, started, monkeypatch):
+    calls = []
+    monkeypatch.setattr(serve_module, "compile_for_kernels", lambda: calls.append(1))
+    said = started(lessons, optimize_kernels=False)
+    assert calls == [] and "Lesson kernels" not in said
+    assert not [arg for arg in FakeVoila.commands[-1] if "kernel_optimize" in arg]
+
+
+def test_build_voila_command_optimises_kernels_only_when_asked(lessons):
+    assert not [arg for arg in build_voila_command(lessons) if "kernel_optimize" in arg]
+    assert _option(build_voila_command(lessons, optimize_kernels=True),
+                   "LessonKernelManager.kernel_optimize") == "2"
+
+
+@pytest.mark.parametrize("args, expected", [([], True), (["--no-optimize"], False)])
+def test_cli_no_optimize_reaches_serve(lessons, monkeypatch, args, expected):
+    seen = {}
+    monkeypatch.setattr(cli, "serve", lambda *a, **kw: seen.update(kw) or 0)
+    assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons), *args]) == 0
+    assert seen["optimize_kernels"] is expected
 
 
 # --- lessons with their fixed figures drawn in advance ------------------------------------
