@@ -34,6 +34,7 @@ OPTIMIZE = 2  # python -OO: no asserts, no docstrings
 # lesson and checks that none of its modules is left out). Missing ones are skipped.
 KERNEL_PACKAGES = (
     "kmeans_tutor",
+    "_distutils_hack",  # loaded at every start by setuptools' .pth file, where it is installed
     "IPython", "ipykernel", "ipykernel_launcher", "ipympl", "ipywidgets", "comm", "debugpy", "jupyter_client",
     "jupyter_core", "matplotlib_inline", "traitlets", "tornado", "zmq", "psutil", "platformdirs",
     "pygments", "packaging", "typing_extensions",
@@ -47,7 +48,7 @@ KERNEL_STDLIB_PACKAGES = (
     "xmlrpc", "zoneinfo",
 )
 # Test suites and demos shipped inside packages: never imported by a kernel.
-_SKIP = re.compile(r"[/\\](tests?|testing|idlelib|tkinter|turtledemo|lib2to3|ensurepip)[/\\]")
+_SKIP = re.compile(r"[/\\](tests?|idlelib|tkinter|turtledemo|lib2to3|ensurepip)[/\\]")
 
 
 def _package_sources(names) -> list[tuple[Path, bool]]:
