@@ -96,7 +96,14 @@ def guard_canvas(canvas) -> None:
             return
         if content["type"] == "draw":
             fit = getattr(canvas, "_kt_fit", None)
-            if fit is not None and fit.hold(canvas, lambda: original(widget, content, buffers)):
+
+            def answer():
+                # Drawn in full once the width is known: that picture shows every change
+                # made before it, so a later request with nothing new can be answered by it.
+                canvas._kt_draw_wanted = False
+                original(widget, content, buffers)
+
+            if fit is not None and fit.hold(canvas, answer):
                 return
             if not getattr(canvas, "_kt_draw_wanted", False) and _picture_is_current(canvas):
                 canvas._png_is_old = True

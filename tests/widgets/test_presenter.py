@@ -8,7 +8,8 @@ pytestmark = pytest.mark.usefixtures("restore_backend")
 from kmeans_tutor.widgets.choose_k import ChooseKApp  # noqa: E402
 from kmeans_tutor.widgets.compare import CompareApp  # noqa: E402
 from kmeans_tutor.widgets.figure import (  # noqa: E402
-    FIT_APP_CLASS, FIT_WIDTH, MAX_CANVAS_CSS, PRESENTER_CLASS, FigureFit, app_figure, freeze_layout)
+    FIT_APP_CLASS, FIT_WIDTH, MAX_CANVAS_CSS, PRESENTER_CLASS, FigureFit, app_figure, freeze_layout,
+    refresh)
 from kmeans_tutor.widgets.segments import SegmentsApp  # noqa: E402
 from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
 from kmeans_tutor.widgets.stepper import StepperApp  # noqa: E402
@@ -185,14 +186,25 @@ def test_in_a_voila_page_the_first_picture_waits_for_the_width(monkeypatch, make
     app = make()
     figs = [entry[0] for entry in app.fit._figures]
     drawn = {id(f): _draws(monkeypatch, f) for f in figs}
+    sent = {id(f): [] for f in figs}
     for fig in figs:
+        fig.canvas.syncing_data_url = False  # the page's canvas is ready
+        monkeypatch.setattr(fig.canvas, "send_binary", sent[id(fig)].append)
         _ask_for_picture(fig.canvas)
+        refresh(fig, immediate=False)  # the app changes it while the request waits
     assert all(not d for d in drawn.values())  # kept until the page says how wide the app is
     app.fit.probe.value = "1260x720"
     for fig in figs:
         assert drawn[id(fig)] == [_css(fig)]  # one picture, at the page's size
         assert _css(fig)[0] == 1252
-    _ask_for_picture(figs[0].canvas)  # later requests are answered at once
+        assert len(sent[id(fig)]) == 1
+    # The page asks again once it has shown the picture: answered at once, and with nothing
+    # changed since, by the same picture, not by drawing the figure again.
+    for fig in figs:
+        _ask_for_picture(fig.canvas)
+        assert len(drawn[id(fig)]) == 1 and len(sent[id(fig)]) == 2
+    refresh(figs[0], immediate=False)  # changed again (playback): the next request draws
+    _ask_for_picture(figs[0].canvas)
     assert len(drawn[id(figs[0])]) == 2
 
 
@@ -203,16 +215,19 @@ def test_a_page_that_never_reports_a_width_still_gets_its_picture(monkeypatch):
     fig = app.fig
     start = _css(fig)
     monkeypatch.setattr(fig.canvas, "new_timer", lambda interval: timers.append(interval) or _Timer())
+    fig.canvas.syncing_data_url = False  # the page's canvas is ready
+    sent = []
+    monkeypatch.setattr(fig.canvas, "send_binary", sent.append)
     drawn = _draws(monkeypatch, fig)
     _ask_for_picture(fig.canvas)
     _ask_for_picture(fig.canvas)  # a page asking again keeps one request, one timer
     for junk in ("", "wide", "nanxnan", "-5x300"):  # not a width: keeps waiting
         app.fit.probe.value = junk
-    assert drawn == [] and timers == [1000]
+    assert drawn == [] and sent == [] and timers == [1000]
     _Timer.last.fire()  # WIDTH_WAIT later, as the kernel's event loop would
-    assert drawn == [start]
-    _ask_for_picture(fig.canvas)
-    assert drawn == [start, start] and timers == [1000]
+    assert drawn == [start] and len(sent) == 1
+    _ask_for_picture(fig.canvas)  # answered at once (nothing changed: the same picture)
+    assert drawn == [start] and len(sent) == 2 and timers == [1000]
 
 
 @pytest.mark.parametrize("preheat", [None, "True"], ids=["outside Voilà", "preheated"])
