@@ -98,8 +98,9 @@ def compile_for_kernels(packages=KERNEL_PACKAGES, *, stdlib: bool = True, worker
         None when every file has its bytecode, so that kernels can run as ``python -OO``
         without compiling anything; otherwise why not, in one line.
     """
-    folders = [(path, sys.getrecursionlimit()) for path, is_folder in _package_sources(packages) if is_folder]
-    files = [path for path, is_folder in _package_sources(packages) if not is_folder]
+    sources = _package_sources(packages)
+    folders = [(path, sys.getrecursionlimit()) for path, is_folder in sources if is_folder]
+    files = [path for path, is_folder in sources if not is_folder]
     if stdlib:
         folders += _stdlib_sources()
     failed = [str(path) for path, depth in folders
