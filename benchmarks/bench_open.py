@@ -12,7 +12,10 @@ fresh browser context, one page at a time, so every figure is a single student's
   not hidden, and no loading screen over it);
 * **interactive**: navigation start → the loading screen is gone, every cell has run (no
   placeholder left), every widget and picture is drawn (each ipympl canvas has pixels, each
-  image has loaded) and nothing new appeared for 1.5 s. The figure is the last change;
+  image has loaded) and nothing new appeared for 1.5 s — no widget, and no picture
+  resized: a picture first drawn at its starting size and then at the page's width counts
+  when it has its final size (ipympl shows the old picture stretched meanwhile, so the
+  canvas never looks empty). The figure is the last change;
 * **kernel CPU**: the CPU seconds the server's kernels spent from the request until the page
   was interactive. Cold, that is the page's whole kernel: its start, the lesson's cells, and
   the work the page asks for when it connects (each figure's first picture at the page's
@@ -98,7 +101,8 @@ async ([stableMs, timeoutMs]) => {
       && document.querySelectorAll(".voila-skeleton-container").length === 0
       && canvases.every(canvasDrawn) && images.every(i => i.complete && i.naturalWidth > 0);
     const key = [document.querySelectorAll(".jupyter-widgets").length, canvases.length, images.length,
-                 document.querySelectorAll(".jp-OutputArea-output").length].join("/");
+                 document.querySelectorAll(".jp-OutputArea-output").length,
+                 canvases.map(c => c.width + "x" + c.height).join(",")].join("/");
     return {ready, key};
   };
   let text = null, changedAt = null, lastKey = null;

@@ -13,9 +13,9 @@ whole picture so that its text stays legible and nothing is cut off, and
 
 Every picture costs the kernel a draw, so none is drawn in vain: a page that asks again
 for a picture that has not changed gets the last one again (:func:`guard_canvas`), and in a
-kernel running a lesson for a waiting page each figure's first picture waits for the
-page's width, so the figure is laid out and drawn once, at that width
-(:meth:`FigureFit.wait_for_width`, :func:`freeze_layout`).
+Voilà page each app figure's first picture waits for the page's width, so the figure is
+drawn once, at that width (:meth:`FigureFit.wait_for_width`); in a kernel running a lesson
+for a waiting page it is also laid out once, at that width (:func:`freeze_layout`).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib._pylab_helpers import Gcf
 from matplotlib.backend_bases import ResizeEvent
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
@@ -74,6 +75,12 @@ def running_for_a_page() -> bool:
     ``VOILA_PREHEAT`` in every kernel it starts, "False" unless the kernel was started
     in advance (preheated) and ran the lesson before anyone asked for it."""
     return os.environ.get("VOILA_PREHEAT") == "False"
+
+
+def started_by_voila() -> bool:
+    """True in any kernel Voilà started: for a waiting page, or preheated for the next one
+    (see :func:`running_for_a_page`). Its apps are shown in a Voilà page, never in a notebook."""
+    return os.environ.get("VOILA_PREHEAT") in ("False", "True")
 
 
 def guard_canvas(canvas) -> None:
@@ -197,17 +204,21 @@ def _diff_image(canvas):
     canvas._kt_sent_at = now
     pixels = np.asarray(canvas.get_renderer().buffer_rgba())
     buff = pixels.view(np.uint32).squeeze(2)
-    if (close or canvas._force_full or buff.shape != canvas._last_buff.shape
-            or (pixels[:, :, 3] != 255).any()):
-        canvas.set_image_mode("full")
-        output = buff
-    else:
-        canvas.set_image_mode("diff")
-        output = np.where(buff != canvas._last_buff, buff, 0)
-    canvas._last_buff = buff.copy()
+    full = (close or canvas._force_full or buff.shape != canvas._last_buff.shape
+            or (pixels[:, :, 3] != 255).any())
+    # The same whole picture again (the page asks after each resize message): the last
+    # PNG, not a new one of the same pixels (10–15 ms for an app figure).
+    same = full and getattr(canvas, "_kt_full_png", None) is not None and np.array_equal(buff, canvas._last_buff)
+    canvas.set_image_mode("full" if full else "diff")
     canvas._force_full = False
     canvas._png_is_old = False
-    return png_bytes(output.view(np.uint8).reshape((*output.shape, 4)))
+    if same:
+        return canvas._kt_full_png
+    output = buff if full else np.where(buff != canvas._last_buff, buff, 0)
+    canvas._last_buff = buff.copy()
+    png = png_bytes(output.view(np.uint8).reshape((*output.shape, 4)))
+    canvas._kt_full_png = png if full else None
+    return png
 
 
 def _clamp(value, low: float, high: float, default: float) -> float:
@@ -292,6 +303,30 @@ class _LayoutOnceAtDraw(ConstrainedLayoutEngine):
     def execute(self, fig):
         super().execute(fig)
         fig.set_layout_engine("none")
+
+
+def draw_ahead(fig: Figure) -> None:
+    """In a preheated kernel, draw a figure of a fixed size now, while no page waits for it.
+
+    The page's first request for its picture is then answered with that picture, not with
+    a draw (:func:`guard_canvas`): 30–50 ms a quiz picture. Elsewhere nothing is drawn:
+    in a kernel running a lesson for a waiting page, the lesson's later cells would wait
+    for it. Figures that follow the page's width (:class:`FigureFit`) are not drawn
+    ahead, since their size is not known until the page reports it.
+
+    Only Agg draws: ipympl's own draw would also send the picture to a page that is not
+    there yet and keep it as the canvas's still image (``_data_url``) without the
+    ``data:`` prefix, which the page, once it comes, cannot load (the canvas then stays blank).
+    """
+    if os.environ.get("VOILA_PREHEAT") != "True":
+        return
+    canvas = fig.canvas
+    FigureCanvasAgg.draw(canvas)
+    if hasattr(canvas, "_last_buff"):  # the web canvas's last picture: this one, sent whole
+        canvas._last_buff = np.asarray(canvas.get_renderer().buffer_rgba()).view(np.uint32).squeeze(2).copy()
+        canvas._kt_full_png = None
+        canvas._force_full = True
+        canvas._png_is_old = True
 
 
 def refresh(fig: Figure, *, immediate: bool = True) -> None:
@@ -455,18 +490,19 @@ class FigureFit:
         self._timer = None
 
     def wait_for_width(self):
-        """In a page that is running its lesson, let each figure's first picture wait for
-        the app's width.
+        """In a Voilà page, let each figure's first picture wait for the app's width.
 
         A page asks every canvas for a picture as soon as it exists, and reports the app's
         width a moment later (the lesson template, once the app is laid out). Drawn at
         once, each figure would be drawn at its starting size, then laid out and drawn
-        again at the page's, while the lesson's later cells wait for the kernel. Here the
-        request is answered once the width is known (or after :data:`WIDTH_WAIT` seconds,
-        for a page that never reports one). A preheated kernel (idle when the page comes)
-        draws at once, and outside Voilà (a notebook, tests) nothing waits.
+        again at the page's: in a kernel running the lesson for the page, while the
+        lesson's later cells wait; in a preheated kernel, while the page's width waits
+        behind those first pictures (0.3 s of a preheated lesson 4 page, both steppers
+        drawn at a size no one saw). Here the request is answered once the width is known
+        (or after :data:`WIDTH_WAIT` seconds, for a page that never reports one). Outside
+        Voilà (a notebook, tests) nothing waits.
         """
-        if not running_for_a_page() or self.width is not None:
+        if not started_by_voila() or self.width is not None:
             return
         self._waiting = True
         for fig, *_ in self._figures:

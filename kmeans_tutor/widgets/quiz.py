@@ -50,7 +50,7 @@ from ..core.validation import check_array, check_random_state
 from ..views.palette import cluster_style, edge_color
 from ..views.step_views import data_limits
 from .base import quiet
-from .figure import app_figure, freeze_layout, refresh
+from .figure import app_figure, draw_ahead, freeze_layout, refresh
 
 __all__ = ["Question", "NearestCentreQuestion", "nearest_centre_questions", "QuizModel", "Quiz",
            "quiz_from"]
@@ -498,6 +498,7 @@ class _CentrePicture:
                                   f"{_num(q.sq_distances[q.answer])})", fontsize=9, alpha=0.0)
         self.ax = ax
         freeze_layout(fig)
+        draw_ahead(fig)
 
     def reveal(self):
         for a in (*self.lines, *self.texts):

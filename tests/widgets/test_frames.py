@@ -108,3 +108,35 @@ def test_frames_in_quick_succession_are_sent_whole(clock):
     assert modes == ["diff", "full", "full", "diff", "diff"]
     screen = sent[-1][1]
     assert screen.shape[:2] == np.asarray(app.fig.canvas.get_renderer().buffer_rgba()).shape[:2]
+
+
+def test_the_same_whole_picture_is_sent_again_without_encoding_it_again(clock, monkeypatch):
+    """After each resize message the page asks for the whole picture again: the last PNG is
+    sent if nothing changed, and a new one as soon as anything did (a step, even after a
+    diff frame)."""
+    app = StepperApp(dataset="blobs", k=3, init="random", seed=0)
+    sent = frames(app)
+    canvas = app.fig.canvas
+    encoded = []
+    monkeypatch.setattr(figure_module, "png_bytes", lambda rgba, level=1: encoded.append(1) or png_bytes(rgba, level))
+
+    def whole_again():
+        canvas._force_full = True  # the page's "refresh"
+        canvas._png_is_old = True
+        canvas.manager.refresh_all()
+        return sent[-1]
+
+    canvas.draw()
+    assert len(encoded) == 1 and sent[-1][0] == "full"
+    for _ in range(2):
+        mode, pixels = whole_again()
+        assert mode == "full" and len(encoded) == 1  # the same bytes, not encoded again
+        assert np.array_equal(pixels, np.asarray(canvas.get_renderer().buffer_rgba()))
+    clock.now += 1.0
+    app.model.step()  # a diff frame: the page's picture is no longer the kept PNG
+    assert sent[-1][0] == "diff" and len(encoded) == 2
+    mode, pixels = whole_again()
+    assert mode == "full" and len(encoded) == 3
+    assert np.array_equal(pixels, np.asarray(canvas.get_renderer().buffer_rgba()))
+    whole_again()
+    assert len(encoded) == 3

@@ -179,10 +179,13 @@ def _ask_for_picture(canvas):
     canvas._msg_callbacks(canvas, {"type": "draw"}, [])
 
 
+@pytest.mark.parametrize("kernel", ["False", "True"], ids=["for the page", "preheated"])
 @pytest.mark.parametrize("make", [_stepper, _compare, _choose_k, _segments],
                          ids=["stepper", "compare", "choose_k", "segments"])
-def test_in_a_voila_page_the_first_picture_waits_for_the_width(monkeypatch, make):
-    monkeypatch.setenv("VOILA_PREHEAT", "False")  # as Voilà starts a kernel for a page
+def test_in_a_voila_page_the_first_picture_waits_for_the_width(monkeypatch, make, kernel):
+    """Whether Voilà started the kernel for the page or preheated it: a picture at the
+    starting size would be drawn for nothing, and the page's width would wait behind it."""
+    monkeypatch.setenv("VOILA_PREHEAT", kernel)  # as Voilà starts a kernel
     app = make()
     figs = [entry[0] for entry in app.fit._figures]
     drawn = {id(f): _draws(monkeypatch, f) for f in figs}
@@ -230,8 +233,8 @@ def test_a_page_that_never_reports_a_width_still_gets_its_picture(monkeypatch):
     assert drawn == [start] and len(sent) == 2 and timers == [1000]
 
 
-@pytest.mark.parametrize("preheat", [None, "True"], ids=["outside Voilà", "preheated"])
-def test_a_picture_is_never_kept_waiting_outside_a_running_page(monkeypatch, preheat):
+@pytest.mark.parametrize("preheat", [None, "", "no"], ids=["outside Voilà", "empty", "unknown"])
+def test_a_picture_is_never_kept_waiting_outside_voila(monkeypatch, preheat):
     if preheat is None:
         monkeypatch.delenv("VOILA_PREHEAT", raising=False)
     else:

@@ -276,3 +276,43 @@ def test_the_answer_title_is_hidden_until_revealed_and_nothing_is_laid_out_again
     assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height  # not cut off
     assert text.startswith(f"Nearest: centre {quiz.questions[0].answer + 1}")
     assert layouts == [fig]  # once, at build or at the first picture
+
+
+@pytest.mark.parametrize("kernel", [None, "False", "True"],
+                         ids=["notebook", "running page", "preheated"])
+def test_a_preheated_kernel_has_the_pictures_ready_before_the_page_comes(kernel, monkeypatch):
+    """Preheated, each picture is drawn while the lesson runs, and the page's first request
+    is answered with it, whole, without drawing again. Elsewhere nothing is drawn until the
+    page asks (a page running its lesson would wait for it)."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    if kernel is None:
+        monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    else:
+        monkeypatch.setenv("VOILA_PREHEAT", kernel)
+    draws = []
+    original = FigureCanvasAgg.draw
+    monkeypatch.setattr(FigureCanvasAgg, "draw", lambda canvas: draws.append(canvas) or original(canvas))
+    X = load_dataset("blobs").X
+    C = run_kmeans(X, 4, random_state=0)[3].centers
+    quiz = Quiz(nearest_centre_questions(X, C, n=2, random_state=1))
+    canvases = [card.picture.fig.canvas for card in quiz._cards]
+    assert draws == (canvases if kernel == "True" else [])
+    # Nothing sent before the page is there, and no still image its canvas could not load.
+    assert all(not c._data_url for c in canvases)
+    sent = {id(c): [] for c in canvases}
+    for canvas in canvases:  # the page's canvas starts, then asks for its picture
+        canvas.syncing_data_url = False
+        monkeypatch.setattr(canvas, "send_binary", sent[id(canvas)].append)
+        for message in ("refresh", "send_image_mode", "initialized", "draw"):
+            canvas._msg_callbacks(canvas, {"type": message}, [])
+    assert len(draws) == len(canvases)  # each picture drawn once, ahead or when asked
+    for canvas in canvases:
+        assert canvas._current_image_mode == "full" and len(sent[id(canvas)]) == 1
+        page = np.asarray(Image.open(io.BytesIO(sent[id(canvas)][0])).convert("RGBA"))
+        canvas.figure.stale = True
+        original(canvas)  # drawn now, from scratch: the same picture
+        assert np.array_equal(page, np.asarray(canvas.get_renderer().buffer_rgba()))
