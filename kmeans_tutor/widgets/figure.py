@@ -125,6 +125,11 @@ def guard_canvas(canvas) -> None:
             content["width"] = _clamp(content.get("width"), 100, MAX_CANVAS_CSS[0], 800)
             content["height"] = _clamp(content.get("height"), 80, MAX_CANVAS_CSS[1], 600)
         original(widget, content, buffers)
+        if content["type"] == "initialized":
+            # A page whose kernel was running before it came (preheated) makes its canvas
+            # resizable by hand, with a grab handle in the corner; the figure follows the
+            # page instead, so the page is told again that it is not.
+            canvas.send_state("resizable")
 
     canvas.on_msg(original, remove=True)
     canvas.on_msg(checked)

@@ -37,6 +37,29 @@ PICTURES_DRAWN_JS = """
 """
 
 
+# True once the first picture of every app is as wide as the app (less its 8 px of margins).
+FITTED_JS = """
+() => {
+  const apps = [...document.querySelectorAll('.kt-fit-app')];
+  return apps.length > 0 && apps.every(app => {
+    const canvas = app.querySelector('.jupyter-matplotlib-figure canvas');
+    return canvas && Math.abs(app.clientWidth - 8 - canvas.getBoundingClientRect().width) <= 2;
+  });
+}
+"""
+
+# For each picture: whether the corner of its top canvas is painted (ipympl's grab handle).
+RESIZE_HANDLES_JS = """
+() => [...document.querySelectorAll('.jupyter-matplotlib-figure')].map(fig => {
+  const canvases = fig.querySelectorAll('canvas');
+  const top = canvases[canvases.length - 1];
+  const d = top.getContext('2d').getImageData(top.width - 6, top.height - 6, 4, 4).data;
+  for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) return true;
+  return false;
+})
+"""
+
+
 @pytest.fixture(scope="module")
 def preheated_server(start_server, tmp_path_factory, wait_for_log):
     folder = tmp_path_factory.mktemp("two-lessons")
@@ -73,5 +96,10 @@ def test_a_lesson_other_than_the_first_opens_from_its_pool(preheated_server, bro
         page.wait_for_function(PICTURES_DRAWN_JS, arg=PICTURES, timeout=60_000, polling=200)
         errors = page.locator('.voila-error, [data-mime-type="application/vnd.jupyter.stderr"]')
         assert errors.count() == 0, "\n".join(errors.all_inner_texts())
+        # The app's picture becomes as wide as the app, and no picture has the grab handle
+        # of a canvas resizable by hand.
+        page.wait_for_function(FITTED_JS, timeout=30_000, polling=200)
+        handles = page.evaluate(RESIZE_HANDLES_JS)
+        assert handles and not any(handles), handles
     finally:
         context.close()

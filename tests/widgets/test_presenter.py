@@ -345,3 +345,18 @@ def test_in_a_running_page_figures_are_laid_out_once_at_the_page_width(monkeypat
     assert sorted(map(id, executed)) == sorted(map(id, figures))  # once each, at the page's width
     for a, b in zip(positions(at_once), positions(waiting)):
         assert np.allclose(a, b, rtol=0, atol=1e-4)  # a fraction of the figure: < 0.1 px
+
+
+def test_a_page_is_told_again_that_a_canvas_is_not_resizable_by_hand(monkeypatch):
+    """A page whose kernel ran before it came (preheated) makes each canvas resizable by
+    hand, with a grab handle; when the canvas says it is ready, the kernel says it is not."""
+    app = _stepper()
+    canvas = app.fig.canvas
+    sent = []
+    monkeypatch.setattr(canvas, "send_state",
+                        lambda key=None: key == "resizable" and sent.append((key, canvas.resizable)))
+    for message in ("refresh", "send_image_mode"):
+        canvas._msg_callbacks(canvas, {"type": message}, [])
+    assert sent == []
+    canvas._msg_callbacks(canvas, {"type": "initialized"}, [])
+    assert sent == [("resizable", False)]
