@@ -238,16 +238,21 @@ def test_quiz_accepts_both_kinds_and_reveals_distances():
     assert quiz.model.summary == "1 of 3 right first time · 2 of 3 answered"
 
 
+def _as_kernel(monkeypatch, preheat):
+    """Run as a kernel outside Voilà (None) or as one Voilà started (VOILA_PREHEAT=preheat)."""
+    if preheat is None:
+        monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    else:
+        monkeypatch.setenv("VOILA_PREHEAT", preheat)
+
+
 @pytest.mark.parametrize("page", [None, "False"], ids=["notebook", "running page"])
 def test_the_answer_title_is_hidden_until_revealed_and_nothing_is_laid_out_again(page, monkeypatch):
     """The picture's layout makes room for the answer's title once; until the reveal the
     title draws no pixel, after it the title is inside the picture and the axes have not moved."""
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
-    if page is None:
-        monkeypatch.delenv("VOILA_PREHEAT", raising=False)
-    else:
-        monkeypatch.setenv("VOILA_PREHEAT", page)
+    _as_kernel(monkeypatch, page)
     layouts = []
     original = ConstrainedLayoutEngine.execute
     monkeypatch.setattr(ConstrainedLayoutEngine, "execute",
@@ -289,10 +294,7 @@ def test_a_preheated_kernel_has_the_pictures_ready_before_the_page_comes(kernel,
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
-    if kernel is None:
-        monkeypatch.delenv("VOILA_PREHEAT", raising=False)
-    else:
-        monkeypatch.setenv("VOILA_PREHEAT", kernel)
+    _as_kernel(monkeypatch, kernel)
     draws = []
     original = FigureCanvasAgg.draw
     monkeypatch.setattr(FigureCanvasAgg, "draw", lambda canvas: draws.append(canvas) or original(canvas))
