@@ -7,6 +7,9 @@ import os
 
 # Headless drawing for every test; must happen before anything imports pyplot.
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Every test computes its numbers: tables kept between runs (kmeans_tutor.data.kept) are
+# turned on only by the tests of that module, each in a folder of its own.
+os.environ["KMEANS_TUTOR_TABLES"] = "off"
 
 import numpy as np
 import pytest

@@ -42,7 +42,9 @@ from ..core.metrics import silhouette_samples
 from ..core.steps import format_inertia
 from ..core.validation import MAX_SEED
 from ..core.trace import Trace
+from ..data.kept import kept_table
 from ..data.mall import DEFAULT_FEATURES
+from ..data.resolver import UPLOAD
 from ..views.analysis import ElbowView, SilhouetteView
 from ..views.step_views import StepView
 from .base import DataModel, message_html, quiet, warning_html
@@ -82,7 +84,10 @@ class ChooseKModel(DataModel):
     -------
     scores : dict of ndarray
         ``elbow_scores(X, range(1, k_max + 1), n_init=10, random_state=seed)``:
-        the columns k, inertia, silhouette and seconds.
+        the columns k, inertia, silhouette and seconds. For the package's own
+        data sets the table is computed once per machine and read back after
+        (:mod:`~kmeans_tutor.data.kept`): the same numbers, and ``seconds``
+        then times the fits of the run that made it.
     table : DataFrame
         The same numbers as ``elbow(...)`` makes them, built on first use
         (the app itself draws from ``scores``, without pandas).
@@ -184,8 +189,7 @@ class ChooseKModel(DataModel):
         self.busy = self._computing = True
         try:
             self.progress, self.progress_total = 0, self.k_max
-            scores = elbow_scores(X, range(1, self.k_max + 1), n_init=_N_INIT, random_state=self.seed,
-                                  progress=self._on_progress)
+            scores = self._elbow_scores(X)
             self._fits = {}
             if self.k > self.k_max:  # a smaller range: the slider's k falls to its end
                 self.k = self.k_max
@@ -198,6 +202,23 @@ class ChooseKModel(DataModel):
         finally:
             self.busy = self._computing = False
         return "", ""
+
+    def _elbow_scores(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """The elbow table for X, computed once per machine for the package's own data
+        sets (:mod:`~kmeans_tutor.data.kept`); a student's file is never kept."""
+        k_max, seed = self.k_max, self.seed
+
+        def compute():
+            return elbow_scores(X, range(1, k_max + 1), n_init=_N_INIT, random_state=seed,
+                                progress=self._on_progress)
+
+        if self.data.source in (UPLOAD, "csv"):
+            return compute()
+        scores, was_kept = kept_table("elbow", (X, k_max, _N_INIT, seed), compute,
+                                      lambda table: _usable_scores(table, k_max))
+        if was_kept:
+            self._on_progress(k_max, k_max, k_max)
+        return scores
 
     def _on_progress(self, done, total, k):
         self.progress_total = total
@@ -258,6 +279,20 @@ class ChooseKModel(DataModel):
     def row(self) -> pd.Series:
         """The table's row for the selected k."""
         return self.table.loc[self.table["k"] == self.k].iloc[0]
+
+
+def _usable_scores(table: dict, k_max: int) -> bool:
+    """Whether a kept elbow table is one :func:`elbow_scores` could have made for k = 1 … k_max."""
+    kinds = {"k": np.int64, "inertia": np.float64, "silhouette": np.float64, "seconds": np.float64}
+    if set(table) != set(kinds):
+        return False
+    if any(table[name].dtype != kind or table[name].shape != (k_max,) for name, kind in kinds.items()):
+        return False
+    inertia, sil = table["inertia"], table["silhouette"]
+    known = sil[~np.isnan(sil)]
+    return bool(np.array_equal(table["k"], np.arange(1, k_max + 1))
+                and np.isfinite(inertia).all() and (inertia >= 0).all()
+                and ((known >= -1) & (known <= 1)).all() and np.isnan(sil[0]))
 
 
 # ------------------------------------------------------------------------------- view

@@ -190,3 +190,46 @@ def test_model_without_widgets():
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ChooseKModel(**kwargs)
+
+
+def test_the_elbow_table_of_the_packages_data_is_computed_once_per_machine(tmp_path, monkeypatch):
+    from kmeans_tutor.widgets import choose_k
+
+    monkeypatch.setenv("KMEANS_TUTOR_TABLES", str(tmp_path))
+    calls, compute = [], choose_k.elbow_scores
+
+    def counting(X, ks, **kwargs):
+        calls.append((max(ks), kwargs["random_state"]))
+        return compute(X, ks, **kwargs)
+
+    monkeypatch.setattr(choose_k, "elbow_scores", counting)
+    first = ChooseKModel(k_max=6)
+    again = ChooseKModel(k_max=6)
+    assert calls == [(6, 0)]
+    for name in ("k", "inertia", "silhouette", "seconds"):
+        np.testing.assert_array_equal(again.scores[name], first.scores[name])
+    assert (again.knee_k, again.best_silhouette_k, again.k) == (first.knee_k, first.best_silhouette_k, first.k)
+    np.testing.assert_array_equal(again.labels, first.labels)
+    assert again.progress == again.progress_total == 6 and not again.busy
+
+    again.seed = 4  # another seed, another table: computed, then kept too
+    assert calls == [(6, 0), (6, 4)]
+    ChooseKModel(k_max=6, seed=4)
+    ChooseKModel(k_max=7)  # another range: another table
+    ChooseKModel(k_max=6, scaled=False)  # other data
+    assert calls == [(6, 0), (6, 4), (7, 0), (6, 0)]
+
+
+def test_a_students_file_is_never_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("KMEANS_TUTOR_TABLES", str(tmp_path / "tables"))
+    frame = pd.DataFrame({"height": np.arange(30.0) % 7, "weight": np.arange(30.0) % 5})
+    model = ChooseKModel(k_max=4)
+    kept_before = sorted((tmp_path / "tables").iterdir())
+    model.use_upload(frame, "mine.csv")
+    assert model.dataset == "upload" and model.scores["k"].tolist() == [1, 2, 3, 4]
+    assert sorted((tmp_path / "tables").iterdir()) == kept_before
+    path = tmp_path / "mine.csv"
+    frame.to_csv(path, index=False)
+    model.dataset = str(path)
+    assert model.scores["k"].tolist() == [1, 2, 3, 4]
+    assert sorted((tmp_path / "tables").iterdir()) == kept_before

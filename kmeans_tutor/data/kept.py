@@ -1,0 +1,168 @@
+"""Tables of numbers computed once per machine, then read back by every kernel.
+
+Some apps open on numbers that are the same for every student who opens them: the
+choose-k app fits K-means 110 times on the Mall customers before it can draw its elbow
+(a tenth of a second of every kernel's start, paid again by each of 30 students). The
+first kernel that needs such a table computes it and keeps it here; the kernels after
+read it back in a millisecond.
+
+A table is a dict of numpy arrays of numbers, kept as one ``.npz`` file (never a
+pickle). Its file name is a hash of everything the numbers depend on:
+
+- the table's name and its inputs, the data's bytes included;
+- the source files of the algorithm (``kmeans_tutor/core``) and numpy's version.
+
+Changed code, data or settings give another name, so a table made by other code is never
+read. A file is written under a temporary name and then renamed, so a kernel never reads
+half of one, even when several compute the same table at once. The table the caller
+checks before use; one that fails the check is computed again and replaced. Any trouble
+with the folder (missing, read-only, full, a damaged file) is silent: the numbers are
+computed as if nothing were kept.
+
+Where: ``$KMEANS_TUTOR_TABLES`` if set (``off`` keeps nothing), else
+``$XDG_CACHE_HOME/kmeans-tutor/tables`` (``~/.cache/kmeans-tutor/tables``). The folder
+holds at most :data:`MAX_FILES` tables (about a kilobyte each); the least recently used
+go first.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["MAX_FILES", "kept_table", "tables_folder"]
+
+MAX_FILES = 500
+_OFF = "off"
+_NUMBERS = "biuf"  # the dtype kinds a table and an input array may hold
+_CORE = Path(__file__).resolve().parent.parent / "core"
+
+Table = dict[str, np.ndarray]
+
+
+def tables_folder() -> Path | None:
+    """Where tables are kept, or None when ``KMEANS_TUTOR_TABLES=off``."""
+    value = os.environ.get("KMEANS_TUTOR_TABLES")
+    if value is not None and value.strip():
+        return None if value.strip().lower() == _OFF else Path(value)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kmeans-tutor" / "tables"
+
+
+@functools.cache
+def _code_digest() -> bytes | None:
+    """A hash of the algorithm's source and numpy's version (None when the source cannot be read)."""
+    digest = hashlib.sha256(np.__version__.encode())
+    try:
+        for path in sorted(_CORE.glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    except OSError:
+        return None
+    return digest.digest()
+
+
+def _file_name(name: str, inputs: Iterable) -> str | None:
+    code = _code_digest()
+    if code is None:
+        return None
+    digest = hashlib.sha256(code + name.encode())
+    for value in inputs:
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in _NUMBERS:
+                return None
+            value = np.ascontiguousarray(value)
+            digest.update(f"\0array {value.dtype.str} {value.shape}\0".encode())
+            digest.update(value.data)
+        else:
+            digest.update(f"\0{type(value).__name__} {value!r}".encode())
+    return f"{name}-{digest.hexdigest()[:40]}.npz"
+
+
+def kept_table(name: str, inputs: Iterable, compute: Callable[[], Table],
+               usable: Callable[[Table], bool]) -> tuple[Table, bool]:
+    """The table ``compute()`` makes from ``inputs``: read back if kept, else computed and kept.
+
+    Parameters
+    ----------
+    name : str
+        What the table is, e.g. ``"elbow"`` (letters, digits and ``_``; it starts the file name).
+    inputs : iterable
+        Everything besides the algorithm that the numbers depend on: arrays (hashed with
+        their dtype and shape) and plain values (hashed by ``repr``).
+    compute : callable
+        Makes the table: a dict of numeric numpy arrays.
+    usable : callable
+        ``usable(table)`` says whether a table read back has the expected columns, shapes
+        and values; when it does not, the table is computed again and replaced.
+
+    Returns
+    -------
+    (table, was_kept) : the table, and True when it was read back rather than computed.
+    """
+    folder = tables_folder()
+    file_name = None if folder is None else _file_name(name, inputs)
+    path = None if file_name is None else folder / file_name
+    if path is not None:
+        table = _read(path)
+        if table is not None and usable(table):
+            return table, True
+    table = compute()
+    if path is not None and all(np.asarray(v).dtype.kind in _NUMBERS for v in table.values()):
+        _write(path, table)
+    return table, False
+
+
+def _read(path: Path) -> Table | None:
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            table = {key: stored[key] for key in stored.files}
+        os.utime(path)  # recently used: pruned last
+    except Exception:  # missing, unreadable or damaged: compute instead
+        return None
+    return table
+
+
+def _write(path: Path, table: Table) -> None:
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".", suffix=".tmp",
+                                         delete=False) as handle:
+            temporary = handle.name
+            np.savez(handle, **table)
+        os.chmod(temporary, 0o644)  # as readable as any file written with the usual umask
+        os.replace(temporary, path)
+        temporary = None
+        _prune(path.parent)
+    except (OSError, ValueError):  # read-only, full, or not numbers: keep nothing
+        pass
+    finally:
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+
+
+def _prune(folder: Path) -> None:
+    """Remove the least recently used tables beyond :data:`MAX_FILES`."""
+    files = list(folder.glob("*.npz"))
+    if len(files) <= MAX_FILES:
+        return
+    used = []
+    for path in files:
+        try:
+            used.append((path.stat().st_mtime, path))
+        except OSError:
+            continue
+    for _, path in sorted(used)[: len(used) - MAX_FILES]:
+        try:
+            path.unlink()
+        except OSError:
+            pass

@@ -1,0 +1,165 @@
+"""Tables kept between kernels: read back only for the same inputs and code, never half
+a file, never a pickle, and no trouble with the folder ever reaches the caller."""
+
+import os
+
+import numpy as np
+import pytest
+
+from kmeans_tutor.data import kept
+from kmeans_tutor.data.kept import kept_table, tables_folder
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    path = tmp_path / "tables"
+    monkeypatch.setenv("KMEANS_TUTOR_TABLES", str(path))
+    return path
+
+
+class Counter:
+    """compute() for kept_table, counting its calls."""
+
+    def __init__(self, value=1.5):
+        self.calls, self.value = 0, value
+
+    def __call__(self):
+        self.calls += 1
+        return {"k": np.arange(1, 4), "inertia": np.array([3.0, self.value, 0.5])}
+
+
+def always(table):
+    return True
+
+
+def test_a_table_is_computed_once_then_read_back_unchanged(folder):
+    compute = Counter()
+    X = np.arange(10.0).reshape(5, 2)
+    first, was_kept = kept_table("t", (X, 3, 0), compute, always)
+    assert not was_kept and compute.calls == 1
+    second, was_kept = kept_table("t", (X, 3, 0), compute, always)
+    assert was_kept and compute.calls == 1
+    assert second.keys() == first.keys()
+    for name in first:
+        assert second[name].dtype == first[name].dtype
+        np.testing.assert_array_equal(second[name], first[name])
+    assert [p.suffix for p in folder.iterdir()] == [".npz"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("other", [
+    ("t", (np.arange(10.0).reshape(5, 2) + 1e-12, 3, 0)),  # other data, one bit apart
+    ("t", (np.arange(10.0).reshape(2, 5), 3, 0)),  # the same bytes in another shape
+    ("t", (np.arange(10.0, dtype=np.float32).reshape(5, 2), 3, 0)),  # another dtype
+    ("t", (np.arange(10.0).reshape(5, 2), 3, 1)),  # another setting
+    ("t", (np.arange(10.0).reshape(5, 2), "3", 0)),  # the same text, another type
+    ("u", (np.arange(10.0).reshape(5, 2), 3, 0)),  # another table
+])
+def test_other_inputs_are_other_tables(folder, other):
+    kept_table("t", (np.arange(10.0).reshape(5, 2), 3, 0), Counter(), always)
+    compute = Counter()
+    _, was_kept = kept_table(*other, compute, always)
+    assert not was_kept and compute.calls == 1
+
+
+def test_changed_algorithm_code_is_another_table(folder, monkeypatch):
+    inputs = (np.zeros(2), 1)
+    kept_table("t", inputs, Counter(), always)
+    monkeypatch.setattr(kept, "_code_digest", lambda: b"other code")
+    compute = Counter()
+    assert kept_table("t", inputs, compute, always)[1] is False and compute.calls == 1
+
+
+def test_the_code_digest_covers_every_algorithm_file():
+    names = {p.name for p in kept._CORE.glob("*.py")}
+    assert {"lloyd.py", "seeding.py", "kernels.py", "estimator.py", "choosing.py"} <= names
+
+
+def test_a_table_that_fails_the_check_is_computed_again_and_replaced(folder):
+    kept_table("t", (1,), Counter(value=2.0), always)
+    compute = Counter(value=1.0)
+    table, was_kept = kept_table("t", (1,), compute, lambda t: t["inertia"][1] == 1.0)
+    assert not was_kept and compute.calls == 1 and table["inertia"][1] == 1.0
+    assert kept_table("t", (1,), Counter(), lambda t: t["inertia"][1] == 1.0)[1] is True
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a zip file", b"PK\x03\x04" + b"\0" * 40])
+def test_a_damaged_file_is_computed_again(folder, damage):
+    kept_table("t", (1,), Counter(), always)
+    (path,) = folder.iterdir()
+    path.write_bytes(damage)
+    compute = Counter()
+    table, was_kept = kept_table("t", (1,), compute, always)
+    assert not was_kept and compute.calls == 1 and table["inertia"][1] == 1.5
+    assert kept_table("t", (1,), Counter(), always)[1] is True  # replaced by a good one
+
+
+def test_a_pickle_in_the_folder_is_never_loaded(folder):
+    kept_table("t", (1,), Counter(), always)
+    (path,) = folder.iterdir()
+    np.savez(path, k=np.array([object()], dtype=object))  # would need allow_pickle
+    compute = Counter()
+    assert kept_table("t", (1,), compute, always)[1] is False and compute.calls == 1
+
+
+def test_tables_that_are_not_numbers_are_not_kept(folder):
+    compute = lambda: {"names": np.array(["a", object()], dtype=object)}
+    kept_table("t", (1,), compute, always)
+    assert not folder.exists() or not list(folder.iterdir())
+
+
+@pytest.mark.parametrize("where, error", [
+    ("replace", PermissionError(13, "Permission denied")),  # a folder others own
+    ("savez", OSError(28, "No space left on device")),  # a full disk, half-way through a file
+])
+def test_a_folder_that_refuses_the_file_only_means_nothing_is_kept(folder, monkeypatch, where, error):
+    def refuse(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(kept.os if where == "replace" else kept.np, where, refuse)
+    compute = Counter()
+    for _ in range(2):
+        table, was_kept = kept_table("t", (1,), compute, always)
+        assert not was_kept and table["inertia"][1] == 1.5
+    assert compute.calls == 2
+    assert list(folder.iterdir()) == []  # no temporary file left behind
+
+
+def test_a_folder_that_cannot_be_made_only_means_nothing_is_kept(tmp_path, monkeypatch):
+    blocker = tmp_path / "a file"
+    blocker.write_text("in the way")
+    monkeypatch.setenv("KMEANS_TUTOR_TABLES", str(blocker / "tables"))
+    compute = Counter()
+    for _ in range(2):
+        assert kept_table("t", (1,), compute, always)[1] is False
+    assert compute.calls == 2
+
+
+def test_off_keeps_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("KMEANS_TUTOR_TABLES", "off")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert tables_folder() is None
+    compute = Counter()
+    kept_table("t", (1,), compute, always)
+    kept_table("t", (1,), compute, always)
+    assert compute.calls == 2 and not list(tmp_path.iterdir())
+
+
+def test_the_default_folder_is_in_the_users_cache(tmp_path, monkeypatch):
+    monkeypatch.delenv("KMEANS_TUTOR_TABLES")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert tables_folder() == tmp_path / "kmeans-tutor" / "tables"
+
+
+def test_the_least_recently_used_tables_go_first(folder, monkeypatch):
+    monkeypatch.setattr(kept, "MAX_FILES", 3)
+    for i in range(3):
+        kept_table("t", (i,), Counter(), always)
+    files = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)
+    for age, path in enumerate(files):  # 0 oldest
+        os.utime(path, (1000 + age, 1000 + age))
+    kept_table("t", (0,), Counter(), always)  # read back: now the most recently used
+    kept_table("t", (3,), Counter(), always)  # a fourth table: one must go
+    assert len(list(folder.glob("*.npz"))) == 3
+    compute = Counter()
+    assert kept_table("t", (0,), compute, always)[1] is True  # used lately: kept
+    assert kept_table("t", (1,), compute, always)[1] is False  # the least recently used: gone
