@@ -48,6 +48,11 @@ LESSON_APPS = {
                 "for name in ['rings', 'anisotropic', 'unequal_variance', 'unequal_sizes', 'smiley',\n"
                 "             'density_bars']:\n"
                 "    pitfall_card(name)",
+    "segments": "from kmeans_tutor.widgets.segments import SegmentsApp\n"
+                f"app = SegmentsApp(k=5, features={INCOME_SCORE}, scaled=True, seed=0)\n"
+                "app._k.value, app._seed.value, app.data_row._scaled.value = 4, 3, False\n"
+                "app.feature_boxes['Age'].value = True\n"
+                "assert 'Age' in app.model.features and app.download_html",
     "quantise": "from kmeans_tutor.widgets.quantise import QuantiseApp\n"
                 "QuantiseApp(k=8, init='k-means++', seed=0)",
     "quiz": "from kmeans_tutor.core.lloyd import run_kmeans\n"

@@ -38,9 +38,63 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["cluster_profiles", "profile_columns", "describe_segments", "number_clusters",
-           "learner_labels", "PERSONAS"]
+           "learner_labels", "profile_tables", "ClusterTable", "PERSONAS"]
 
 _RESERVED = ("size", "share")
+
+
+class ClusterTable:
+    """One row per cluster, one numpy array (or list) per column: a profile or segment
+    table made without pandas.
+
+    :func:`cluster_profiles` and :func:`describe_segments` compute one and hand it over
+    as a DataFrame (:meth:`to_frame`); :func:`profile_tables` hands it over as it is, so
+    that an app showing the bundled data never loads pandas. It offers the few things of
+    a DataFrame that the profile views read: ``columns``, ``index`` (the cluster ids),
+    ``table[column]`` (one value per cluster, in index order), ``len(table)`` (clusters),
+    ``shape``, ``column in table`` and ``rename(columns=...)``.
+
+    >>> t = ClusterTable([0, 1], {"size": np.array([3, 1]), "name": ["Young", "Older"]})
+    >>> t.columns, len(t), t["size"].tolist()
+    (['size', 'name'], 2, [3, 1])
+    """
+
+    def __init__(self, index, columns: Mapping):
+        self.index = np.asarray(index)
+        self._columns = dict(columns)
+        if any(len(values) != len(self.index) for values in self._columns.values()):
+            raise ValueError("every column of a ClusterTable needs one value per cluster.")
+
+    @property
+    def columns(self) -> list:
+        return list(self._columns)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.index), len(self._columns)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __contains__(self, column) -> bool:
+        return column in self._columns
+
+    def __getitem__(self, column):
+        return self._columns[column]
+
+    def rename(self, columns) -> ClusterTable:
+        """A copy with renamed columns: ``columns`` maps old names to new, or is a function."""
+        rename = columns if callable(columns) else (lambda c: columns.get(c, c))
+        return ClusterTable(self.index, {rename(c): v for c, v in self._columns.items()})
+
+    def to_frame(self, index=None) -> pd.DataFrame:
+        """The table as a DataFrame, indexed by ``index`` (default: the ids, named "cluster")."""
+        import pandas as pd
+
+        if index is None:
+            index = pd.Index(self.index, name="cluster")
+        return pd.DataFrame({c: list(v) if isinstance(v, list) else v for c, v in self._columns.items()},
+                            index=index)
 
 
 # ----------------------------------------------------------------------------- checks
@@ -136,8 +190,12 @@ def _check_features(features, df: pd.DataFrame) -> list:
     return features
 
 
-def _is_numeric(s: pd.Series) -> bool:
+def _is_numeric(s: pd.Series | np.ndarray | list) -> bool:
     """True for real-number columns (bool counts as a category, not a number)."""
+    if isinstance(s, list):  # a ClusterTable's column of text (or tuples)
+        return False
+    if isinstance(s, np.ndarray):  # a ClusterTable's column of numbers
+        return s.dtype.kind in "iuf"
     import pandas as pd
 
     return (pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
@@ -236,27 +294,71 @@ def cluster_profiles(df, labels, *, features=None) -> pd.DataFrame:
     >>> p.loc[1].tolist()
     [2.0, 0.5, 25.0, 0.5, 0.5]
     """
-    import pandas as pd
-
     df = _check_frame(df)
     labels = _check_labels(labels, df)
     features = _check_features(features, df)
     numeric, categorical = _split_features(df, features)
+    return _profile_table({f: df[f].to_numpy(dtype=np.float64) for f in numeric},
+                          {f: (df[f].to_numpy(dtype=object), _categories(df[f])) for f in categorical},
+                          labels).to_frame()
 
+
+def _profile_table(numeric: Mapping, categorical: Mapping, labels: np.ndarray) -> ClusterTable:
+    """The profile of checked columns: numeric name → float64 values, categorical name →
+    (values, categories in order); ``labels`` int64, one per row."""
     # Sizes and shares: one pass of bincount over the codes of the sorted cluster ids.
     clusters, codes = np.unique(labels, return_inverse=True)
     m, n = len(clusters), len(labels)
     size = np.bincount(codes, minlength=m)
-    out = pd.DataFrame({"size": size.astype(np.int64), "share": size / n},
-                       index=pd.Index(clusters, name="cluster"))
-    for f in numeric:
-        out[f] = np.bincount(codes, weights=df[f].to_numpy(dtype=np.float64), minlength=m) / size
-    for f in categorical:
-        values = df[f].to_numpy(dtype=object)
-        for cat in _categories(df[f]):
+    out = {"size": size.astype(np.int64), "share": size / n}
+    for f, values in numeric.items():
+        out[f] = np.bincount(codes, weights=values, minlength=m) / size
+    for f, (values, categories) in categorical.items():
+        for cat in categories:
             hit = np.fromiter((v == cat for v in values), dtype=bool, count=n)
             out[f"{f}: {cat}"] = np.bincount(codes, weights=hit.astype(np.float64), minlength=m) / size
-    return out
+    return ClusterTable(clusters, out)
+
+
+def profile_tables(columns: Mapping, labels, *, threshold: float = 0.5, max_parts: int = 2
+                   ) -> tuple[ClusterTable, ClusterTable]:
+    """:func:`cluster_profiles` and :func:`describe_segments` of clean columns, without pandas.
+
+    ``columns`` maps each column's name to its values, one per row, with no missing
+    value: numbers (int or float) are averaged, anything else is counted per category
+    (sorted). The segments compare each cluster with these same rows. The numbers
+    are those of ``describe_segments(cluster_profiles(df, labels), overall=df)`` for a
+    DataFrame ``df`` of these columns, as :class:`ClusterTable` s. For data that still
+    needs checking (a learner's file), use the two functions.
+
+    >>> from kmeans_tutor.data.mall import mall_columns
+    >>> columns = mall_columns()
+    >>> del columns["CustomerID"]
+    >>> labels = (columns["Annual Income (k$)"] > 70).astype(int)
+    >>> profiles, segments = profile_tables(columns, labels)
+    >>> segments["name"]
+    ['Low income · average spending', 'High income · average spending']
+    """
+    labels = np.asarray(labels).astype(np.int64)
+    numeric, categorical = {}, {}
+    for name, values in columns.items():
+        values = np.asarray(values)
+        if values.shape != labels.shape:
+            raise ValueError(f"column {name!r} has {values.shape[0]} values for {labels.shape[0]} labels.")
+        if values.dtype.kind in "iuf":
+            numeric[name] = values.astype(np.float64)
+        else:
+            values = values.astype(object)
+            try:
+                categories = sorted(set(values))
+            except TypeError:  # mixed types: order by text
+                categories = sorted(set(values), key=str)
+            categorical[name] = (values, categories)
+    profiles = _profile_table(numeric, categorical, labels)
+    groups = {f: [f"{f}: {cat}" for cat in categories] for f, (_, categories) in categorical.items()}
+    features = list(numeric)
+    mean, std = _mean_std(np.column_stack(list(numeric.values())))
+    return profiles, _segment_table(profiles, features, groups, mean, std, threshold, max_parts)
 
 
 def learner_labels(labels) -> np.ndarray:
@@ -326,7 +428,7 @@ def profile_columns(profiles: pd.DataFrame) -> tuple[list, dict]:
             numeric.append(c)
     categorical = {}
     for column, cols in groups.items():
-        shares = profiles[cols].to_numpy(dtype=float)
+        shares = np.column_stack([np.asarray(profiles[c], dtype=float) for c in cols])
         if ((shares >= 0) & (shares <= 1)).all() and np.allclose(shares.sum(axis=1), 1.0):
             categorical[column] = cols
         else:  # "a: b" was just a feature's name
@@ -498,8 +600,8 @@ def _persona_key(levels: Mapping[str, str]) -> str:
 # ----------------------------------------------------------------------------- segments
 
 
-def _overall_stats(profiles: pd.DataFrame, features: list, overall) -> tuple[pd.Series, pd.Series]:
-    """Overall mean and standard deviation of each feature.
+def _overall_stats(profiles: pd.DataFrame, features: list, overall) -> tuple[np.ndarray, np.ndarray]:
+    """Overall mean and standard deviation of each feature (0 where it is undefined).
 
     From ``overall`` (the raw data, or a ``describe()``-like table with rows
     "mean" and "std"); without it, from the clusters' means, with a warning.
@@ -518,11 +620,11 @@ def _overall_stats(profiles: pd.DataFrame, features: list, overall) -> tuple[pd.
                              f"{', '.join(map(repr, absent))}; it needs every profiled feature.")
         if {"mean", "std"} <= set(map(str, overall.index)) and len(overall) <= 20:
             table = overall.rename(index=str)
-            mean = table.loc["mean", features].astype(float)
-            std = table.loc["std", features].astype(float)
+            mean = table.loc["mean", features].to_numpy(dtype=float)
+            std = table.loc["std", features].to_numpy(dtype=float)
         else:
             data = overall[features].apply(pd.to_numeric, errors="raise")
-            mean, std = data.mean(), data.std(ddof=1)
+            mean, std = _mean_std(data.to_numpy(dtype=float))
     else:
         # Fallback without the raw data: the size-weighted spread of the cluster
         # means, which is narrower than the customers' spread (more standouts).
@@ -532,12 +634,24 @@ def _overall_stats(profiles: pd.DataFrame, features: list, overall) -> tuple[pd.
                       "from).", UserWarning, stacklevel=3)
         w = profiles["size"].to_numpy(dtype=float)
         values = profiles[features].to_numpy(dtype=float)
-        m = (w @ values) / w.sum()
-        s = np.sqrt((w @ (values - m) ** 2) / w.sum())
-        mean, std = pd.Series(m, index=features), pd.Series(s, index=features)
-    if not (np.isfinite(mean.to_numpy()).all()):
+        mean = (w @ values) / w.sum()
+        std = np.sqrt((w @ (values - mean) ** 2) / w.sum())
+    if not np.isfinite(mean).all():
         raise ValueError("overall means must be finite numbers.")
-    std = std.fillna(0.0)
+    return mean, np.nan_to_num(std, nan=0.0)
+
+
+def _mean_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (n − 1) of each column of values (n, d), missing
+    values (NaN) left out; NaN where a column has too few values."""
+    mean, std = np.full(values.shape[1], np.nan), np.full(values.shape[1], np.nan)
+    for j in range(values.shape[1]):
+        column = values[:, j]
+        column = column[~np.isnan(column)]
+        if column.size:
+            mean[j] = column.sum() / column.size
+        if column.size > 1:
+            std[j] = np.sqrt(((column - mean[j]) ** 2).sum() / (column.size - 1))
     return mean, std
 
 
@@ -728,22 +842,33 @@ def describe_segments(profiles, *, overall=None, threshold: float = 0.5, max_par
     High income · low spending → Careful spenders
     Average income · average spending → Middle-income regulars
     """
-    import pandas as pd
-
     features, categorical = _check_segment_args(profiles, threshold, max_parts, features)
     mean, std = _overall_stats(profiles, features, overall)
-    values = profiles[features].to_numpy(dtype=float)
+    table = _segment_table(profiles, features, categorical, mean, std, threshold, max_parts)
+    index = profiles.index.copy()
+    index.name = profiles.index.name or "cluster"
+    return table.to_frame(index=index)
+
+
+def _segment_table(profiles, features: list, categorical: dict, mean: np.ndarray, std: np.ndarray,
+                   threshold: float, max_parts: int) -> ClusterTable:
+    """describe_segments of checked arguments; ``profiles`` a DataFrame or a ClusterTable."""
+    values = np.column_stack([np.asarray(profiles[f], dtype=float) for f in features])
     if not np.isfinite(values).all():
         raise ValueError("profiles holds missing or infinite feature means.")
-    s = std.to_numpy(dtype=float)
+    std = np.nan_to_num(np.asarray(std, dtype=float), nan=0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(s > 0, (values - mean.to_numpy(dtype=float)) / np.where(s > 0, s, 1.0), 0.0)
+        z = np.where(std > 0, (values - np.asarray(mean, dtype=float)) / np.where(std > 0, std, 1.0), 0.0)
     names = _name_clusters(z, features, float(threshold), int(max_parts))
-    rows = [_segment_row(profiles, i, cluster, names[i], z, values, features, categorical, threshold)
-            for i, cluster in enumerate(profiles.index)]
-    out = pd.DataFrame(rows, index=profiles.index.copy())
-    out.index.name = profiles.index.name or "cluster"
-    return out
+    shares = {c: np.asarray(profiles[c], dtype=float) for cols in categorical.values() for c in cols}
+    sizes = np.asarray(profiles["size"])
+    share = np.asarray(profiles["share"], dtype=float) if "share" in profiles.columns else None
+    rows = [_segment_row(i, names[i], z, values, features, categorical, shares, sizes, share, threshold)
+            for i in range(len(names))]
+    columns = {c: [row[c] for row in rows] for c in rows[0]}
+    for c in ("size", "share", *(f"z: {f}" for f in features)):
+        columns[c] = np.array(columns[c], dtype=np.int64 if c == "size" else np.float64)
+    return ClusterTable(np.asarray(profiles.index), columns)
 
 
 def _check_segment_args(profiles, threshold, max_parts, features) -> tuple[list, dict]:
@@ -777,9 +902,9 @@ def _check_segment_args(profiles, threshold, max_parts, features) -> tuple[list,
     return features, categorical
 
 
-def _segment_row(profiles, i, cluster, name, z, values, features, categorical, threshold) -> dict:
-    """One row of describe_segments: the persona from the levels of the known
-    roles (the first column of each), and the numbers behind it."""
+def _segment_row(i, name, z, values, features, categorical, shares, sizes, share, threshold) -> dict:
+    """Row i of describe_segments: the persona from the levels of the known roles (the
+    first column of each), and the numbers behind it."""
     roles = {}
     for j, f in enumerate(features):
         r = _role_of(f)
@@ -793,14 +918,14 @@ def _segment_row(profiles, i, cluster, name, z, values, features, categorical, t
         title = f"Segment: {name}"
     facts = [f"{nouns[j]} {values[i, j]:.3g}" for j in range(len(features))]
     for column, cols in categorical.items():
-        top = max(cols, key=lambda c: (profiles.at[cluster, c], -cols.index(c)))
-        facts.append(f"{profiles.at[cluster, top]:.0%} {str(top)[len(str(column)) + 2:]}")
-    size = int(profiles.at[cluster, "size"])
-    share = float(profiles.at[cluster, "share"]) if "share" in profiles.columns else np.nan
+        top = max(cols, key=lambda c: (shares[c][i], -cols.index(c)))
+        facts.append(f"{shares[top][i]:.0%} {str(top)[len(str(column)) + 2:]}")
+    size = int(sizes[i])
+    row_share = float(share[i]) if share is not None else np.nan
     summary = f"{size} customer{'s' if size != 1 else ''}"
-    if np.isfinite(share):
-        summary += f" ({share:.0%})"
+    if np.isfinite(row_share):
+        summary += f" ({row_share:.0%})"
     summary += ": " + ", ".join(facts)
     return {"name": name, "persona": title, "description": description,
-            "recommendations": tuple(recs), "summary": summary, "size": size, "share": share,
+            "recommendations": tuple(recs), "summary": summary, "size": size, "share": row_share,
             **{f"z: {f}": float(z[i, j]) for j, f in enumerate(features)}}

@@ -44,7 +44,7 @@ from matplotlib.ticker import PercentFormatter
 
 from ..core.choosing import check_elbow_table
 from ..core.validation import is_dataframe
-from ..data.profiles import profile_columns
+from ..data.profiles import ClusterTable, profile_columns
 from .palette import CLUSTER_MARKERS, OKABE_ITO, cluster_style, edge_color
 from .step_views import InertiaView
 
@@ -234,7 +234,7 @@ def _groups(df: pd.DataFrame, hue):
 
 def _profile_parts(profiles):
     """Numeric feature columns and category-share columns of a profile table."""
-    if not is_dataframe(profiles) or "size" not in profiles.columns:
+    if not (is_dataframe(profiles) or isinstance(profiles, ClusterTable)) or "size" not in profiles.columns:
         raise TypeError("profiles must be the DataFrame from cluster_profiles(df, labels).")
     if len(profiles) == 0:
         raise ValueError("profiles is empty: there are no clusters to plot.")
@@ -242,7 +242,7 @@ def _profile_parts(profiles):
 
 
 def _cluster_colours(profiles) -> list[str]:
-    return [cluster_style(j)[0] for j in _style_indices(profiles.index.tolist())]
+    return [cluster_style(j)[0] for j in _style_indices(list(profiles.index))]
 
 
 # ----------------------------------------------------------------------------- exploring
@@ -457,8 +457,9 @@ def profile_bars(profiles, fig=None, *, features=None):
 
     Parameters
     ----------
-    profiles : DataFrame
-        From :func:`~kmeans_tutor.profiles.cluster_profiles`.
+    profiles : DataFrame or ClusterTable
+        From :func:`~kmeans_tutor.data.profiles.cluster_profiles` (or
+        :func:`~kmeans_tutor.data.profiles.profile_tables`).
     fig : matplotlib Figure, optional
         An empty Figure to draw on; default: a new one.
     features : list of str, optional
@@ -487,10 +488,10 @@ def profile_bars(profiles, fig=None, *, features=None):
     colours = _cluster_colours(profiles)
     x = np.arange(len(profiles))
     for ax, f in zip(axes, features):
-        means = profiles[f].to_numpy(dtype=float)
+        means = np.asarray(profiles[f], dtype=float)
         ax.bar(x, means, color=colours, edgecolor=[edge_color(c) for c in colours])
         if "size" in profiles.columns:
-            sizes = profiles["size"].to_numpy(dtype=float)
+            sizes = np.asarray(profiles["size"], dtype=float)
             overall = float(sizes @ means / sizes.sum())  # the mean of every customer
             ax.axhline(overall, color="black", linestyle="--", linewidth=1, label="all customers")
             # Headroom above the tallest bar for the legend.
@@ -510,8 +511,9 @@ def cluster_sizes(profiles, ax=None):
 
     Parameters
     ----------
-    profiles : DataFrame
-        From :func:`~kmeans_tutor.profiles.cluster_profiles`.
+    profiles : DataFrame or ClusterTable
+        From :func:`~kmeans_tutor.data.profiles.cluster_profiles` (or
+        :func:`~kmeans_tutor.data.profiles.profile_tables`).
     ax : matplotlib Axes, optional
 
     Returns
@@ -524,7 +526,7 @@ def cluster_sizes(profiles, ax=None):
     ax = _axes(ax)
     colours = _cluster_colours(profiles)
     x = np.arange(len(profiles))
-    sizes = profiles["size"].to_numpy(dtype=float)
+    sizes = np.asarray(profiles["size"], dtype=float)
     bars = ax.bar(x, sizes, color=colours, edgecolor=[edge_color(c) for c in colours])
     share = profiles["share"] if "share" in profiles.columns else sizes / sizes.sum()
     ax.bar_label(bars, labels=[f"{int(n)} ({p:.0%})" for n, p in zip(sizes, share)], padding=2)
@@ -541,8 +543,9 @@ def gender_mix(profiles, ax=None, *, column=None):
 
     Parameters
     ----------
-    profiles : DataFrame
-        From :func:`~kmeans_tutor.profiles.cluster_profiles` on data with a
+    profiles : DataFrame or ClusterTable
+        From :func:`~kmeans_tutor.data.profiles.cluster_profiles` (or
+        :func:`~kmeans_tutor.data.profiles.profile_tables`) on data with a
         category column.
     ax : matplotlib Axes, optional
     column : str, optional
@@ -567,7 +570,7 @@ def gender_mix(profiles, ax=None, *, column=None):
     x = np.arange(len(profiles))
     bottom = np.zeros(len(profiles))
     for i, col in enumerate(categorical[column]):
-        share = profiles[col].to_numpy(dtype=float)
+        share = np.asarray(profiles[col], dtype=float)
         colour = _category_style(i)[0]
         label = str(col)[len(str(column)) + 2:]
         bars = ax.bar(x, share, bottom=bottom, color=colour, edgecolor="white", label=label)

@@ -43,14 +43,14 @@ import traitlets
 from traitlets import Float, Instance
 
 from ..core.estimator import KMeans
-from ..core.validation import MAX_SEED
-from ..data.mall import DEFAULT_FEATURES, MALL_FEATURES, MALL_TITLE
-from ..data.export import safe_csv
-from ..data.profiles import cluster_profiles, describe_segments, learner_labels
+from ..core.validation import MAX_SEED, is_dataframe
+from ..data.mall import DEFAULT_FEATURES, MALL_COLUMNS, MALL_FEATURES, MALL_TITLE, mall_columns
+from ..data.export import safe_csv, safe_csv_columns
+from ..data.profiles import ClusterTable, cluster_profiles, describe_segments, learner_labels, profile_tables
 from ..data.resolver import MALL
 from ..views.analysis import cluster_sizes, gender_mix, profile_bars
 from ..views.palette import cluster_style, edge_color
-from .base import DataFrameTrait, DataModel, message_html, quiet, warning_html
+from .base import DataModel, message_html, quiet, warning_html
 from .controls import DataChoice, figure_alt, hidden_html, live_html, live_region
 from .figure import FigureFit, PresenterView, app_figure, plain_text, refresh
 from .upload import UploadRow
@@ -100,6 +100,13 @@ class SegmentsModel(DataModel):
     labelled : DataFrame
         The customers plus a ``cluster`` (1 … k, as on the cards: ``labels + 1``)
         and a ``segment`` (name) column: what the download holds.
+    profile_table, segment_table : ClusterTable or DataFrame
+        The same two tables as the app draws them. For the Mall customers they
+        are :class:`~kmeans_tutor.data.profiles.ClusterTable` s made without
+        pandas (:func:`~kmeans_tutor.data.profiles.profile_tables`), and
+        ``profiles``, ``segments`` and ``labelled`` are made from them only when
+        read: the app never loads pandas (0.2 s and 30 MB of a lesson's kernel).
+        For a learner's file, pandas is loaded already, and they are the DataFrames.
     message, message_level
         Why the last inputs could not be used ("" when all is well); the
         outputs then keep their last good values.
@@ -110,11 +117,10 @@ class SegmentsModel(DataModel):
     labels = Instance(np.ndarray, allow_none=True)
     centers = Instance(np.ndarray, allow_none=True)
     inertia = Float(math.nan)
-    profiles = DataFrameTrait()
-    segments = DataFrameTrait()
-    labelled = DataFrameTrait()
 
     def __init__(self, k=5, features=DEFAULT_FEATURES, *, scaled=True, seed=0):
+        self.profile_table = self.segment_table = None
+        self._frames: dict = {}  # output name → (what it was made from, the DataFrame)
         try:
             super().__init__(k=k, features=features, scaled=scaled, seed=seed)
         except traitlets.TraitError as exc:
@@ -144,20 +150,65 @@ class SegmentsModel(DataModel):
         data = self.data
         km = KMeans(n_clusters=self.k, n_init=_N_INIT, random_state=self.seed).fit(data.X)
         labels = np.asarray(km.labels_).astype(np.int64)
-        profiles = cluster_profiles(data.frame, labels)
-        segments = describe_segments(profiles, overall=data.frame)
-        labelled = data.frame.copy()
-        labelled["cluster"] = learner_labels(labels)  # 1 … k, as the cards say
-        labelled["segment"] = segments["name"].reindex(labels).to_numpy()
+        if self.is_mall:
+            profiles, segments = profile_tables(_mall_profile_columns(), labels)
+        else:
+            profiles = cluster_profiles(data.frame, labels)
+            segments = describe_segments(profiles, overall=data.frame)
         self.labels, self.centers = labels, km.cluster_centers_
         self.inertia = float(km.inertia_)
-        self.profiles, self.segments, self.labelled = profiles, segments, labelled
+        self.profile_table, self.segment_table = profiles, segments
         return "", ""
+
+    # --- the tables as DataFrames, made when read ------------------------------------------
+    def _made(self, name: str, source, make):
+        """The output ``name`` made by ``make()`` from ``source``, once per source."""
+        if source is None:
+            return None
+        made = self._frames.get(name)
+        if made is None or made[0] is not source:
+            made = self._frames[name] = (source, make())
+        return made[1]
+
+    @property
+    def profiles(self) -> pd.DataFrame | None:
+        table = self.profile_table
+        return table if table is None or is_dataframe(table) else self._made("profiles", table, table.to_frame)
+
+    @property
+    def segments(self) -> pd.DataFrame | None:
+        table = self.segment_table
+        return table if table is None or is_dataframe(table) else self._made("segments", table, table.to_frame)
+
+    @property
+    def labelled(self) -> pd.DataFrame | None:
+        def make():
+            labelled = self.data.frame.copy()
+            labelled["cluster"] = learner_labels(self.labels)  # 1 … k, as the cards say
+            labelled["segment"] = self.segments["name"].reindex(self.labels).to_numpy()
+            return labelled
+
+        return self._made("labelled", self.segment_table, make)
 
     def to_csv(self) -> str:
         """The labelled customers as CSV text (their index first); text cells a
-        spreadsheet would run as formulas are neutralised (:func:`~kmeans_tutor.data.export.safe_csv`)."""
-        return safe_csv(self.labelled)
+        spreadsheet would run as formulas are neutralised (:func:`~kmeans_tutor.data.export.safe_csv`).
+
+        For the Mall customers the text is written without pandas, the same text."""
+        if not self.is_mall:
+            return safe_csv(self.labelled)
+        columns = mall_columns()
+        names = dict(zip(self.segment_table.index.tolist(), self.segment_table["name"]))
+        return safe_csv_columns({"CustomerID": columns["CustomerID"],
+                                 **{c: columns[c] for c in MALL_COLUMNS},
+                                 "cluster": learner_labels(self.labels),
+                                 "segment": [names[label] for label in self.labels.tolist()]})
+
+
+def _mall_profile_columns() -> dict:
+    """The Mall columns a profile reads, in the order of ``load_mall_customers()``'s columns."""
+    columns = mall_columns()
+    return {c: columns[c] for c in MALL_COLUMNS}
 
 
 # ------------------------------------------------------------------------------- HTML
@@ -168,7 +219,7 @@ def _cluster_number(cluster) -> int:
     return int(cluster) + 1
 
 
-def _profile_table_html(profiles: pd.DataFrame, segments: pd.DataFrame) -> str:
+def _profile_table_html(profiles: ClusterTable | pd.DataFrame, segments: ClusterTable | pd.DataFrame) -> str:
     """The profile table as HTML, one row per cluster.
 
     Rows are numbered 1 … k (the "cluster" column), each number in its cluster's colour;
@@ -183,13 +234,16 @@ def _profile_table_html(profiles: pd.DataFrame, segments: pd.DataFrame) -> str:
     columns = [str(c) for c in profiles.columns]
     head = "".join(f"<th{' class=kt-name' if c == 'segment' else ''}>{html.escape(c)}</th>"
                    for c in ("cluster", "segment", *columns))
+    values = [list(profiles[c]) for c in profiles.columns]
+    names = list(segments["name"])
     rows = []
-    for cluster, values in zip(profiles.index, profiles.itertuples(index=False, name=None)):
+    for i, cluster in enumerate(profiles.index.tolist()):
         colour = cluster_style(int(cluster))[0]
         cells = [f"<th class='row_heading' style='color: {colour}; font-weight: bold'>"
                  f"{_cluster_number(cluster)}</th>",
-                 f"<td class='kt-name'>{html.escape(str(segments.loc[cluster, 'name']))}</td>"]
-        cells += [f"<td>{_profile_cell(column, value)}</td>" for column, value in zip(columns, values)]
+                 f"<td class='kt-name'>{html.escape(str(names[i]))}</td>"]
+        cells += [f"<td>{_profile_cell(column, column_values[i])}</td>"
+                  for column, column_values in zip(columns, values)]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return ("<style>.kt-profiles th, .kt-profiles td { padding: 2px 8px; text-align: right; }"
             " .kt-profiles .kt-name { text-align: left; }</style>"
@@ -209,11 +263,13 @@ def _profile_cell(column: str, value) -> str:
     return f"{value:.1f}"
 
 
-def _cards_html(segments: pd.DataFrame) -> str:
+def _cards_html(segments: ClusterTable | pd.DataFrame) -> str:
     """One card per segment: "Cluster 1" … "Cluster k", name, persona, description,
     recommendations, in the cluster's colour."""
     cards = []
-    for cluster, row in segments.iterrows():
+    columns = {c: list(segments[c]) for c in ("name", "persona", "summary", "description", "recommendations")}
+    for i, cluster in enumerate(segments.index.tolist()):
+        row = {c: values[i] for c, values in columns.items()}
         colour = cluster_style(int(cluster))[0]
         recs = "".join(f"<li>{html.escape(r)}</li>" for r in row["recommendations"])
         cards.append(
@@ -351,7 +407,7 @@ class SegmentsApp(widgets.VBox):
     def _redraw(self):
         m = self.model
         # Column names are drawn as plain text: no matplotlib mathtext.
-        profiles = m.profiles.rename(columns=plain_text)
+        profiles = m.profile_table.rename(columns=plain_text)
         # Small bar charts: clearing and redrawing the same axes is cheap and simple.
         self._bars_fig.clear()
         profile_bars(profiles, self._bars_fig)
@@ -368,18 +424,17 @@ class SegmentsApp(widgets.VBox):
                     va="center", transform=ax.transAxes, color="0.4")
         refresh(self.fig)
 
-        self._table.value = _profile_table_html(m.profiles, m.segments)
-        sizes = ", ".join(f"{int(v):,}" for v in m.profiles["size"])
-        k = int(m.profiles.shape[0])
-        self._status.value = live_html(f"{k} clusters of {len(m.labelled):,} "
+        self._table.value = _profile_table_html(m.profile_table, m.segment_table)
+        sizes = ", ".join(f"{int(v):,}" for v in m.profile_table["size"])
+        n, k = len(m.labels), len(m.profile_table)
+        self._status.value = live_html(f"{k} clusters of {n:,} "
                                        f"{'customers' if m.is_mall else 'rows'}; sizes in cluster "
                                        f"order: {sizes}.")
         self._figure_alt.value = hidden_html(
             "Bar charts of the table above: the mean of each feature per cluster (top); the number "
             f"of {'customers' if m.is_mall else 'rows'} per cluster ({sizes}) and, when the data "
             "have one, the mix of a category such as Gender per cluster (bottom).")
-        self._cards.value = _cards_html(m.segments)
-        n, k = len(m.labelled), int(m.profiles.shape[0])
+        self._cards.value = _cards_html(m.segment_table)
         self._download.value = download_link(
             m.to_csv(), CSV_NAME,
             f"⬇ Download {CSV_NAME} ({n} {'customers' if m.is_mall else 'rows'}, {k} clusters)")

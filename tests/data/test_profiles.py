@@ -285,3 +285,62 @@ def test_learner_labels_are_one_based(labels5):
         learner_labels(np.array([-1, 0, 1]))
     with pytest.raises(TypeError):
         learner_labels(np.array([0.5, 1.0]))
+
+
+# ----------------------------------------------------------------------------- without pandas
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def _clean_columns(draw):
+    """Columns with no missing value (ints, floats, text categories) and labels for them."""
+    n = draw(st.integers(1, 40))
+    k = draw(st.integers(1, min(n, 6)))
+    labels = np.array(draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+    columns = {}
+    for j in range(draw(st.integers(1, 3))):
+        if draw(st.booleans()):
+            columns[f"Income {j}"] = np.array(draw(st.lists(st.integers(-10**6, 10**6), min_size=n, max_size=n)))
+        else:
+            columns[f"x{j} (cm)"] = np.array(draw(st.lists(
+                st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False), min_size=n, max_size=n)))
+    if draw(st.booleans()):
+        columns["Gender"] = np.array(draw(st.lists(st.sampled_from(["Male", "Female", "Other"]),
+                                                   min_size=n, max_size=n)), dtype=object)
+    return columns, labels
+
+
+@settings(max_examples=150, deadline=None)
+@given(_clean_columns(), st.sampled_from([0.25, 0.5, 1.0]), st.integers(1, 3))
+def test_profile_tables_are_the_dataframe_functions_without_pandas(case, threshold, max_parts):
+    from kmeans_tutor.data.profiles import profile_tables
+
+    columns, labels = case
+    df = pd.DataFrame(columns)
+    profiles, segments = profile_tables(columns, labels, threshold=threshold, max_parts=max_parts)
+    expected = cluster_profiles(df, labels)
+    pd.testing.assert_frame_equal(profiles.to_frame(), expected, check_exact=True)
+    pd.testing.assert_frame_equal(
+        segments.to_frame(),
+        describe_segments(expected, overall=df, threshold=threshold, max_parts=max_parts),
+        check_exact=True)
+
+
+def test_a_cluster_table_reads_like_the_parts_of_a_dataframe_the_views_use():
+    from kmeans_tutor.data.profiles import ClusterTable
+
+    t = ClusterTable([0, 2], {"size": np.array([3, 1]), "Age (y)": np.array([20.5, 61.0]),
+                              "name": ["Young", "Older"]})
+    assert t.columns == ["size", "Age (y)", "name"] and t.shape == (2, 3) and len(t) == 2
+    assert "name" in t and "persona" not in t
+    assert t.index.tolist() == [0, 2] and t["name"] == ["Young", "Older"]
+    renamed = t.rename(columns=str.upper)
+    assert renamed.columns == ["SIZE", "AGE (Y)", "NAME"] and t.columns[0] == "size"
+    assert t.rename(columns={"Age (y)": "Age"}).columns == ["size", "Age", "name"]
+    frame = t.to_frame()
+    assert frame.index.name == "cluster" and frame.loc[2, "name"] == "Older"
+    assert frame["size"].dtype == np.int64
+    with pytest.raises(ValueError, match="one value per cluster"):
+        ClusterTable([0, 1], {"size": np.array([1, 2, 3])})

@@ -243,3 +243,45 @@ def test_download_link_escapes_and_round_trips():
     assert "&lt;b&gt;get&lt;/b&gt;" in link and "<b>" not in link
     payload = re.search(r"base64,([^\"]+)", link).group(1)
     assert base64.b64decode(payload).decode() == "a,b\n1,<x>\n"
+
+
+@pytest.mark.parametrize("k, seed, features, scaled", [
+    (5, 0, FEATURES, True), (2, 3, FEATURES, False), (9, 1, ["Age", "Spending Score (1-100)"], True),
+    (6, 7, ["Age", "Annual Income (k$)", "Spending Score (1-100)"], True)])
+def test_the_mall_path_without_pandas_shows_the_numbers_of_the_dataframe_path(mall, k, seed, features, scaled):
+    """For the Mall customers the app reads ClusterTables made without pandas; every table,
+    card and byte of the download equals what the DataFrame functions make of the same fit."""
+    from kmeans_tutor.data.export import safe_csv
+    from kmeans_tutor.data.profiles import ClusterTable
+    from kmeans_tutor.widgets.segments import _cards_html, _profile_table_html
+
+    model = SegmentsModel(k=k, features=tuple(features), scaled=scaled, seed=seed)
+    assert isinstance(model.profile_table, ClusterTable) and isinstance(model.segment_table, ClusterTable)
+    labels = _fit(mall, k, features, scaled, seed)
+    np.testing.assert_array_equal(model.labels, labels)
+    profiles = cluster_profiles(mall, labels)
+    segments = describe_segments(profiles, overall=mall)
+    pd.testing.assert_frame_equal(model.profiles, profiles, check_exact=True)
+    pd.testing.assert_frame_equal(model.segments, segments, check_exact=True)
+    assert _profile_table_html(model.profile_table, model.segment_table) == _profile_table_html(profiles, segments)
+    assert _cards_html(model.segment_table) == _cards_html(segments)
+    labelled = mall.copy()
+    labelled["cluster"] = np.asarray(labels, dtype=np.int64) + 1
+    labelled["segment"] = segments["name"].reindex(labels).to_numpy()
+    pd.testing.assert_frame_equal(model.labelled, labelled)
+    assert model.to_csv() == safe_csv(labelled)
+
+
+def test_the_download_of_the_mall_neutralises_formulas_as_safe_csv_does(monkeypatch):
+    from kmeans_tutor.data import profiles as profiles_module
+    from kmeans_tutor.data.export import safe_csv
+
+    model = SegmentsModel(k=3)
+    names = list(model.segment_table["name"])
+    names[0] = '=HYPERLINK("http://x", "click")'
+    model.segment_table = profiles_module.ClusterTable(
+        model.segment_table.index, {**{c: model.segment_table[c] for c in model.segment_table.columns},
+                                    "name": names})
+    text = model.to_csv()
+    assert "'=HYPERLINK(" in text and "\n=" not in text and ",=" not in text
+    assert text == safe_csv(model.labelled)
