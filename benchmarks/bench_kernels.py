@@ -23,8 +23,8 @@ and RSS ≤ 110 MB for every lesson. Writes ``benchmarks/results/kernels.json``.
 Where the time goes (2-core test machine, one lesson at a time): the kernel starts and
 imports ipywidgets in 0.32 s and 53 MB on a quiet day (the anchor); numpy, matplotlib with
 pyplot, ipympl and the package add about 0.45 s and 35 MB before the first app (pandas,
-another 0.2 s and 32 MB, is no longer imported by the apps: only lesson 7's segment tables
-need it). The kernel is started as Voilà starts one for a page that waits for it
+another 0.2 s and 30 MB, is imported by no app on the bundled data, the segments app of
+lesson 7 included). The kernel is started as Voilà starts one for a page that waits for it
 (``VOILA_PREHEAT=False``): the apps' figures are then laid out at their first picture, at
 the page's width, so building an app no longer lays them out at their starting size first.
 No page connects here, so those first pictures (a layout and a draw per figure, 0.5–1.4 s a
@@ -38,7 +38,14 @@ every lesson on every day: kernels started from one process that has imported th
 libraries once (a forking kernel start — no such engine is a maintained part of Jupyter
 today). As ``python -OO`` (a busier day, anchor 0.32 s and 50 MB): 0.91–1.06 s, 2.8–3.3× the
 anchor, lesson 7 included, and 95–105 MB, lesson 7 123 MB: some 10 MB less per lesson, the
-same time within the noise.
+same time within the noise. Then, with the choose-k app's elbow table kept once per machine
+(:mod:`kmeans_tutor.data.kept`; lesson 6, 0.1 s less) and lesson 7's segment tables made
+without pandas (0.1–0.2 s and 27 MB less): 95–105 MB for every lesson (lesson 7 96 MB);
+with the anchor at 0.30–0.32 s, lessons 6 and 7 0.84–0.94 s, lesson 5 0.91–0.93 s and
+lesson 4, the most, 0.97–1.04 s (runs of five), though a run of all nine in the same hour
+had lessons 4 and 5 at 1.2 s; in a busy hour (anchor 0.45 s) 1.04–1.31 s, 2.3–2.9×. The
+goal of 1 s holds on a quiet machine only, and lesson 4 sits on it: its two steppers and
+its quiz build 325 widget models and five figures.
 """
 
 from __future__ import annotations

@@ -59,8 +59,11 @@ def tables_folder() -> Path | None:
 def _code_digest() -> bytes | None:
     """A hash of the algorithm's source and numpy's version (None when the source cannot be read)."""
     digest = hashlib.sha256(np.__version__.encode())
+    sources = sorted(_CORE.glob("*.py"))
+    if not sources:  # installed without its source: nothing tells versions apart
+        return None
     try:
-        for path in sorted(_CORE.glob("*.py")):
+        for path in sources:
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     except OSError:
         return None

@@ -163,3 +163,17 @@ def test_the_least_recently_used_tables_go_first(folder, monkeypatch):
     compute = Counter()
     assert kept_table("t", (0,), compute, always)[1] is True  # used lately: kept
     assert kept_table("t", (1,), compute, always)[1] is False  # the least recently used: gone
+
+
+def test_without_the_algorithms_source_nothing_is_kept(folder, monkeypatch, tmp_path):
+    """Installed as bytecode only, versions could not be told apart: keep nothing."""
+    monkeypatch.setattr(kept, "_CORE", tmp_path / "no source here")
+    kept._code_digest.cache_clear()
+    try:
+        compute = Counter()
+        for _ in range(2):
+            assert kept_table("t", (1,), compute, always)[1] is False
+        assert compute.calls == 2 and not folder.exists()
+    finally:
+        monkeypatch.undo()
+        kept._code_digest.cache_clear()
