@@ -22,7 +22,7 @@ computed as if nothing were kept.
 Where: ``$KMEANS_TUTOR_TABLES`` if set (``off`` keeps nothing), else
 ``$XDG_CACHE_HOME/kmeans-tutor/tables`` (``~/.cache/kmeans-tutor/tables``). The folder
 holds at most :data:`MAX_FILES` tables (about a kilobyte each); the least recently used
-go first.
+go first. A file larger than :data:`MAX_BYTES` is never read.
 """
 
 from __future__ import annotations
@@ -36,9 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MAX_FILES", "kept_table", "tables_folder"]
+__all__ = ["MAX_BYTES", "MAX_FILES", "kept_table", "tables_folder"]
 
 MAX_FILES = 500
+MAX_BYTES = 1 << 20  # a kept table is a few kilobytes; a larger file is not read
 _OFF = "off"
 _NUMBERS = "biuf"  # the dtype kinds a table and an input array may hold
 _CORE = Path(__file__).resolve().parent.parent / "core"
@@ -123,6 +124,8 @@ def kept_table(name: str, inputs: Iterable, compute: Callable[[], Table],
 
 def _read(path: Path) -> Table | None:
     try:
+        if path.stat().st_size > MAX_BYTES:  # not a table this module wrote
+            return None
         with np.load(path, allow_pickle=False) as stored:
             table = {key: stored[key] for key in stored.files}
         os.utime(path)  # recently used: pruned last

@@ -177,3 +177,14 @@ def test_without_the_algorithms_source_nothing_is_kept(folder, monkeypatch, tmp_
     finally:
         monkeypatch.undo()
         kept._code_digest.cache_clear()
+
+
+def test_a_file_too_large_to_be_a_table_is_not_read(folder, monkeypatch):
+    kept_table("t", (1,), Counter(), always)
+    (path,) = folder.iterdir()
+    monkeypatch.setattr(kept, "MAX_BYTES", path.stat().st_size - 1)
+    loads = []
+    monkeypatch.setattr(kept.np, "load", lambda *a, **k: loads.append(a) or pytest.fail("read"))
+    compute = Counter()
+    assert kept_table("t", (1,), compute, always)[1] is False
+    assert compute.calls == 1 and loads == []
