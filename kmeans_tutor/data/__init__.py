@@ -7,8 +7,10 @@ row and column), :mod:`.synthetic` (teaching sets that show where K-means
 works and fails), :mod:`.preprocessing` (z-scores and category codes),
 :mod:`.profiles` (profiles, segment names and personas),
 :mod:`.resolver` (the one answer to "which data?", used by every app and the
-command line) and :mod:`.images` (a photo's pixels, decoded safely, and the
-photo in k colours). Built on :mod:`kmeans_tutor.core`; nothing here draws.
+command line), :mod:`.images` (a photo's pixels, decoded safely, and the
+photo in k colours), :mod:`.export` (CSV a spreadsheet opens safely) and
+:mod:`.kept` (tables computed once per machine and read back by every kernel).
+Built on :mod:`kmeans_tutor.core`; nothing here draws.
 """
 
 from .csv_loader import LoadReport, load_csv, looks_like_id

@@ -339,7 +339,11 @@ def profile_tables(columns: Mapping, labels, *, threshold: float = 0.5, max_part
     >>> segments["name"]
     ['Low income · average spending', 'High income · average spending']
     """
-    labels = np.asarray(labels).astype(np.int64)
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.size == 0 or labels.dtype.kind not in "iu":
+        raise ValueError(f"labels must be a non-empty 1-D array of integer cluster ids, got "
+                         f"{labels.dtype} of shape {labels.shape}.")
+    labels = labels.astype(np.int64)
     numeric, categorical = {}, {}
     for name, values in columns.items():
         values = np.asarray(values)
@@ -354,6 +358,9 @@ def profile_tables(columns: Mapping, labels, *, threshold: float = 0.5, max_part
             except TypeError:  # mixed types: order by text
                 categories = sorted(set(values), key=str)
             categorical[name] = (values, categories)
+    if not numeric:
+        raise ValueError("profile_tables needs at least one numeric column to describe the "
+                         "clusters by.")
     profiles = _profile_table(numeric, categorical, labels)
     groups = {f: [f"{f}: {cat}" for cat in categories] for f, (_, categories) in categorical.items()}
     features = list(numeric)

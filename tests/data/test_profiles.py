@@ -344,3 +344,16 @@ def test_a_cluster_table_reads_like_the_parts_of_a_dataframe_the_views_use():
     assert frame["size"].dtype == np.int64
     with pytest.raises(ValueError, match="one value per cluster"):
         ClusterTable([0, 1], {"size": np.array([1, 2, 3])})
+
+
+@pytest.mark.parametrize("columns, labels, match", [
+    ({"Gender": np.array(["F", "M"], dtype=object)}, [0, 1], "numeric column"),
+    ({"Age": np.array([20, 30])}, [], "non-empty"),
+    ({"Age": np.array([20, 30])}, [0.0, 1.0], "integer cluster ids"),
+    ({"Age": np.array([20, 30, 40])}, [0, 1], "'Age' has 3 values for 2 labels"),
+])
+def test_profile_tables_name_what_is_wrong(columns, labels, match):
+    from kmeans_tutor.data.profiles import profile_tables
+
+    with pytest.raises(ValueError, match=match):
+        profile_tables(columns, labels)
