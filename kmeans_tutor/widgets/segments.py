@@ -120,6 +120,7 @@ class SegmentsModel(DataModel):
 
     def __init__(self, k=5, features=DEFAULT_FEATURES, *, scaled=True, seed=0):
         self.profile_table = self.segment_table = None
+        self._shown = None  # the ChosenData the outputs describe (the last good inputs')
         self._frames: dict = {}  # output name → (what it was made from, the DataFrame)
         try:
             super().__init__(k=k, features=features, scaled=scaled, seed=seed)
@@ -150,14 +151,14 @@ class SegmentsModel(DataModel):
         data = self.data
         km = KMeans(n_clusters=self.k, n_init=_N_INIT, random_state=self.seed).fit(data.X)
         labels = np.asarray(km.labels_).astype(np.int64)
-        if self.is_mall:
+        if data.source == MALL:
             profiles, segments = profile_tables(_mall_profile_columns(), labels)
         else:
             profiles = cluster_profiles(data.frame, labels)
             segments = describe_segments(profiles, overall=data.frame)
         self.labels, self.centers = labels, km.cluster_centers_
         self.inertia = float(km.inertia_)
-        self.profile_table, self.segment_table = profiles, segments
+        self.profile_table, self.segment_table, self._shown = profiles, segments, data
         return "", ""
 
     # --- the tables as DataFrames, made when read ------------------------------------------
@@ -183,7 +184,7 @@ class SegmentsModel(DataModel):
     @property
     def labelled(self) -> pd.DataFrame | None:
         def make():
-            labelled = self.data.frame.copy()
+            labelled = self._shown.frame.copy()
             labelled["cluster"] = learner_labels(self.labels)  # 1 … k, as the cards say
             labelled["segment"] = self.segments["name"].reindex(self.labels).to_numpy()
             return labelled
@@ -194,8 +195,9 @@ class SegmentsModel(DataModel):
         """The labelled customers as CSV text (their index first); text cells a
         spreadsheet would run as formulas are neutralised (:func:`~kmeans_tutor.data.export.safe_csv`).
 
-        For the Mall customers the text is written without pandas, the same text."""
-        if not self.is_mall:
+        For the Mall customers the text is written without pandas, the same text. Like
+        every output, it describes the last inputs that could be used."""
+        if self._shown.source != MALL:
             return safe_csv(self.labelled)
         columns = mall_columns()
         names = dict(zip(self.segment_table.index.tolist(), self.segment_table["name"]))

@@ -285,3 +285,22 @@ def test_the_download_of_the_mall_neutralises_formulas_as_safe_csv_does(monkeypa
     text = model.to_csv()
     assert "'=HYPERLINK(" in text and "\n=" not in text and ",=" not in text
     assert text == safe_csv(model.labelled)
+
+
+@pytest.mark.parametrize("start_on_mall", [True, False])
+def test_after_inputs_that_cannot_be_used_every_output_still_describes_the_last_good_ones(start_on_mall):
+    frame = pd.DataFrame({"height": np.arange(40.0) % 9, "weight": np.arange(40.0) % 7,
+                          "team": ["a", "b"] * 20})
+    model = SegmentsModel(k=3)
+    if not start_on_mall:
+        model.use_upload(frame, "mine.csv")
+    before = (model.to_csv(), model.labelled.copy(), model.segments.copy())
+    if start_on_mall:
+        model.features = ("Age", "No such column")
+    else:
+        model.dataset = "mall"  # the file's columns are no Mall columns: refused
+    assert model.message_level == "error" and "column" in model.message
+    assert model.to_csv() == before[0]
+    pd.testing.assert_frame_equal(model.labelled, before[1])
+    pd.testing.assert_frame_equal(model.segments, before[2])
+    assert len(model.to_csv().splitlines()) == (200 if start_on_mall else 40) + 1
