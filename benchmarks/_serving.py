@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+from kmeans_tutor.data.kept import tables_folder
 from kmeans_tutor.server.bytecode import compile_for_kernels
+
+PICTURES = "first_picture-*.npz"  # the first pictures of app figures (kmeans_tutor.widgets.kept_pictures)
 
 
 def optimised_kernels(plain: bool = False) -> bool:
@@ -40,3 +45,22 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 90.0) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"Voilà did not open port {port} in {timeout:g} s")
+
+
+def store_without_pictures(folder: Path) -> Path:
+    """A store of kept tables for a measured server (``KMEANS_TUTOR_TABLES``): the tables this
+    machine keeps (the ones the server's own run of the lessons keeps), but no first picture
+    of any figure, as on a server no page has been opened on yet."""
+    folder.mkdir(parents=True, exist_ok=True)
+    source = tables_folder()
+    if source is not None and source.is_dir():
+        pictures = set(source.glob(PICTURES))
+        for path in source.glob("*.npz"):
+            if path not in pictures:
+                shutil.copy2(path, folder / path.name)
+    return folder
+
+
+def kept_pictures(folder: Path) -> int:
+    """How many first pictures the store at ``folder`` holds."""
+    return len(list(folder.glob(PICTURES)))

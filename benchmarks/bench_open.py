@@ -39,8 +39,21 @@ notebooks as written.
     ``kmeans-tutor serve --preheat 1`` does. The pool is not refilled during the round, so
     that refills do not compete with the page measured.
 
-The floor is measured in every mode and run; the goal is every lesson ≤ 1.5 × the floor
-(interactive, same mode). Writes ``benchmarks/results/open.json`` and prints a table.
+Two kinds of visitor (``--visitors``), each measured in every mode:
+
+``first``
+    The server keeps no first picture of any figure yet (its store of kept tables,
+    ``KMEANS_TUTOR_TABLES``, is a fresh folder with this machine's tables but no pictures):
+    every figure on the page is laid out and drawn by the page's kernel, as for the first
+    student to open the lesson at that width.
+``next``
+    The same server restarted on the store the first visitors filled: a figure whose first
+    picture a kernel drew before, in the same state and at the same size, is sent that
+    picture (:mod:`kmeans_tutor.widgets.kept_pictures`), as for every later student at that
+    width. Reported as e.g. "progressive, next".
+
+The floor is measured in every mode, for every visitor; the goal is every lesson ≤ 1.5 × the
+floor (interactive, same mode and visitor). Writes ``benchmarks/results/open.json`` and prints a table.
 """
 
 from __future__ import annotations
@@ -62,7 +75,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _serving import free_port, optimised_kernels, wait_port  # noqa: E402  (benchmarks/_serving.py)
+from _serving import (  # noqa: E402  (benchmarks/_serving.py)
+    free_port, kept_pictures, optimised_kernels, store_without_pictures, wait_port)
 from kmeans_tutor.server.predrawn import prepare_lessons  # noqa: E402
 from kmeans_tutor.server.serve import build_voila_command, list_lessons, voila_env  # noqa: E402
 
@@ -73,6 +87,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
 FLOOR = "99_floor.ipynb"  # numbered like a lesson, so that it can be preheated like one
 MODES = ("plain", "progressive", "preheated")
+VISITORS = ("first", "next")
 PAGE_TIMEOUT_S = 120
 STABLE_MS = 1500
 
@@ -206,10 +221,15 @@ def open_page(browser, url: str, proc: subprocess.Popen | None = None) -> dict:
 
 
 def run_mode(browser, mode: str, pages: list[str], rounds: int, predraw: bool = True,
-             optimize: bool = False) -> dict:
-    """Every page, ``rounds`` times, on one server serving in ``mode`` (its kernels as
-    ``python -OO`` with ``optimize``)."""
-    results = {name: [] for name in pages}
+             optimize: bool = False, visitors: tuple[str, ...] = VISITORS) -> dict:
+    """Every page, ``rounds`` times, on a server serving in ``mode`` (its kernels as
+    ``python -OO`` with ``optimize``), for each kind of visitor: ``first`` on a server that
+    keeps no first picture of any figure yet, ``next`` on a server restarted on the store
+    the first visitors filled (see the module docstring). Results by label, e.g.
+    ``"progressive"`` and ``"progressive, next"``."""
+    labels = {v: mode if v == "first" else f"{mode}, {v}" for v in VISITORS}
+    results = {labels[v]: {name: [] for name in pages} for v in visitors}
+    phases = VISITORS if "next" in visitors else ("first",)  # next visitors need first ones
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "lessons"
         shutil.copytree(ROOT / "lessons", folder)
@@ -217,30 +237,40 @@ def run_mode(browser, mode: str, pages: list[str], rounds: int, predraw: bool = 
         if predraw:  # as kmeans-tutor serve does: fixed figures drawn once, before the server
             folder = prepare_lessons(folder, out=sys.stderr)
         for r in range(rounds):
-            port = free_port()
-            with open(Path(tmp) / f"voila-{mode}-{r}.log", "wb") as log:
-                proc = subprocess.Popen(server_command(folder, port, mode, pages, optimize), stdout=log,
-                                        stderr=subprocess.STDOUT, env=voila_env(), start_new_session=True)
-            try:
-                wait_port(port, proc)
-                if mode == "preheated":
-                    waited = wait_idle(proc, len(pages))
-                    print(f"  {mode}: {len(pages)} kernels preheated after {waited:.0f} s", flush=True)
-                for name in pages:
-                    m = open_page(browser, f"http://127.0.0.1:{port}/voila/render/{name}", proc)
-                    results[name].append(m)
-                    print(f"  {mode} round {r + 1} {name}: first byte {_s(m['first_byte_s'])}, page end "
-                          f"{_s(m['page_end_s'])}, first text {_s(m['text_s'])}, interactive "
-                          f"{_s(m['interactive_s'])}, kernel CPU {_s(m['kernel_cpu_s'])} "
-                          f"({m['shape']}, errors {m['errors']})", flush=True)
-                    time.sleep(1)
-            finally:
-                proc.terminate()
+            store = store_without_pictures(Path(tmp) / f"store-{r}")
+            for visitor in phases:
+                if visitor == "first" and kept_pictures(store):
+                    shutil.rmtree(store)
+                    store = store_without_pictures(store)
+                label = labels[visitor]
+                port = free_port()
+                env = {**voila_env(), "KMEANS_TUTOR_TABLES": str(store)}
+                with open(Path(tmp) / f"voila-{mode}-{r}-{visitor}.log", "wb") as log:
+                    proc = subprocess.Popen(server_command(folder, port, mode, pages, optimize), stdout=log,
+                                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
                 try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                    wait_port(port, proc)
+                    if mode == "preheated":
+                        waited = wait_idle(proc, len(pages))
+                        print(f"  {label}: {len(pages)} kernels preheated after {waited:.0f} s", flush=True)
+                    for name in pages:
+                        kept = kept_pictures(store)
+                        m = open_page(browser, f"http://127.0.0.1:{port}/voila/render/{name}", proc)
+                        m["pictures_kept_before"] = kept
+                        if label in results:
+                            results[label][name].append(m)
+                        print(f"  {label} round {r + 1} {name}: first byte {_s(m['first_byte_s'])}, page end "
+                              f"{_s(m['page_end_s'])}, first text {_s(m['text_s'])}, interactive "
+                              f"{_s(m['interactive_s'])}, kernel CPU {_s(m['kernel_cpu_s'])} "
+                              f"({m['shape']}, {kept} pictures kept before, errors {m['errors']})", flush=True)
+                        time.sleep(1)
+                finally:
+                    proc.terminate()
+                    try:
+                        proc.wait(30)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
     return results
 
 
@@ -272,12 +302,12 @@ def summary(results: dict) -> dict:
 
 
 def table(summ: dict) -> str:
-    lines = [f"{'mode':<12} {'page':<38} {'1st byte':>9} {'page end':>9} {'first text':>10} "
+    lines = [f"{'mode':<19} {'page':<38} {'1st byte':>9} {'page end':>9} {'first text':>10} "
              f"{'interactive':>11} {'× floor':>8} {'kernel CPU':>10}"]
     for mode, pages in summ.items():
         for name, s in pages.items():
             x = "—" if s["x_floor"] is None else f"{s['x_floor']:.2f}"
-            lines.append(f"{mode:<12} {name:<38} {_s(s['first_byte_s']):>9} {_s(s['page_end_s']):>9} "
+            lines.append(f"{mode:<19} {name:<38} {_s(s['first_byte_s']):>9} {_s(s['page_end_s']):>9} "
                          f"{_s(s['first_text_s']):>10} {_s(s['interactive_s']):>11} {x:>8} "
                          f"{_s(s.get('kernel_cpu_s')):>10}"
                          + (f"  errors {s['errors']}" if s["errors"] else ""))
@@ -292,6 +322,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=1, help="times each page is opened (median reported)")
     parser.add_argument("--no-predraw", action="store_true",
                         help="serve the notebooks as written ('kmeans-tutor serve --no-predraw')")
+    parser.add_argument("--visitors", default=",".join(VISITORS),
+                        help="first: no first picture kept yet; next: the pictures the first "
+                             "visitors' kernels kept (default: both)")
     parser.add_argument("--plain-kernels", action="store_true",
                         help="kernels as plain python ('kmeans-tutor serve --no-optimize')")
     args = parser.parse_args(argv)
@@ -302,6 +335,10 @@ def main(argv=None) -> int:
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if unknown := set(modes) - set(MODES):
         parser.error(f"unknown mode(s): {', '.join(sorted(unknown))}")
+    visitors = tuple(v.strip() for v in args.visitors.split(",") if v.strip())
+    if not visitors or set(visitors) - set(VISITORS):
+        parser.error(f"--visitors takes {', '.join(VISITORS)}")
+    visitors = tuple(v for v in VISITORS if v in visitors)  # first, then next
 
     from playwright.sync_api import sync_playwright
 
@@ -310,8 +347,8 @@ def main(argv=None) -> int:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for mode in modes:
             print(f"{mode}:", flush=True)
-            results[mode] = run_mode(browser, mode, pages, args.rounds, predraw=not args.no_predraw,
-                                     optimize=optimize)
+            results.update(run_mode(browser, mode, pages, args.rounds, predraw=not args.no_predraw,
+                                    optimize=optimize, visitors=visitors))
         browser.close()
     summ = summary(results)
     print()

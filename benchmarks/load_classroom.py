@@ -86,7 +86,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _serving import free_port, optimised_kernels, wait_port  # noqa: E402  (benchmarks/_serving.py)
+from _serving import (  # noqa: E402  (benchmarks/_serving.py)
+    free_port, kept_pictures, optimised_kernels, store_without_pictures, wait_port)
 from kmeans_tutor.server.predrawn import prepare_lessons  # noqa: E402
 from kmeans_tutor.server.serve import DEFAULT_FILL_DELAY, build_voila_command, list_lessons, voila_env  # noqa: E402
 
@@ -173,6 +174,13 @@ class Memory:
         self.server = psutil.Process(pid)
         self.samples: list[dict] = []
         self.t0 = time.monotonic()
+        self.cpu_by_pid: dict[int, float] = {}  # the last CPU seconds seen of each kernel
+        self.server_cpu0 = self._cpu(self.server)
+
+    @staticmethod
+    def _cpu(process: psutil.Process) -> float:
+        t = process.cpu_times()
+        return t.user + t.system
 
     def sample(self) -> dict:
         server = self.server.memory_info().rss
@@ -183,6 +191,7 @@ class Memory:
                 kernels += full.rss
                 pss += getattr(full, "pss", full.rss)
                 n += 1
+                self.cpu_by_pid[child.pid] = self._cpu(child)
             except psutil.Error:
                 pass
         s = {"t_s": round(time.monotonic() - self.t0, 1), "server_mb": server / 2**20,
@@ -223,6 +232,18 @@ class Memory:
         before = cpu()
         time.sleep(window)
         return cpu() - before < 0.05 * window
+
+    def cpu(self) -> dict:
+        """CPU seconds the server and its kernels spent since the start, as last sampled.
+
+        A kernel's seconds are its own from its start (as of the last sample before it
+        ended); the server's are counted from the moment this object was made.
+        """
+        kernels = list(self.cpu_by_pid.values())
+        return {"server_s": round(self._cpu(self.server) - self.server_cpu0, 2),
+                "kernels_s": round(sum(kernels), 2),
+                "per_kernel_s": {"p50": round(percentile(kernels, 50), 2),
+                                 "max": round(max(kernels), 2)} if kernels else None}
 
     def peak(self) -> dict:
         return max(self.samples, key=lambda s: s["server_mb"] + s["kernels_mb"])
@@ -475,7 +496,13 @@ async def run(args) -> dict:
     base = f"http://127.0.0.1:{port}"
     log_path = Path(tempfile.gettempdir()) / f"classroom-voila-{port}.log"
     log = open(log_path, "wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=voila_env())
+    # The class opens on a server that has kept no first picture of any figure yet: the
+    # first students' kernels draw them, the later ones are sent the kept pictures.
+    # (--keep-nothing: no table or picture kept at all, for comparison.)
+    store_dir = tempfile.TemporaryDirectory(prefix="classroom-store-")
+    store = store_without_pictures(Path(store_dir.name))
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**voila_env(), "KMEANS_TUTOR_TABLES": "off" if args.keep_nothing else str(store)})
     result: dict = {}
     try:
         wait_port(port, proc)
@@ -542,6 +569,8 @@ async def run(args) -> dict:
                 print(f"  students {ids[0] + 1}-{ids[-1] + 1} done at {time.monotonic() - t_open:.0f} s; "
                       f"{s['kernels']} kernels, {s['kernels_mb']:.0f} MB", flush=True)
             in_class = memory.sample()
+            class_cpu = memory.cpu()  # the students' work, before anyone leaves
+            pictures_at_end = kept_pictures(store)
             student_kernels = {r["kernel_id"] for r in records if r.get("kernel_id")}
             print(f"all students done after {time.monotonic() - t_open:.0f} s; "
                   f"{in_class['kernels']} kernels, {in_class['kernels_mb']:.0f} MB", flush=True)
@@ -592,6 +621,7 @@ async def run(args) -> dict:
             "batch_size": args.batch_size or args.students,
             "pool_size": args.pool_size,
             "kernels_optimised": args.optimize,
+            "keep_nothing": args.keep_nothing,
             "fill_delay_s": args.fill_delay if args.pool_size else None,
             "pool_ready_after_s": pool_ready_s,
             "preheated_pages": server_log.count("Using pre-heated kernel"),
@@ -603,6 +633,8 @@ async def run(args) -> dict:
                                       "completed": sum(1 for t in ttis if t is not None)},
             "click_to_picture_ms": {"p50": percentile(clicks, 50), "p95": percentile(clicks, 95),
                                     "max": percentile(clicks, 100), "n": len(clicks)},
+            "cpu_s": class_cpu,
+            "pictures_kept": pictures_at_end,
             "errors": len(errors),
             "error_messages": errors[:50],
             "server_log_tracebacks": server_log.count("Traceback"),
@@ -626,6 +658,7 @@ async def run(args) -> dict:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         log.close()
+        store_dir.cleanup()
     return result
 
 
@@ -649,6 +682,11 @@ def table(r: dict) -> str:
                                                  f"{fmt(r['first_page_s']['p95'], '.1f')} s"),
         ("click → new picture p50 / p95 / max",
          f"{fmt(clk['p50'], '.0f')} / {fmt(clk['p95'], '.0f')} / {fmt(clk['max'], '.0f')} ms ({clk['n']} clicks)"),
+        ("first pictures kept (none at the start)", str(r.get("pictures_kept", "—"))),
+        ("CPU until all were done: server / kernels",
+         f"{r['cpu_s']['server_s']:.1f} s / {r['cpu_s']['kernels_s']:.1f} s"
+         + (f" (a kernel p50 {r['cpu_s']['per_kernel_s']['p50']:.2f} s, max {r['cpu_s']['per_kernel_s']['max']:.2f} s)"
+            if r["cpu_s"]["per_kernel_s"] else "")),
         ("errors (goal 0)", f"{r['errors']}   (server-log tracebacks: {r['server_log_tracebacks']})"),
     ]
     for name in ("start", "peak", "after_leaving"):
@@ -692,6 +730,9 @@ def main(argv=None) -> int:
     parser.add_argument("--fill-delay", type=float, default=DEFAULT_FILL_DELAY,
                         help="seconds before a preheated kernel that was handed out is replaced "
                              f"(default {DEFAULT_FILL_DELAY}, as kmeans-tutor serve)")
+    parser.add_argument("--keep-nothing", action="store_true",
+                        help="the server keeps no table and no first picture (KMEANS_TUTOR_TABLES=off), "
+                             "to compare with")
     parser.add_argument("--plain-kernels", action="store_true",
                         help="kernels as plain python ('kmeans-tutor serve --no-optimize')")
     args = parser.parse_args(argv)

@@ -45,7 +45,8 @@ generates and prints one), ``KMEANS_TUTOR_CULL_TIMEOUT`` (600 s), ``KMEANS_TUTOR
 (60 s), ``KMEANS_TUTOR_HUB_ACTIVITY`` (60 s between activity reports from a student's server),
 ``KMEANS_TUTOR_HUB_LAST_ACTIVITY`` (300 s between the Hub's polls of the proxy's activity),
 ``KMEANS_TUTOR_MAX_LESSONS`` (4 lessons open at once per student), ``KMEANS_TUTOR_TABLES``
-(the tables the apps open on, kept once for the class; default ``tables`` in the state folder).
+(the tables the apps open on and the first pictures of their figures, kept once for the class;
+default ``tables`` in the state folder).
 """
 
 import os
@@ -104,8 +105,9 @@ c.Spawner.environment = {
     # One copy of the lessons with their fixed figures drawn, shared by every student's
     # server (the first one to start makes it; the others wait for it).
     "KMEANS_TUTOR_CACHE": env("KMEANS_TUTOR_CACHE", str(state / "lessons-cache")),
-    # Tables the apps open on (kmeans_tutor.data.kept), kept once for the whole class
-    # instead of once in every student's home.
+    # Tables the apps open on (kmeans_tutor.data.kept) and the first pictures of their
+    # figures (kmeans_tutor.widgets.kept_pictures), kept once for the whole class instead of
+    # once in every student's home.
     "KMEANS_TUTOR_TABLES": env("KMEANS_TUTOR_TABLES", str(state / "tables")),
     "PYTHONPATH": os.pathsep.join(filter(None, [str(CHECKOUT), env("PYTHONPATH")])),
 }

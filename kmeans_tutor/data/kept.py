@@ -6,8 +6,9 @@ choose-k app fits K-means 110 times on the Mall customers before it can draw its
 first kernel that needs such a table computes it and keeps it here; the kernels after
 read it back in a millisecond.
 
-A table is a dict of numpy arrays of numbers, kept as one ``.npz`` file (never a
-pickle). Its file name is a hash of everything the numbers depend on:
+The widgets keep the first pictures of their figures the same way
+(:mod:`kmeans_tutor.widgets.kept_pictures`). A table is a dict of numpy arrays of numbers,
+kept as one ``.npz`` file (never a pickle). Its file name is a hash of everything the numbers depend on:
 
 - the table's name and its inputs, the data's bytes included;
 - the source files of the algorithm (``kmeans_tutor/core``) and numpy's version.
@@ -21,8 +22,8 @@ computed as if nothing were kept.
 
 Where: ``$KMEANS_TUTOR_TABLES`` if set (``off`` keeps nothing), else
 ``$XDG_CACHE_HOME/kmeans-tutor/tables`` (``~/.cache/kmeans-tutor/tables``). The folder
-holds at most :data:`MAX_FILES` tables (about a kilobyte each); the least recently used
-go first. A file larger than :data:`MAX_BYTES` is never read.
+holds at most :data:`MAX_FILES` tables (a kilobyte for a table of numbers, 20–300 kB for a
+picture); the least recently used go first. A file larger than :data:`MAX_BYTES` is never read.
 """
 
 from __future__ import annotations
@@ -88,8 +89,8 @@ def _file_name(name: str, inputs: Iterable) -> str | None:
     return f"{name}-{digest.hexdigest()[:40]}.npz"
 
 
-def kept_table(name: str, inputs: Iterable, compute: Callable[[], Table],
-               usable: Callable[[Table], bool]) -> tuple[Table, bool]:
+def kept_table(name: str, inputs: Iterable, compute: Callable[[], Table | None],
+               usable: Callable[[Table], bool]) -> tuple[Table | None, bool]:
     """The table ``compute()`` makes from ``inputs``: read back if kept, else computed and kept.
 
     Parameters
@@ -100,7 +101,8 @@ def kept_table(name: str, inputs: Iterable, compute: Callable[[], Table],
         Everything besides the algorithm that the numbers depend on: arrays (hashed with
         their dtype and shape) and plain values (hashed by ``repr``).
     compute : callable
-        Makes the table: a dict of numeric numpy arrays.
+        Makes the table: a dict of numeric numpy arrays, or None when there is nothing to
+        keep this time (nothing is written, and None is returned).
     usable : callable
         ``usable(table)`` says whether a table read back has the expected columns, shapes
         and values; when it does not, the table is computed again and replaced.
@@ -117,7 +119,7 @@ def kept_table(name: str, inputs: Iterable, compute: Callable[[], Table],
         if table is not None and usable(table):
             return table, True
     table = compute()
-    if path is not None and all(np.asarray(v).dtype.kind in _NUMBERS for v in table.values()):
+    if table is not None and path is not None and all(np.asarray(v).dtype.kind in _NUMBERS for v in table.values()):
         _write(path, table)
     return table, False
 
@@ -135,6 +137,8 @@ def _read(path: Path) -> Table | None:
 
 
 def _write(path: Path, table: Table) -> None:
+    if sum(np.asarray(v).nbytes for v in table.values()) > MAX_BYTES - 4096:
+        return  # it would never be read back (see _read)
     temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,10 @@ Every picture costs the kernel a draw, so none is drawn in vain: a page that ask
 for a picture that has not changed gets the last one again (:func:`guard_canvas`), and in a
 Voilà page each app figure's first picture waits for the page's width, so the figure is
 drawn once, at that width (:meth:`FigureFit.wait_for_width`); in a kernel running a lesson
-for a waiting page it is also laid out once, at that width (:func:`freeze_layout`).
+for a waiting page it is also laid out once, at that width (:func:`freeze_layout`). A first
+picture that another kernel on the machine already drew of the same figure, in the same
+state and at the same size, is sent as it was kept, without a layout or a draw
+(:mod:`kmeans_tutor.widgets.kept_pictures`).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
+
+from .kept_pictures import send_first_picture
 
 _BACKEND = "module://ipympl.backend_nbagg"
 
@@ -94,9 +99,18 @@ def guard_canvas(canvas) -> None:
     asks again, so a page cannot queue more than one. (The first one may wait for the
     app's width, see :meth:`FigureFit.wait_for_width`.) When nothing has changed since the
     last picture (the page asks again after every resize message, even one that leaves the
-    size as it was), that picture is sent again instead of drawing the figure anew.
+    size as it was), that picture is sent again instead of drawing the figure anew. In a
+    Voilà kernel a figure's first picture may be one another kernel drew of the same figure
+    in the same state (:mod:`kmeans_tutor.widgets.kept_pictures`).
     """
     original = canvas._handle_message
+
+    def _draw(widget, content, buffers):
+        if started_by_voila():  # a first picture may have been drawn by another kernel
+            send_first_picture(canvas, lambda: original(widget, content, buffers),
+                               laid_out_once=_LayoutOnceAtDraw)
+        else:
+            original(widget, content, buffers)
 
     def checked(widget, content, buffers):
         if not isinstance(content, dict) or content.get("type") not in CANVAS_MESSAGES:
@@ -108,7 +122,7 @@ def guard_canvas(canvas) -> None:
                 # Drawn in full once the width is known: that picture shows every change
                 # made before it, so a later request with nothing new can be answered by it.
                 canvas._kt_draw_wanted = False
-                original(widget, content, buffers)
+                _draw(widget, content, buffers)
 
             if fit is not None and fit.hold(canvas, answer):
                 return
@@ -124,6 +138,9 @@ def guard_canvas(canvas) -> None:
         if content["type"] == "resize":
             content["width"] = _clamp(content.get("width"), 100, MAX_CANVAS_CSS[0], 800)
             content["height"] = _clamp(content.get("height"), 80, MAX_CANVAS_CSS[1], 600)
+        if content["type"] == "draw":
+            _draw(widget, content, buffers)
+            return
         original(widget, content, buffers)
         if content["type"] == "initialized":
             # A page whose kernel was running before it came (preheated) makes its canvas
@@ -207,6 +224,12 @@ def _diff_image(canvas):
     now = time.monotonic()
     close = now - getattr(canvas, "_kt_sent_at", -math.inf) < FRAME_GAP
     canvas._kt_sent_at = now
+    if getattr(canvas, "_kt_undrawn", False):
+        # The picture on the page is a first picture kept by another kernel (kept_pictures):
+        # this kernel has drawn nothing yet, so that picture is the one to send (again).
+        canvas.set_image_mode("full")
+        canvas._force_full = canvas._png_is_old = False
+        return canvas._kt_full_png
     pixels = np.asarray(canvas.get_renderer().buffer_rgba())
     buff = pixels.view(np.uint32).squeeze(2)
     full = (close or canvas._force_full or buff.shape != canvas._last_buff.shape
@@ -267,8 +290,15 @@ def app_figure(figsize=(6.0, 4.5), *, dpi=80, **kwargs) -> Figure:
 
 
 def _relayout(fig: Figure) -> None:
-    """A frozen layout (see :func:`freeze_layout`) is laid out again for the new size."""
-    if getattr(fig, "_kt_frozen", False):
+    """A frozen layout (see :func:`freeze_layout`) is laid out again for the new size: at
+    once, or, in a Voilà kernel for a figure that has not sent a picture yet, at its first
+    draw (a first picture kept by another kernel brings its layout along, see kept_pictures)."""
+    if not getattr(fig, "_kt_frozen", False):
+        return
+    last = getattr(fig.canvas, "_last_buff", None)
+    if started_by_voila() and last is not None and last.size == 0:
+        fig.set_layout_engine(_LayoutOnceAtDraw())
+    else:
         freeze_layout(fig)
 
 
