@@ -7,8 +7,9 @@ first kernel that needs such a table computes it and keeps it here; the kernels 
 read it back in a millisecond.
 
 The widgets keep the first pictures of their figures the same way
-(:mod:`kmeans_tutor.widgets.kept_pictures`). A table is a dict of numpy arrays of numbers,
-kept as one ``.npz`` file (never a pickle). Its file name is a hash of everything the numbers depend on:
+(:mod:`kmeans_tutor.widgets.kept_pictures`). A table is a dict of numpy arrays of
+numbers, kept as one ``.npz`` file (never a pickle). Its file name is a hash of
+everything the numbers depend on:
 
 - the table's name and its inputs, the data's bytes included;
 - the source files of the algorithm (``kmeans_tutor/core``) and numpy's version.
@@ -22,8 +23,9 @@ computed as if nothing were kept.
 
 Where: ``$KMEANS_TUTOR_TABLES`` if set (``off`` keeps nothing), else
 ``$XDG_CACHE_HOME/kmeans-tutor/tables`` (``~/.cache/kmeans-tutor/tables``). The folder
-holds at most :data:`MAX_FILES` tables (a kilobyte for a table of numbers, 20–300 kB for a
-picture); the least recently used go first. A file larger than :data:`MAX_BYTES` is never read.
+holds at most :data:`MAX_FILES` tables (a kilobyte for a table of numbers, 15–500 kB for
+a picture); the least recently used go first. A file larger than :data:`MAX_BYTES` is
+neither written nor read.
 """
 
 from __future__ import annotations
