@@ -29,6 +29,11 @@ What it does
    then the script waits until the culler has shut every student's kernel down (or
    60 + 2×10 + 30 s). Preheated kernels that replaced the ones handed out stay: they are the
    pool for the next students.
+5. CPU (psutil): the seconds the server and its kernels spent until every student was done
+   (each kernel's own, from its start, as last sampled), and how many first pictures of
+   figures were kept by then. Each class starts on a store of kept tables
+   (``KMEANS_TUTOR_TABLES``) holding this machine's tables but no picture, as a server no page
+   has been opened on; ``--keep-nothing`` keeps neither, to compare with.
 
 Two kinds of students (``--clients``)
 -------------------------------------

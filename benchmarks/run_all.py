@@ -135,9 +135,11 @@ def rows() -> list[tuple[str, str, str, str, str]]:
 
 
 def table() -> str:
-    lines = [f"{'figure':62s} {'ours':>26s} {'anchor':>26s} {'ratio':>7s}  goal"]
-    for figure, ours, anchor, ratio, goal in rows():
-        lines.append(f"{figure:62s} {ours:>26s} {anchor:>26s} {ratio:>7s}  {goal}")
+    found = rows()
+    width = max([len("figure")] + [len(r[0]) for r in found])
+    lines = [f"{'figure':{width}s} {'ours':>26s} {'anchor':>26s} {'ratio':>7s}  goal"]
+    for figure, ours, anchor, ratio, goal in found:
+        lines.append(f"{figure:{width}s} {ours:>26s} {anchor:>26s} {ratio:>7s}  {goal}")
     return "\n".join(lines)
 
 

@@ -188,3 +188,19 @@ def test_a_file_too_large_to_be_a_table_is_not_read(folder, monkeypatch):
     compute = Counter()
     assert kept_table("t", (1,), compute, always)[1] is False
     assert compute.calls == 1 and loads == []
+
+
+def test_a_table_too_large_to_be_read_back_is_not_written(folder):
+    big = {"png": np.zeros(kept.MAX_BYTES, np.uint8)}
+    table, was_kept = kept_table("t", (1,), lambda: big, always)
+    assert table is big and not was_kept
+    assert not folder.exists() or not list(folder.glob("*"))
+    calls = []
+    kept_table("t", (1,), lambda: calls.append(1) or big, always)
+    assert calls == [1]  # computed again: nothing was kept
+
+
+def test_a_computation_with_nothing_to_keep_writes_nothing(folder):
+    table, was_kept = kept_table("t", (1,), lambda: None, always)
+    assert table is None and not was_kept
+    assert not folder.exists() or not list(folder.glob("*"))
