@@ -117,14 +117,16 @@ class Page:
         return [self.frames[c][-1] for c in self.canvases]
 
 
-def kernel(tmp_path, store, apps, *, change=None, width="1100x700", ratio=None, then=False) -> dict:
-    """Run ``apps`` as a fresh kernel Voilà started for a waiting page does (its own process,
-    like every student's kernel), open them in a :class:`Page`, and report: how many pictures
+def kernel(tmp_path, store, apps, *, change=None, width="1100x700", ratio=None, then=False,
+           preheated=False) -> dict:
+    """Run ``apps`` as a fresh kernel Voilà started for a waiting page does (or, ``preheated``,
+    one it started before any page came), each in its own process like every student's
+    kernel; open them in a :class:`Page`, and report: how many pictures
     Agg drew for the page and the frames it was sent; with ``then``, the pixels after each
     figure is drawn again and after the first app takes two steps."""
     out = tmp_path / f"kernel-{len(list(tmp_path.glob('kernel-*')))}.npz"
     args = [sys.executable, __file__, str(out), ",".join(apps), str(change), width, str(ratio), str(then)]
-    env = {**os.environ, "VOILA_PREHEAT": "False", "KMEANS_TUTOR_TABLES": str(store)}
+    env = {**os.environ, "VOILA_PREHEAT": str(preheated), "KMEANS_TUTOR_TABLES": str(store)}
     subprocess.run(args, env=env, check=True, capture_output=True, timeout=300)
     with np.load(out) as stored:
         return {k: stored[k] for k in stored.files}
@@ -209,6 +211,20 @@ def test_a_kept_first_picture_is_sent_undrawn_and_the_kernel_then_behaves_as_the
     # step apart; the pixels above are the same.)
     np.testing.assert_allclose(first["positions"], second["positions"], rtol=0, atol=1e-12)
     assert np.array_equal(first["stepped"], second["stepped"])  # two steps of the first stepper
+
+
+@pytest.mark.slow
+def test_a_preheated_kernel_sends_kept_pictures_too_and_then_draws_the_same(tmp_path):
+    store = tmp_path / "kept"
+    apps = ["stepper", "compare", "choose_k"]
+    first = kernel(tmp_path, store, apps, then=True, preheated=True)
+    assert first["draws"] >= len(frames_of(first))
+    second = kernel(tmp_path, store, apps, then=True, preheated=True)
+    assert second["draws"] == 0
+    for kind in ("first", "again"):
+        for a, b in zip(frames_of(first, kind), frames_of(second, kind), strict=True):
+            assert np.array_equal(a, b)
+    assert np.array_equal(first["stepped"], second["stepped"])
 
 
 @pytest.mark.slow
