@@ -16,8 +16,11 @@ everything the numbers depend on:
 
 Changed code, data or settings give another name, so a table made by other code is never
 read. A file is written under a temporary name and then renamed, so a kernel never reads
-half of one, even when several compute the same table at once. The table the caller
-checks before use; one that fails the check is computed again and replaced. Any trouble
+half of one, even when several compute the same table at once. A caller may ask to
+``wait`` for a table another kernel is computing right now (a class whose kernels all reach
+the same first picture at once): the kernel computing it holds a claim (an empty file
+beside the table's), and the others wait for the table, up to ``wait`` seconds from the
+claim, instead of computing it too. The table the caller checks before use; one that fails the check is computed again and replaced. Any trouble
 with the folder (missing, read-only, full, a damaged file) is silent: the numbers are
 computed as if nothing were kept.
 
@@ -34,6 +37,7 @@ import functools
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -92,7 +96,7 @@ def _file_name(name: str, inputs: Iterable) -> str | None:
 
 
 def kept_table(name: str, inputs: Iterable, compute: Callable[[], Table | None],
-               usable: Callable[[Table], bool]) -> tuple[Table | None, bool]:
+               usable: Callable[[Table], bool], wait: float = 0.0) -> tuple[Table | None, bool]:
     """The table ``compute()`` makes from ``inputs``: read back if kept, else computed and kept.
 
     Parameters
@@ -108,6 +112,11 @@ def kept_table(name: str, inputs: Iterable, compute: Callable[[], Table | None],
     usable : callable
         ``usable(table)`` says whether a table read back has the expected columns, shapes
         and values; when it does not, the table is computed again and replaced.
+    wait : float
+        Seconds to wait, at most, for a table that another kernel is computing at this
+        moment, rather than computing it too (0: never wait). The first kernel to miss the
+        table claims it while it computes; a claim older than ``wait`` is ignored (its
+        kernel is slow or gone), and so is a claim that cannot be made (a read-only folder).
 
     Returns
     -------
@@ -120,10 +129,55 @@ def kept_table(name: str, inputs: Iterable, compute: Callable[[], Table | None],
         table = _read(path)
         if table is not None and usable(table):
             return table, True
-    table = compute()
-    if table is not None and path is not None and all(np.asarray(v).dtype.kind in _NUMBERS for v in table.values()):
-        _write(path, table)
+    claim = None
+    if path is not None and wait > 0:
+        claim = _claim(path, wait)
+        if claim is None:  # another kernel is computing it: its table, once kept
+            table = _read(path)
+            if table is not None and usable(table):
+                return table, True
+    try:
+        table = compute()
+        if table is not None and path is not None and all(np.asarray(v).dtype.kind in _NUMBERS
+                                                          for v in table.values()):
+            _write(path, table)
+    finally:
+        if claim:
+            _unlink(claim)
     return table, False
+
+
+def _claim(path: Path, wait: float) -> Path | bool | None:
+    """Claim the computing of the table at ``path``: the claim's path when this kernel made
+    it, None after waiting for another kernel's claim to go (it kept the table, or gave up),
+    False when no claim can be made here (compute without one)."""
+    claim = path.with_name(f".{path.name}.claim")
+    for _ in range(2):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return claim
+        except FileExistsError:
+            pass
+        except OSError:  # read-only, full, missing: no claims here
+            return False
+        while True:  # another kernel's claim: wait until it goes or is too old to trust
+            try:
+                age = time.time() - claim.stat().st_mtime
+            except OSError:
+                return None  # gone: the table is kept, or its kernel gave up
+            if age > wait:
+                break
+            time.sleep(min(0.025, wait))
+        _unlink(claim)  # left by a kernel that stopped, or too slow: claim it afresh
+    return False
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
 
 
 def _read(path: Path) -> Table | None:
@@ -156,10 +210,7 @@ def _write(path: Path, table: Table) -> None:
         pass
     finally:
         if temporary is not None:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
+            _unlink(Path(temporary))
 
 
 def _prune(folder: Path) -> None:
@@ -174,7 +225,4 @@ def _prune(folder: Path) -> None:
         except OSError:
             continue
     for _, path in sorted(used)[: len(used) - MAX_FILES]:
-        try:
-            path.unlink()
-        except OSError:
-            pass
+        _unlink(path)

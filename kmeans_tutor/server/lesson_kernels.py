@@ -47,6 +47,10 @@ were v1, and a legacy binary message (every ipympl picture is one) sends that co
 loop that takes a core and gigabytes of memory within seconds. Any client holding a
 kernel id could set that off.
 
+Kernels are started through :mod:`kmeans_tutor.server.kernel_launch`, which holds Python's
+garbage collector back while the lesson runs (``hold_collector``; 0.1 s of a lesson's
+second of CPU).
+
 This module runs inside the Voilà server (it imports jupyter_server and tornado), never
 in a kernel, and nothing else in the package imports it.
 """
@@ -60,13 +64,15 @@ import time
 
 import psutil
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
-from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager, ServerKernelManager
 from tornado import web
 from tornado.ioloop import PeriodicCallback
-from traitlets import Float, Int
+from traitlets import Bool, Float, Int, default
 
-__all__ = ["LessonKernelManager", "LessonWebsocketConnection", "ServerFullError", "available_mb",
-           "WS_PROTOCOL"]
+from .kernel_launch import launch_argv
+
+__all__ = ["LessonKernel", "LessonKernelManager", "LessonWebsocketConnection", "ServerFullError",
+           "available_mb", "WS_PROTOCOL"]
 
 FULL_REASON = "Lesson server full"
 WS_PROTOCOL = "v1.kernel.websocket.jupyter.org"  # the kernel websocket protocol lesson pages speak
@@ -95,13 +101,25 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
+class LessonKernel(ServerKernelManager):
+    """One lesson kernel: started through :func:`~kmeans_tutor.server.kernel_launch.main`
+    when its manager's ``hold_collector`` is on and its spec is the standard Python one."""
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        if getattr(self.parent, "hold_collector", False):
+            cmd = launch_argv(cmd)
+        return cmd
+
+
 class LessonKernelManager(AsyncMappingKernelManager):
     """jupyter_server's kernel manager with a cap on kernels, a memory floor and a connect grace.
 
     Configure with ``--LessonKernelManager.max_kernels=N``,
     ``--LessonKernelManager.min_available_mb=M`` and
     ``--LessonKernelManager.connect_grace=S`` (all 0 to switch off), and
-    ``--LessonKernelManager.kernel_optimize=2`` to start kernels as ``python -OO``.
+    ``--LessonKernelManager.kernel_optimize=2`` to start kernels as ``python -OO``, and
+    ``--LessonKernelManager.hold_collector=False`` to start them as plain ipykernel.
     """
 
     max_kernels = Int(0, min=0, config=True,
@@ -115,10 +133,17 @@ class LessonKernelManager(AsyncMappingKernelManager):
                           help="Python's optimisation level for the kernels (PYTHONOPTIMIZE): 2 runs "
                                "them as python -OO, without docstrings or asserts "
                                "(kmeans_tutor.server.bytecode); 0 as plain python.")
+    hold_collector = Bool(True, config=True,
+                          help="Start kernels with Python's garbage collector off until their lesson "
+                               "has run, then freeze what they hold (kmeans_tutor.server.kernel_launch).")
     connect_grace = Float(0.0, min=0, config=True,
                           help="Shut down a kernel whose page has not connected to it this many seconds "
                                "after the kernel's last activity (its start, its lesson run, its hand-out "
                                "from the preheated pool); 0: never.")
+
+    @default("kernel_manager_class")
+    def _default_kernel_manager_class(self):
+        return f"{__name__}.LessonKernel"
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -6,7 +6,9 @@ layout and a full draw (0.1–0.27 s; 0.85 s for the five figures of lesson 4), 
 pixels thirty times over. The first kernel to draw a figure's first picture keeps it (the
 PNG it sent, and the positions the layout gave the axes) with :func:`kmeans_tutor.data.kept.kept_table`;
 a kernel whose figure is in exactly the same state sends that PNG instead of drawing, and
-takes the positions.
+takes the positions. Kernels that reach the same first picture while the first one is still
+drawing it (a class opening a lesson together) wait for it, up to :data:`WAIT_S` seconds,
+rather than all drawing it at once.
 
 *Exactly the same state*: the picture's key is a hash of
 
@@ -50,9 +52,12 @@ from matplotlib.transforms import Bbox, TransformNode
 
 from ..data.kept import kept_table
 
-__all__ = ["figure_digest", "png_rgba", "send_first_picture"]
+__all__ = ["WAIT_S", "figure_digest", "png_rgba", "send_first_picture"]
 
 _NAME = "first_picture"
+# How long a kernel waits, at most, for the first picture another kernel is drawing: one
+# takes 0.1–0.3 s of a core, several seconds on two cores shared by a class's kernels.
+WAIT_S = 10.0
 _SUPER_TEXTS = ("_suptitle", "_supxlabel", "_supylabel")  # placed by constrained layout
 
 
@@ -255,7 +260,7 @@ def send_first_picture(canvas, draw, *, laid_out_once: type | None = None) -> No
             return None  # not one whole picture of this size: nothing to keep
         return {"png": np.frombuffer(png, np.uint8), **_layout(fig)}
 
-    table, was_kept = kept_table(_NAME, key, drawn, usable)
+    table, was_kept = kept_table(_NAME, key, drawn, usable, wait=WAIT_S)
     if not was_kept:
         return
     _apply_layout(fig, table)

@@ -204,3 +204,128 @@ def test_a_computation_with_nothing_to_keep_writes_nothing(folder):
     table, was_kept = kept_table("t", (1,), lambda: None, always)
     assert table is None and not was_kept
     assert not folder.exists() or not list(folder.glob("*"))
+
+
+# --- kernels that need the same table at the same moment -------------------------------------
+
+def claim_of(folder):
+    """The claim file a computing kernel holds, if any."""
+    claims = list(folder.glob(".*.claim"))
+    return claims[0] if claims else None
+
+
+def test_a_kernel_that_waits_gets_the_table_the_computing_one_keeps(folder):
+    import threading
+    started, finish = threading.Event(), threading.Event()
+
+    def slow():  # the first kernel, still computing
+        started.set()
+        finish.wait(5)
+        return {"v": np.array([7.0])}
+
+    first = threading.Thread(target=kept_table, args=("t", (1,), slow, always), kwargs={"wait": 5})
+    first.start()
+    started.wait(5)
+    assert claim_of(folder) is not None
+    threading.Timer(0.3, finish.set).start()
+    compute = Counter()
+    table, was_kept = kept_table("t", (1,), compute, always, wait=5)
+    first.join()
+    assert was_kept and compute.calls == 0 and table["v"][0] == 7.0
+    assert claim_of(folder) is None  # the claim went with the computation
+
+
+def test_without_wait_nothing_is_claimed_or_waited_for(folder):
+    folder.mkdir()
+    name = kept._file_name("t", (1,))
+    (folder / f".{name}.claim").touch()  # someone else's claim, fresh
+    compute = Counter()
+    assert kept_table("t", (1,), compute, always)[1] is False and compute.calls == 1
+
+
+def test_a_claim_older_than_the_wait_is_taken_over(folder):
+    folder.mkdir()
+    name = kept._file_name("t", (1,))
+    stale = folder / f".{name}.claim"
+    stale.touch()
+    os.utime(stale, (1, 1))  # a kernel that stopped while it computed, long ago
+    compute = Counter()
+    table, was_kept = kept_table("t", (1,), compute, always, wait=0.5)
+    assert not was_kept and compute.calls == 1 and table["inertia"][1] == 1.5
+    assert claim_of(folder) is None and kept_table("t", (1,), Counter(), always)[1]
+
+
+def test_a_waiting_kernel_computes_itself_when_the_other_gives_up_or_takes_too_long(folder):
+    import time
+    folder.mkdir()
+    name = kept._file_name("t", (1,))
+    claim = folder / f".{name}.claim"
+    claim.touch()  # held by a kernel that never finishes
+    compute = Counter()
+    start = time.monotonic()
+    table, was_kept = kept_table("t", (1,), compute, always, wait=0.3)
+    assert not was_kept and compute.calls == 1
+    assert 0.25 < time.monotonic() - start < 3  # waited for the claim, not forever
+    # The other kernel gives up (it had nothing to keep): the waiter computes the table.
+    import threading
+    claim = folder / f".{kept._file_name('u', (1,))}.claim"
+    claim.touch()
+    threading.Timer(0.2, claim.unlink).start()
+    compute = Counter()
+    start = time.monotonic()
+    _, was_kept = kept_table("u", (1,), compute, always, wait=5)
+    assert compute.calls == 1 and not was_kept
+    assert 0.15 < time.monotonic() - start < 3  # it waited for the other, then computed
+
+
+def test_a_computation_that_fails_releases_its_claim(folder):
+    def broken():
+        assert claim_of(folder) is not None
+        raise RuntimeError("drawing failed")
+
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        kept_table("t", (1,), broken, always, wait=5)
+    assert claim_of(folder) is None
+    assert kept_table("t", (1,), Counter(), always, wait=5)[1] is False  # no wait: computed
+
+
+@pytest.mark.parametrize("error", [PermissionError(13, "Permission denied"), OSError(30, "Read-only file system")])
+def test_a_folder_where_no_claim_can_be_made_computes_without_waiting(folder, monkeypatch, error):
+    real_open = kept.os.open
+
+    def refuse(path, flags, *args):
+        if str(path).endswith(".claim"):
+            raise error
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(kept.os, "open", refuse)
+    compute = Counter()
+    assert kept_table("t", (1,), compute, always, wait=5)[1] is False and compute.calls == 1
+    assert kept_table("t", (1,), compute, always, wait=5)[1] is True  # the table itself was kept
+
+
+SIX_KERNELS = r"""
+import sys, time
+import numpy as np
+from kmeans_tutor.data.kept import kept_table
+def compute():
+    time.sleep(0.4)
+    print("computed", flush=True)
+    return {"v": np.array([1.0])}
+time.sleep(max(0.0, float(sys.argv[1]) - time.time()))  # all start together
+table, was_kept = kept_table("together", (1,), compute, lambda t: True, wait=10)
+print("kept" if was_kept else "made", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_six_kernels_that_need_the_same_table_at_once_compute_it_once(folder):
+    import subprocess
+    import sys
+    import time
+    go = time.time() + 2.0
+    procs = [subprocess.Popen([sys.executable, "-c", SIX_KERNELS, str(go)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "KMEANS_TUTOR_TABLES": str(folder)}) for _ in range(6)]
+    outputs = [p.communicate(timeout=60)[0].split() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert sorted(outputs) == [["computed", "made"]] + [["kept"]] * 5
