@@ -61,6 +61,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -85,6 +86,7 @@ CHROMIUM = os.environ.get("KMEANS_TUTOR_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+KERNEL_FILE = re.compile(r"kernel-[0-9a-f-]{36}\.json$")  # a Jupyter kernel's connection file
 FLOOR = "99_floor.ipynb"  # numbered like a lesson, so that it can be preheated like one
 MODES = ("plain", "progressive", "preheated")
 VISITORS = ("first", "next")
@@ -191,7 +193,7 @@ def kernel_cpu(proc: subprocess.Popen) -> dict:
     out = {}
     for kid in psutil.Process(proc.pid).children(recursive=True):
         try:
-            if any("ipykernel" in part for part in kid.cmdline()):
+            if any(KERNEL_FILE.search(part) for part in kid.cmdline()):
                 t = kid.cpu_times()
                 out[kid.pid] = t.user + t.system
         except psutil.Error:

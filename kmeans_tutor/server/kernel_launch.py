@@ -25,42 +25,39 @@ objects, once. Nothing a student does later is held back.
 
 :class:`~kmeans_tutor.server.lesson_kernels.LessonKernelManager` starts its kernels with
 :func:`launch_argv` (``--LessonKernelManager.hold_collector=False`` starts them as plain
-ipykernel). The kernel loads this file by its path, not as part of the package, so that a
-kernel imports nothing before its collector is off, and nothing of the package that its
-notebook does not import; it uses only the standard library until it imports ipykernel.
+ipykernel). The kernel runs this file as a script, ``python …/kernel_launch.py -f
+kernel-<id>.json``: the collector goes off before anything else is imported, and nothing of
+the package is imported that the notebook does not import itself.
 """
 
 from __future__ import annotations
 
 import gc
-import sys
-import threading
-from pathlib import Path
+
+if __name__ == "__main__":  # a kernel starting: the collector goes off before any import
+    gc.disable()
+
+import sys  # noqa: E402
+import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 __all__ = ["HeldCollector", "launch_argv", "main", "SETTLE_S", "LATEST_S"]
 
 SETTLE_S = 1.0  # idle this long after a cell: the lesson has run
 LATEST_S = 60.0  # the collector is back on by then, whatever the kernel is doing
 
-# The code a kernel is started with: the collector goes off before anything is imported,
-# then this file is loaded by its path (importing the package would import numpy and the
-# algorithm into every kernel) and its main() starts ipykernel.
-_START = ("import gc; gc.disable(); import importlib.util as u; "
-          "s = u.spec_from_file_location('kmeans_tutor_kernel_launch', {path!r}); "
-          "m = u.module_from_spec(s); s.loader.exec_module(m); m.main()")
-
 
 def launch_argv(cmd: list[str]) -> list[str]:
     """The command that starts a kernel of the standard Python spec
-    (``<python> -m ipykernel_launcher <args>``) through :func:`main` instead, with the same
-    interpreter, options and arguments. Any other command is returned as it is."""
+    (``<python> [options] -m ipykernel_launcher <args>``) through this file instead, with the
+    same interpreter, options and arguments. Any other command is returned as it is."""
     try:
         at = cmd.index("-m")
     except ValueError:
         return list(cmd)
     if at + 1 >= len(cmd) or cmd[at + 1] != "ipykernel_launcher":
         return list(cmd)
-    return [*cmd[:at], "-c", _START.format(path=str(Path(__file__).resolve())), *cmd[at + 2:]]
+    return [*cmd[:at], str(Path(__file__).resolve()), *cmd[at + 2:]]
 
 
 class HeldCollector:
@@ -116,9 +113,9 @@ class HeldCollector:
 def main(argv: list[str] | None = None) -> None:
     """Start ipykernel with a :class:`HeldCollector`; ``argv`` as ipykernel_launcher takes it."""
     held = HeldCollector()
-    # As ipykernel_launcher: not the working directory on sys.path while ipykernel loads
-    # (the shell puts it back for the notebook's cells).
-    if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
+    # As ipykernel_launcher: neither this file's folder nor the working directory on sys.path
+    # while ipykernel loads (the shell puts the working directory back for the notebook's cells).
+    if sys.path and sys.path[0] in ("", str(Path(__file__).resolve().parent), str(Path.cwd())):
         del sys.path[0]
     from ipykernel.kernelapp import IPKernelApp
 
@@ -131,3 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         held.release()
         raise
     app.start()
+
+
+if __name__ == "__main__":
+    main()

@@ -278,7 +278,8 @@ def test_each_student_has_their_own_server_process(lesson4, hub):
         print(f"{name}: {rss:.0f} MB RSS for the student's whole server (proxy, Voila, lesson 4 kernel)")
     assert len(set(pids.values())) == len(STUDENTS), pids
     for name, p in servers.items():
-        kernels = [k for k in p.children(recursive=True) if any("ipykernel" in a for a in k.cmdline())]
+        kernels = [k for k in p.children(recursive=True)
+                   if any(re.search(r"kernel-[0-9a-f-]{36}\.json$", a) for a in k.cmdline())]
         assert kernels, f"{name}'s server runs no kernel"
         for k in kernels:  # the Hub's credentials stay with the student's proxy
             assert "JUPYTERHUB_API_TOKEN" not in k.environ(), f"{name}'s kernel holds the Hub API token"

@@ -10,10 +10,12 @@ from __future__ import annotations
 import gc
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from jupyter_client import KernelManager
 
+from kmeans_tutor.server import kernel_launch
 from kmeans_tutor.server.kernel_launch import HeldCollector, launch_argv
 from kmeans_tutor.server.lesson_kernels import LessonKernel, LessonKernelManager
 
@@ -38,10 +40,14 @@ def wait_for(condition, seconds=5.0):
 def test_the_standard_python_kernel_is_started_through_the_launch_with_its_options_and_arguments():
     cmd = ["/venv/bin/python", "-X", "frozen_modules=off", "-m", "ipykernel_launcher", "-f", "/tmp/c.json"]
     new = launch_argv(cmd)
-    assert new[:3] == cmd[:3] and new[-2:] == cmd[-2:]
-    assert new[3] == "-c" and "gc.disable()" in new[4]
-    assert new[4].index("gc.disable()") < new[4].index("import importlib")  # off before any import
-    assert "ipykernel_launcher" not in new
+    assert new == [*cmd[:3], str(Path(kernel_launch.__file__).resolve()), *cmd[-2:]]
+
+
+def test_the_launch_file_turns_the_collector_off_before_it_imports_anything():
+    source = Path(kernel_launch.__file__).read_text()
+    body = source[source.index("from __future__ import annotations"):]
+    first_import = min(body.index("\nimport sys"), body.index("\nfrom pathlib"), body.index("\nimport threading"))
+    assert body.index("gc.disable()") < first_import
 
 
 @pytest.mark.parametrize("cmd", [
@@ -58,7 +64,7 @@ def test_the_lesson_kernel_manager_starts_its_kernels_through_the_launch_unless_
     held = LessonKernelManager(root_dir=str(tmp_path))
     assert held.hold_collector and held.kernel_manager_class.endswith(".LessonKernel")
     km = LessonKernel(parent=held, kernel_name="python3")
-    assert "-c" in km.format_kernel_cmd() and "ipykernel_launcher" not in km.format_kernel_cmd()
+    assert km.format_kernel_cmd()[1].endswith("kernel_launch.py") and "ipykernel_launcher" not in km.format_kernel_cmd()
     plain = LessonKernelManager(root_dir=str(tmp_path), hold_collector=False)
     km = LessonKernel(parent=plain, kernel_name="python3")
     assert km.format_kernel_cmd()[1:3] == ["-m", "ipykernel_launcher"]
@@ -153,8 +159,10 @@ def test_a_launched_kernel_runs_its_lesson_with_the_collector_off_then_freezes_a
     try:
         first, second, running, later = run_cells(km, [
             "import gc, sys; print(gc.isenabled(), gc.get_freeze_count())",
-            # a module next to the notebook imports, as in a plain kernel
-            "from helper_next_to_the_notebook import VALUE; print(VALUE, sys.argv[1:2])",
+            # a module next to the notebook imports, as in a plain kernel, and none of the
+            # launch file's neighbours does
+            "from helper_next_to_the_notebook import VALUE; print(VALUE, sys.argv[1:2])\n"
+            "try:\n    import lesson_kernels\nexcept ImportError:\n    print('apart')",
             "import time; time.sleep(1.5); print(gc.isenabled())",  # running: still off
             2.5,  # idle: the lesson has run
             "print(gc.isenabled(), gc.get_freeze_count() > 10000)",
@@ -162,7 +170,7 @@ def test_a_launched_kernel_runs_its_lesson_with_the_collector_off_then_freezes_a
     finally:
         km.shutdown_kernel(now=True)
     assert first.split() == ["False", "0"]
-    assert second.split() == ["42", "['-f']"]
+    assert second.split() == ["42", "['-f']", "apart"]
     assert running.split() == ["False"]
     # Idle for the settle time after a cell: on, with the start-up heap frozen.
     assert later.split() == ["True", "True"]
