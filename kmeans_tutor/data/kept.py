@@ -150,8 +150,12 @@ def kept_table(name: str, inputs: Iterable, compute: Callable[[], Table | None],
 def _claim(path: Path, wait: float) -> Path | bool | None:
     """Claim the computing of the table at ``path``: the claim's path when this kernel made
     it, None after waiting for another kernel's claim to go (it kept the table, or gave up),
-    False when no claim can be made here (compute without one)."""
+    False when no claim can be made here (compute without one).
+
+    Never longer than ``wait`` seconds in all, whatever the claim's file says: a claim dated
+    in the future, or touched again and again, does not hold a kernel up."""
     claim = path.with_name(f".{path.name}.claim")
+    deadline = time.monotonic() + wait
     for _ in range(2):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,10 +170,12 @@ def _claim(path: Path, wait: float) -> Path | bool | None:
                 age = time.time() - claim.stat().st_mtime
             except OSError:
                 return None  # gone: the table is kept, or its kernel gave up
-            if age > wait:
+            if not -1.0 <= age <= wait or time.monotonic() >= deadline:
                 break
             time.sleep(min(0.025, wait))
-        _unlink(claim)  # left by a kernel that stopped, or too slow: claim it afresh
+        if time.monotonic() >= deadline and -1.0 <= age <= wait:
+            return False  # a live claim, held too long: compute without one
+        _unlink(claim)  # left by a kernel that stopped, or dated wrongly: claim it afresh
     return False
 
 

@@ -329,3 +329,30 @@ def test_six_kernels_that_need_the_same_table_at_once_compute_it_once(folder):
     outputs = [p.communicate(timeout=60)[0].split() for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert sorted(outputs) == [["computed", "made"]] + [["kept"]] * 5
+
+
+@pytest.mark.parametrize("meddle", ["future", "touched"])
+def test_a_claim_can_never_hold_a_kernel_longer_than_the_wait(folder, meddle):
+    """A claim dated in the future, or touched again and again by someone else, costs a
+    kernel at most the wait."""
+    import threading
+    import time
+    folder.mkdir()
+    claim = folder / f".{kept._file_name('t', (1,))}.claim"
+    claim.touch()
+    stop = threading.Event()
+    if meddle == "future":
+        os.utime(claim, (time.time() + 3600, time.time() + 3600))
+    else:
+        def keep_touching():
+            while not stop.wait(0.05):
+                claim.touch()
+        threading.Thread(target=keep_touching, daemon=True).start()
+    compute = Counter()
+    start = time.monotonic()
+    try:
+        _, was_kept = kept_table("t", (1,), compute, always, wait=0.5)
+    finally:
+        stop.set()
+    assert compute.calls == 1 and not was_kept
+    assert time.monotonic() - start < 1.5
