@@ -248,3 +248,17 @@ def test_button_click_reaches_kernel_and_back(click_page):
     click_page.locator(".widget-label", has_text="clicked 1 time(s)").wait_for(timeout=30_000)
     click_page.locator(".widget-button").click()
     click_page.locator(".widget-label", has_text="clicked 2 time(s)").wait_for(timeout=30_000)
+
+
+def test_the_servers_lesson_kernels_start_with_the_collector_held(click_page, voila_server):
+    """Every kernel the server started for a page runs through kernel_launch.py (see
+    tests/server/test_kernel_launch.py for what that does inside the kernel)."""
+    import psutil
+
+    kernels = [k for k in psutil.Process(voila_server.proc.pid).children(recursive=True)
+               if any(re.search(r"kernel-[0-9a-f-]{36}\.json$", part) for part in k.cmdline())]
+    assert kernels, "the lesson page's kernel is not running"
+    for kernel in kernels:
+        cmd = kernel.cmdline()
+        assert any(part.endswith("kernel_launch.py") for part in cmd), cmd
+        assert "ipykernel_launcher" not in " ".join(cmd)
