@@ -18,9 +18,9 @@ Changed code, data or settings give another name, so a table made by other code 
 read. A file is written under a temporary name and then renamed, so a kernel never reads
 half of one, even when several compute the same table at once. A caller may ask to
 ``wait`` for a table another kernel is computing right now (a class whose kernels all reach
-the same first picture at once): the kernel computing it holds a claim (an empty file
-beside the table's), and the others wait for the table, up to ``wait`` seconds from the
-claim, instead of computing it too. The table the caller checks before use; one that fails the check is computed again and replaced. Any trouble
+the same first picture at once): the kernel computing it holds a lock (``flock`` on an
+empty file beside the table's), and the others wait for the table, up to ``wait`` seconds,
+instead of computing it too. The table the caller checks before use; one that fails the check is computed again and replaced. Any trouble
 with the folder (missing, read-only, full, a damaged file) is silent: the numbers are
 computed as if nothing were kept.
 
@@ -43,6 +43,11 @@ from pathlib import Path
 
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # Windows: tables are kept, but kernels never wait for each other
+    fcntl = None
+
 __all__ = ["MAX_BYTES", "MAX_FILES", "kept_table", "tables_folder"]
 
 MAX_FILES = 500
@@ -50,6 +55,7 @@ MAX_BYTES = 1 << 20  # a kept table is a few kilobytes; a larger file is not rea
 _OFF = "off"
 _NUMBERS = "biuf"  # the dtype kinds a table and an input array may hold
 _CORE = Path(__file__).resolve().parent.parent / "core"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # a lock file that is a symbolic link is not opened
 
 Table = dict[str, np.ndarray]
 
@@ -115,8 +121,9 @@ def kept_table(name: str, inputs: Iterable, compute: Callable[[], Table | None],
     wait : float
         Seconds to wait, at most, for a table that another kernel is computing at this
         moment, rather than computing it too (0: never wait). The first kernel to miss the
-        table claims it while it computes; a claim older than ``wait`` is ignored (its
-        kernel is slow or gone), and so is a claim that cannot be made (a read-only folder).
+        table locks it while it computes; the lock goes with its kernel, however that
+        stops. Where no lock can be had (a read-only folder, a file system without locks),
+        the table is computed without waiting.
 
     Returns
     -------
@@ -129,54 +136,50 @@ def kept_table(name: str, inputs: Iterable, compute: Callable[[], Table | None],
         table = _read(path)
         if table is not None and usable(table):
             return table, True
-    claim = None
-    if path is not None and wait > 0:
-        claim = _claim(path, wait)
-        if claim is None:  # another kernel is computing it: its table, once kept
+    lock = _lock(path, wait) if path is not None and wait > 0 else None
+    try:
+        if lock is not None:  # ours now: another kernel may have kept it meanwhile
             table = _read(path)
             if table is not None and usable(table):
                 return table, True
-    try:
         table = compute()
         if table is not None and path is not None and all(np.asarray(v).dtype.kind in _NUMBERS
                                                           for v in table.values()):
             _write(path, table)
     finally:
-        if claim:
-            _unlink(claim)
+        if lock is not None:
+            os.close(lock)  # lets the next kernel in
     return table, False
 
 
-def _claim(path: Path, wait: float) -> Path | bool | None:
-    """Claim the computing of the table at ``path``: the claim's path when this kernel made
-    it, None after waiting for another kernel's claim to go (it kept the table, or gave up),
-    False when no claim can be made here (compute without one).
+def _lock(path: Path, wait: float) -> int | None:
+    """Hold the lock on computing the table at ``path``: an open file descriptor, closed to let
+    go; None when no lock is to be had here (no locks on this system or folder, or another
+    kernel held it for ``wait`` seconds), and the table is computed without one.
 
-    Never longer than ``wait`` seconds in all, whatever the claim's file says: a claim dated
-    in the future, or touched again and again, does not hold a kernel up."""
-    claim = path.with_name(f".{path.name}.claim")
+    The lock is an advisory ``flock`` on an empty file beside the table's
+    (``.<table>.lock``). The system lets it go when its kernel stops, however it stops, so
+    a lock never outlives its kernel and no file's date is ever trusted."""
+    if fcntl is None:
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.with_name(f".{path.name}.lock"), os.O_CREAT | os.O_RDWR | _NOFOLLOW, 0o644)
+    except OSError:  # read-only, full, missing, or not ours to open
+        return None
     deadline = time.monotonic() + wait
-    for _ in range(2):
+    while True:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-            return claim
-        except FileExistsError:
-            pass
-        except OSError:  # read-only, full, missing: no claims here
-            return False
-        while True:  # another kernel's claim: wait until it goes or is too old to trust
-            try:
-                age = time.time() - claim.stat().st_mtime
-            except OSError:
-                return None  # gone: the table is kept, or its kernel gave up
-            if not -1.0 <= age <= wait or time.monotonic() >= deadline:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:  # another kernel is computing it
+            if time.monotonic() >= deadline:
                 break
             time.sleep(min(0.025, wait))
-        if time.monotonic() >= deadline and -1.0 <= age <= wait:
-            return False  # a live claim, held too long: compute without one
-        _unlink(claim)  # left by a kernel that stopped, or dated wrongly: claim it afresh
-    return False
+        except OSError:  # a file system without locks
+            break
+    os.close(fd)
+    return None
 
 
 def _unlink(path: Path) -> None:
@@ -192,9 +195,12 @@ def _read(path: Path) -> Table | None:
             return None
         with np.load(path, allow_pickle=False) as stored:
             table = {key: stored[key] for key in stored.files}
-        os.utime(path)  # recently used: pruned last
     except Exception:  # missing, unreadable or damaged: compute instead
         return None
+    try:
+        os.utime(path)  # recently used: pruned last
+    except OSError:  # a read-only folder, or another user's file: read all the same
+        pass
     return table
 
 
@@ -220,15 +226,26 @@ def _write(path: Path, table: Table) -> None:
 
 
 def _prune(folder: Path) -> None:
-    """Remove the least recently used tables beyond :data:`MAX_FILES`."""
+    """Remove the least recently used tables beyond :data:`MAX_FILES`, and what kernels that
+    stopped half-way left behind an hour ago or more: temporary files, and the lock files of
+    tables that are gone."""
     files = list(folder.glob("*.npz"))
-    if len(files) <= MAX_FILES:
-        return
-    used = []
-    for path in files:
+    if len(files) > MAX_FILES:
+        used = []
+        for path in files:
+            try:
+                used.append((path.stat().st_mtime, path))
+            except OSError:
+                continue
+        for _, path in sorted(used)[: len(used) - MAX_FILES]:
+            _unlink(path)
+    hour_ago = time.time() - 3600
+    for path in [*folder.glob(".*.tmp"), *folder.glob(".*.npz.lock")]:
         try:
-            used.append((path.stat().st_mtime, path))
+            if path.lstat().st_mtime > hour_ago:
+                continue
         except OSError:
             continue
-    for _, path in sorted(used)[: len(used) - MAX_FILES]:
+        if path.suffix == ".lock" and path.with_name(path.name[1:-len(".lock")]).exists():
+            continue  # its table is kept: the next kernel that misses it may need the lock
         _unlink(path)

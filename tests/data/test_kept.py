@@ -165,6 +165,23 @@ def test_the_least_recently_used_tables_go_first(folder, monkeypatch):
     assert kept_table("t", (1,), compute, always)[1] is False  # the least recently used: gone
 
 
+def test_what_stopped_kernels_left_behind_goes_after_an_hour(folder):
+    kept_table("t", (1,), Counter(), always, wait=5)  # a table, and its lock file
+    old = 1000.0
+    leftovers = {name: folder / name for name in
+                 (".half-written.tmp", ".gone-table.npz.lock", ".fresh.tmp", ".fresh-gone.npz.lock")}
+    for name, path in leftovers.items():
+        path.write_bytes(b"")
+        if "fresh" not in name:
+            os.utime(path, (old, old))
+    os.utime(lock_path(folder), (old, old))  # old, but its table is kept
+    kept_table("t", (2,), Counter(), always)  # a write prunes
+    left = {p.name for p in folder.iterdir()}
+    assert ".half-written.tmp" not in left and ".gone-table.npz.lock" not in left
+    assert {".fresh.tmp", ".fresh-gone.npz.lock", lock_path(folder).name} <= left
+    assert len(list(folder.glob("*.npz"))) == 2
+
+
 def test_without_the_algorithms_source_nothing_is_kept(folder, monkeypatch, tmp_path):
     """Installed as bytecode only, versions could not be told apart: keep nothing."""
     monkeypatch.setattr(kept, "_CORE", tmp_path / "no source here")
@@ -208,10 +225,33 @@ def test_a_computation_with_nothing_to_keep_writes_nothing(folder):
 
 # --- kernels that need the same table at the same moment -------------------------------------
 
-def claim_of(folder):
-    """The claim file a computing kernel holds, if any."""
-    claims = list(folder.glob(".*.claim"))
-    return claims[0] if claims else None
+def lock_path(folder, name="t"):
+    return folder / f".{kept._file_name(name, (1,))}.lock"
+
+
+def hold_lock(folder, name="t"):
+    """Take the lock on table ``name`` as another kernel would: an open descriptor (close it
+    to let go)."""
+    import fcntl
+    folder.mkdir(exist_ok=True)
+    fd = os.open(lock_path(folder, name), os.O_CREAT | os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def is_locked(folder, name="t"):
+    import fcntl
+    try:
+        fd = os.open(lock_path(folder, name), os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def test_a_kernel_that_waits_gets_the_table_the_computing_one_keeps(folder):
@@ -226,75 +266,141 @@ def test_a_kernel_that_waits_gets_the_table_the_computing_one_keeps(folder):
     first = threading.Thread(target=kept_table, args=("t", (1,), slow, always), kwargs={"wait": 5})
     first.start()
     started.wait(5)
-    assert claim_of(folder) is not None
+    assert is_locked(folder)
     threading.Timer(0.3, finish.set).start()
     compute = Counter()
     table, was_kept = kept_table("t", (1,), compute, always, wait=5)
     first.join()
     assert was_kept and compute.calls == 0 and table["v"][0] == 7.0
-    assert claim_of(folder) is None  # the claim went with the computation
+    assert not is_locked(folder)  # the lock went with the computation
 
 
-def test_without_wait_nothing_is_claimed_or_waited_for(folder):
-    folder.mkdir()
-    name = kept._file_name("t", (1,))
-    (folder / f".{name}.claim").touch()  # someone else's claim, fresh
-    compute = Counter()
-    assert kept_table("t", (1,), compute, always)[1] is False and compute.calls == 1
+def test_without_wait_nothing_is_locked_or_waited_for(folder):
+    fd = hold_lock(folder)  # another kernel computing it
+    try:
+        compute = Counter()
+        assert kept_table("t", (1,), compute, always)[1] is False and compute.calls == 1
+    finally:
+        os.close(fd)
 
 
-def test_a_claim_older_than_the_wait_is_taken_over(folder):
-    folder.mkdir()
-    name = kept._file_name("t", (1,))
-    stale = folder / f".{name}.claim"
-    stale.touch()
-    os.utime(stale, (1, 1))  # a kernel that stopped while it computed, long ago
-    compute = Counter()
-    table, was_kept = kept_table("t", (1,), compute, always, wait=0.5)
-    assert not was_kept and compute.calls == 1 and table["inertia"][1] == 1.5
-    assert claim_of(folder) is None and kept_table("t", (1,), Counter(), always)[1]
-
-
-def test_a_waiting_kernel_computes_itself_when_the_other_gives_up_or_takes_too_long(folder):
+def test_a_kernel_that_holds_the_lock_too_long_costs_at_most_the_wait(folder):
     import time
-    folder.mkdir()
-    name = kept._file_name("t", (1,))
-    claim = folder / f".{name}.claim"
-    claim.touch()  # held by a kernel that never finishes
-    compute = Counter()
-    start = time.monotonic()
-    table, was_kept = kept_table("t", (1,), compute, always, wait=0.3)
-    assert not was_kept and compute.calls == 1
-    assert 0.25 < time.monotonic() - start < 3  # waited for the claim, not forever
-    # The other kernel gives up (it had nothing to keep): the waiter computes the table.
+    fd = hold_lock(folder)  # a kernel that never finishes
+    try:
+        compute = Counter()
+        start = time.monotonic()
+        table, was_kept = kept_table("t", (1,), compute, always, wait=0.3)
+        assert not was_kept and compute.calls == 1 and table["inertia"][1] == 1.5
+        assert 0.25 < time.monotonic() - start < 3  # waited for the lock, not for ever
+    finally:
+        os.close(fd)
+
+
+def test_a_kernel_that_gives_up_without_a_table_lets_the_waiter_compute_it(folder):
     import threading
-    claim = folder / f".{kept._file_name('u', (1,))}.claim"
-    claim.touch()
-    threading.Timer(0.2, claim.unlink).start()
+    import time
+    fd = hold_lock(folder)
+    threading.Timer(0.2, os.close, (fd,)).start()  # it had nothing to keep
     compute = Counter()
     start = time.monotonic()
-    _, was_kept = kept_table("u", (1,), compute, always, wait=5)
+    _, was_kept = kept_table("t", (1,), compute, always, wait=5)
     assert compute.calls == 1 and not was_kept
     assert 0.15 < time.monotonic() - start < 3  # it waited for the other, then computed
+    assert kept_table("t", (1,), Counter(), always)[1]  # and kept it
 
 
-def test_a_computation_that_fails_releases_its_claim(folder):
+KILLED_HOLDER = r"""
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_lock_of_a_kernel_that_was_killed_holds_nobody_up(folder):
+    import subprocess
+    import sys
+    import time
+    folder.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", KILLED_HOLDER, str(lock_path(folder))],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    holder.kill()  # mid-computation, with no chance to clean up
+    holder.wait(10)
+    compute = Counter()
+    start = time.monotonic()
+    assert kept_table("t", (1,), compute, always, wait=5)[1] is False
+    assert compute.calls == 1 and time.monotonic() - start < 2
+
+
+def test_a_lock_files_date_means_nothing(folder):
+    import time
+    folder.mkdir()
+    lock_path(folder).touch()
+    os.utime(lock_path(folder), (time.time() + 3600, time.time() + 3600))  # from a skewed clock
+    compute = Counter()
+    start = time.monotonic()
+    assert kept_table("t", (1,), compute, always, wait=5)[1] is False
+    assert compute.calls == 1 and time.monotonic() - start < 1
+
+
+def test_a_lock_file_that_is_a_link_is_not_followed(folder, tmp_path):
+    import time
+    folder.mkdir()
+    target = tmp_path / "elsewhere"
+    target.write_text("not ours")
+    lock_path(folder).symlink_to(target)
+    compute = Counter()
+    start = time.monotonic()
+    assert kept_table("t", (1,), compute, always, wait=5)[1] is False
+    assert compute.calls == 1 and time.monotonic() - start < 1
+    assert target.read_text() == "not ours"
+
+
+def test_a_computation_that_fails_lets_go_of_the_lock(folder):
     def broken():
-        assert claim_of(folder) is not None
+        assert is_locked(folder)
         raise RuntimeError("drawing failed")
 
     with pytest.raises(RuntimeError, match="drawing failed"):
         kept_table("t", (1,), broken, always, wait=5)
-    assert claim_of(folder) is None
-    assert kept_table("t", (1,), Counter(), always, wait=5)[1] is False  # no wait: computed
+    assert not is_locked(folder)
+
+
+def test_a_table_kept_while_this_kernel_waited_for_the_lock_is_read_not_computed(folder):
+    """It missed the table, then got the lock only after the other kernel kept it."""
+    import threading
+    fd = hold_lock(folder)
+
+    def keep_then_let_go():
+        kept_table("t", (1,), Counter(7.0), always)  # the other kernel keeps its table
+        os.close(fd)
+
+    threading.Timer(0.2, keep_then_let_go).start()
+    compute = Counter()
+    real_read = kept._read
+    misses = []
+
+    def read(path):  # the first read misses, as it would have before the other kept it
+        if not misses:
+            misses.append(path)
+            return None
+        return real_read(path)
+
+    import unittest.mock
+    with unittest.mock.patch.object(kept, "_read", read):
+        table, was_kept = kept_table("t", (1,), compute, always, wait=5)
+    assert was_kept and compute.calls == 0 and table["inertia"][1] == 7.0
 
 
 @pytest.mark.parametrize("error", [PermissionError(13, "Permission denied"), OSError(30, "Read-only file system")])
-def test_a_folder_where_no_claim_can_be_made_computes_without_waiting(folder, monkeypatch, error):
+def test_a_folder_where_no_lock_can_be_had_computes_without_waiting(folder, monkeypatch, error):
     real_open = kept.os.open
 
     def refuse(path, flags, *args):
-        if str(path).endswith(".claim"):
+        if str(path).endswith(".lock"):
             raise error
         return real_open(path, flags, *args)
 
@@ -302,6 +408,18 @@ def test_a_folder_where_no_claim_can_be_made_computes_without_waiting(folder, mo
     compute = Counter()
     assert kept_table("t", (1,), compute, always, wait=5)[1] is False and compute.calls == 1
     assert kept_table("t", (1,), compute, always, wait=5)[1] is True  # the table itself was kept
+
+
+def test_a_table_in_a_folder_that_cannot_be_written_is_read_all_the_same(folder, monkeypatch):
+    """A store made read-only after it was filled (a container image), or another user's."""
+    kept_table("t", (1,), Counter(), always)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(kept.os, "utime", refuse)
+    compute = Counter()
+    assert kept_table("t", (1,), compute, always)[1] is True and compute.calls == 0
 
 
 SIX_KERNELS = r"""
@@ -330,29 +448,3 @@ def test_six_kernels_that_need_the_same_table_at_once_compute_it_once(folder):
     assert all(p.returncode == 0 for p in procs)
     assert sorted(outputs) == [["computed", "made"]] + [["kept"]] * 5
 
-
-@pytest.mark.parametrize("meddle", ["future", "touched"])
-def test_a_claim_can_never_hold_a_kernel_longer_than_the_wait(folder, meddle):
-    """A claim dated in the future, or touched again and again by someone else, costs a
-    kernel at most the wait."""
-    import threading
-    import time
-    folder.mkdir()
-    claim = folder / f".{kept._file_name('t', (1,))}.claim"
-    claim.touch()
-    stop = threading.Event()
-    if meddle == "future":
-        os.utime(claim, (time.time() + 3600, time.time() + 3600))
-    else:
-        def keep_touching():
-            while not stop.wait(0.05):
-                claim.touch()
-        threading.Thread(target=keep_touching, daemon=True).start()
-    compute = Counter()
-    start = time.monotonic()
-    try:
-        _, was_kept = kept_table("t", (1,), compute, always, wait=0.5)
-    finally:
-        stop.set()
-    assert compute.calls == 1 and not was_kept
-    assert time.monotonic() - start < 1.5

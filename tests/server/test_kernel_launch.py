@@ -106,6 +106,17 @@ def test_a_release_happens_once_and_later_cells_change_nothing(collector):
     assert gc.get_freeze_count() < frozen + len(made_later)  # none of them frozen
 
 
+def test_a_process_forked_before_the_release_has_its_collector_on(collector):
+    import os
+    HeldCollector(settle=60, latest=60)
+    pid = os.fork()
+    if pid == 0:  # the child: no timers will ever turn it on
+        os._exit(0 if gc.isenabled() else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert not gc.isenabled()  # the kernel itself still holds it back
+
+
 def test_garbage_made_after_the_release_is_collected(collector):
     held = HeldCollector(settle=0.05, latest=60)
     held.release()
