@@ -20,9 +20,9 @@ half of one, even when several compute the same table at once. A caller may ask 
 ``wait`` for a table another kernel is computing right now (a class whose kernels all reach
 the same first picture at once): the kernel computing it holds a lock (``flock`` on an
 empty file beside the table's), and the others wait for the table, up to ``wait`` seconds,
-instead of computing it too. The table the caller checks before use; one that fails the check is computed again and replaced. Any trouble
-with the folder (missing, read-only, full, a damaged file) is silent: the numbers are
-computed as if nothing were kept.
+instead of computing it too. The caller checks a table before use; one that fails the
+check is computed again and replaced. Any trouble with the folder (missing, read-only,
+full, a damaged file) is silent: the numbers are computed as if nothing were kept.
 
 Where: ``$KMEANS_TUTOR_TABLES`` if set (``off`` keeps nothing), else
 ``$XDG_CACHE_HOME/kmeans-tutor/tables`` (``~/.cache/kmeans-tutor/tables``). The folder
