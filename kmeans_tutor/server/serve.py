@@ -681,7 +681,7 @@ def build_voila_command(
     allowed_hosts: Sequence[str] = (),
     show_tracebacks: bool = False,
     optimize_kernels: bool = False,
-    hold_collector: bool = True,
+    lean_start: bool = True,
     python: str | None = None,
     extra_args: Sequence[str] = (),
 ) -> list[str]:
@@ -752,10 +752,10 @@ def build_voila_command(
         no docstrings and no asserts, about 10 MB less memory a lesson. Only when their
         optimised bytecode is in place (:func:`kmeans_tutor.server.bytecode.compile_for_kernels`),
         or every kernel compiles its modules again as it starts.
-    hold_collector : bool, default True
-        Start the kernels with Python's garbage collector off until their lesson has run
-        (:mod:`kmeans_tutor.server.kernel_launch`); False starts plain ipykernel kernels
-        (``--LessonKernelManager.hold_collector=False``).
+    lean_start : bool, default True
+        Start the kernels lean (:mod:`kmeans_tutor.server.kernel_launch`): Python's garbage
+        collector off until their lesson has run, matplotlib's ``set()`` docs not built.
+        False starts plain ipykernel kernels (``--LessonKernelManager.lean_start=False``).
     python : str, optional
         Interpreter that runs Voilà (``-m kmeans_tutor.server.voila_app``); defaults to
         this one.
@@ -813,8 +813,8 @@ def build_voila_command(
                            connect_grace, max_kernels, min_available_mb)
     if optimize_kernels:
         cmd.append(f"--LessonKernelManager.kernel_optimize={OPTIMIZE}")
-    if not hold_collector:
-        cmd.append("--LessonKernelManager.hold_collector=False")
+    if not lean_start:
+        cmd.append("--LessonKernelManager.lean_start=False")
     if total:
         cmd += _preheat_options(folder.resolve(), pools, fill_delay)
     elif not any(arg.startswith(_RENDERING_OPTIONS) for arg in extra_args):
@@ -974,7 +974,7 @@ def serve(
     extra_args: Iterable[str] = (),
     predraw: bool = True,
     optimize_kernels: bool = True,
-    hold_collector: bool = True,
+    lean_start: bool = True,
     startup_timeout: float = 120.0,
     out: TextIO | None = None,
 ) -> int:
@@ -985,7 +985,7 @@ def serve(
     lessons_dir : path-like, optional
         Defaults to :func:`find_lessons_dir`.
     port, host, lesson, cell_timeout, cull_interval, cull_idle_timeout, cull_connected, \
-connect_grace, min_available_mb, fill_delay, allowed_hosts, show_tracebacks, hold_collector, \
+connect_grace, min_available_mb, fill_delay, allowed_hosts, show_tracebacks, lean_start, \
 extra_args
         As in :func:`build_voila_command`.
     preheat : int, optional
@@ -1052,7 +1052,7 @@ extra_args
             connect_grace=connect_grace, max_kernels=max_kernels, min_available_mb=min_available_mb,
             preheat=pools, fill_delay=fill_delay, allowed_hosts=tuple(allowed_hosts),
             show_tracebacks=show_tracebacks, optimize_kernels=optimize_kernels,
-            hold_collector=hold_collector, extra_args=tuple(extra_args),
+            lean_start=lean_start, extra_args=tuple(extra_args),
         )
 
     cmd = command(folder)  # every value checked before anything is drawn or started

@@ -737,17 +737,17 @@ def test_cli_no_optimize_reaches_serve(lessons, monkeypatch, args, expected):
 
 def test_kernels_hold_their_collector_unless_told_not_to(lessons, started):
     started(lessons)
-    assert not [arg for arg in FakeVoila.commands[-1] if "hold_collector" in arg]  # the default: held
-    started(lessons, hold_collector=False)
-    assert _option(FakeVoila.commands[-1], "LessonKernelManager.hold_collector") == "False"
+    assert not [arg for arg in FakeVoila.commands[-1] if "lean_start" in arg]  # the default: lean
+    started(lessons, lean_start=False)
+    assert _option(FakeVoila.commands[-1], "LessonKernelManager.lean_start") == "False"
 
 
-@pytest.mark.parametrize("args, expected", [([], True), (["--no-hold-collector"], False)])
-def test_cli_no_hold_collector_reaches_serve(lessons, monkeypatch, args, expected):
+@pytest.mark.parametrize("args, expected", [([], True), (["--no-lean-start"], False)])
+def test_cli_no_lean_start_reaches_serve(lessons, monkeypatch, args, expected):
     seen = {}
     monkeypatch.setattr(cli, "serve", lambda *a, **kw: seen.update(kw) or 0)
     assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons), *args]) == 0
-    assert seen["hold_collector"] is expected
+    assert seen["lean_start"] is expected
 
 
 # --- lessons with their fixed figures drawn in advance ------------------------------------
