@@ -1,5 +1,5 @@
 """How the lesson server starts a kernel: ipykernel, with Python's garbage collector held
-back until the lesson has run.
+back until the lesson has run, without matplotlib's ``set()`` docs and without a debugger.
 
 A lesson kernel builds, in its first second, a heap that lives as long as it does: numpy,
 matplotlib, ipywidgets, ipykernel and the lesson's apps, some 300,000 objects. Python's
@@ -42,6 +42,12 @@ and works exactly as before (it takes the same properties and aliases and refuse
 wrong ones); it only carries the generic signature ``set(self, **kwargs)`` and no docstring.
 :func:`after_import` does it, right after ``matplotlib.artist`` has run, without importing
 matplotlib into kernels that do not.
+
+Nor does the kernel load ipykernel's debugger. ipykernel imports ``debugpy`` as it starts,
+if it can (40 ms of a kernel's 0.22 s start-up), to answer a notebook's debug requests; a
+Voilà page can send none (it passes on only comm messages, ``kernel_info_request`` and
+``shutdown_request``), so the kernel starts as where ``debugpy`` is not installed: no
+debugger, none among the features its kernel info lists, and one less thing listening in it.
 
 :class:`~kmeans_tutor.server.lesson_kernels.LessonKernelManager` starts its kernels with
 :func:`launch_argv` (``--LessonKernelManager.lean_start=False`` starts them as plain
@@ -210,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
     """Start ipykernel with a :class:`HeldCollector`; ``argv`` as ipykernel_launcher takes it."""
     held = HeldCollector()
     after_import("matplotlib.artist", plain_artist_setters)
+    # No debugger: nothing can reach one, and ipykernel's import of it is 40 ms of every start.
+    sys.modules.setdefault("debugpy", None)  # None: "import debugpy" raises ImportError
     # As ipykernel_launcher: neither this file's folder nor the working directory on sys.path
     # while ipykernel loads (the shell puts the working directory back for the notebook's cells).
     if sys.path and sys.path[0] in ("", str(Path(__file__).resolve().parent), str(Path.cwd())):

@@ -48,8 +48,8 @@ loop that takes a core and gigabytes of memory within seconds. Any client holdin
 kernel id could set that off.
 
 Kernels are started through :mod:`kmeans_tutor.server.kernel_launch`, which holds Python's
-garbage collector back while the lesson runs and skips matplotlib's ``set()`` docs
-(``lean_start``; together about 0.15 s of a lesson's second of CPU).
+garbage collector back while the lesson runs, skips matplotlib's ``set()`` docs and loads
+no debugger (``lean_start``; together about 0.2 s of a lesson's second of CPU).
 
 This module runs inside the Voilà server (it imports jupyter_server and tornado), never
 in a kernel, and nothing else in the package imports it.
@@ -136,7 +136,7 @@ class LessonKernelManager(AsyncMappingKernelManager):
     lean_start = Bool(True, config=True,
                           help="Start kernels lean (kmeans_tutor.server.kernel_launch): Python's garbage "
                                "collector off until their lesson has run, then what they hold frozen, "
-                               "and matplotlib's set() docs not built. False: plain ipykernel.")
+                               "matplotlib's set() docs not built, no debugger. False: plain ipykernel.")
     connect_grace = Float(0.0, min=0, config=True,
                           help="Shut down a kernel whose page has not connected to it this many seconds "
                                "after the kernel's last activity (its start, its lesson run, its hand-out "

@@ -270,13 +270,16 @@ class LaunchedKernel(KernelManager):
         return launch_argv(super().format_kernel_cmd(extra_arguments))
 
 
-def run_cells(km, cells):
+def run_cells(km, cells, info=None):
     """Run each cell in the kernel (a number: wait that many seconds, idle); the printed
-    text of each cell run."""
+    text of each cell run. ``info``, a dict, gets the kernel's kernel_info reply."""
     kc = km.client()
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=60)
+        if info is not None:
+            kc.kernel_info()
+            info.update(kc.get_shell_msg(timeout=30)["content"])
         outputs = []
         for code in cells:
             if isinstance(code, float):
@@ -297,9 +300,11 @@ def test_a_launched_kernel_runs_its_lesson_with_the_collector_off_then_freezes_a
     (tmp_path / "helper_next_to_the_notebook.py").write_text("VALUE = 42\n")
     km = LaunchedKernel(kernel_name="python3")
     km.start_kernel(cwd=str(tmp_path))
+    info = {}
     try:
-        first, second, running, setters, later = run_cells(km, [
-            "import gc, sys; print(gc.isenabled(), gc.get_freeze_count(), 'matplotlib' in sys.modules)",
+        first, second, running, setters, later = run_cells(km, info=info, cells=[
+            "import gc, sys; print(gc.isenabled(), gc.get_freeze_count(), 'matplotlib' in sys.modules,\n"
+            "                      sys.modules.get('debugpy', 0) is None)",
             # a module next to the notebook imports, as in a plain kernel, and none of the
             # launch file's neighbours does
             "from helper_next_to_the_notebook import VALUE; print(VALUE, sys.argv[1:2])\n"
@@ -312,10 +317,11 @@ def test_a_launched_kernel_runs_its_lesson_with_the_collector_off_then_freezes_a
     finally:
         km.shutdown_kernel(now=True)
     # Nothing imported that the notebook does not import itself.
-    assert first.split() == ["False", "0", "False"]
+    assert first.split() == ["False", "0", "False", "True"]  # and no debugger
     assert second.split() == ["42", "['-f']", "apart"]
     assert running.split() == ["False"]
     assert setters.split() == ["True"]  # matplotlib without its set() docs
+    assert info["status"] == "ok" and "debugger" not in info.get("supported_features", [])
     # Idle for the settle time after a cell: on, with the start-up heap frozen.
     assert later.split() == ["True", "True"]
 
