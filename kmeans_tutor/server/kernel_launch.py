@@ -32,7 +32,7 @@ A process forked from the kernel before that moment (``multiprocessing`` on Linu
 its collector on at once: it has no timers to do it later.
 
 The kernel also skips a piece of matplotlib's import that no page can see. For each of its
-some hundred artist classes matplotlib writes, as it imports them, a ``set()`` method with
+some hundred artist classes (all but ``Artist`` itself) matplotlib writes, as it imports them, a ``set()`` method with
 a signature listing every property and a docstring tabulating them
 (``Artist._update_set_signature_and_docstring``): 0.1 s of every kernel that imports
 matplotlib, a tenth of a lesson's CPU. Those are for ``help()`` and a notebook's tab
@@ -45,9 +45,9 @@ matplotlib into kernels that do not.
 
 Nor does the kernel load ipykernel's debugger. ipykernel imports ``debugpy`` as it starts,
 if it can (40 ms of a kernel's 0.22 s start-up), to answer a notebook's debug requests; a
-Voilà page can send none (it passes on only comm messages, ``kernel_info_request`` and
-``shutdown_request``), so the kernel starts as where ``debugpy`` is not installed: no
-debugger, none among the features its kernel info lists, and one less thing listening in it.
+Voilà page can send none (it passes on only comm messages, ``comm_info_request``,
+``kernel_info_request`` and ``shutdown_request``), so the kernel starts as it would where
+``debugpy`` is not installed: no debugger, and none among the features its kernel info lists.
 
 :class:`~kmeans_tutor.server.lesson_kernels.LessonKernelManager` starts its kernels with
 :func:`launch_argv` (``--LessonKernelManager.lean_start=False`` starts them as plain
@@ -149,49 +149,72 @@ class HeldCollector:
 
 class _AfterImport:
     """A finder on ``sys.meta_path`` that finds nothing itself: when module ``name`` is
-    imported, it lets the other finders find it and has ``then(module)`` run right after the
-    module's own code, once. See :func:`after_import`."""
+    imported, it asks the finders after it for the module and has ``then(module)`` run right
+    after the module's own code, once, then leaves ``sys.meta_path``. See :func:`after_import`."""
 
     def __init__(self, name: str, then: Callable[[types.ModuleType], None]):
         self.name, self.then = name, then
+        self.done = False
+        self._searching = False
+        self._lock = threading.Lock()
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != self.name:
+        if fullname != self.name or self.done or self._searching:
             return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-        for finder in list(sys.meta_path):
-            find = getattr(finder, "find_spec", None)
-            spec = find(fullname, path, target) if find is not None else None
-            if spec is not None:
-                break
-        else:
-            return None
-        loader = spec.loader
-        exec_module = getattr(loader, "exec_module", None)
-        if exec_module is None:
-            return spec
-        then = self.then
+        self._searching = True  # the finders asked below may import: not this module again
+        try:
+            spec = self._find_after_me(fullname, path, target)
+        finally:
+            self._searching = False
+        loader = getattr(spec, "loader", None)
+        original = getattr(loader, "exec_module", None)
+        if original is None or isinstance(loader, type):
+            return spec  # no module code to follow, or a loader class shared by many modules
 
         def exec_then(module):
-            exec_module(module)
+            original(module)
+            if getattr(module, "__name__", None) != self.name:
+                return  # another module of a loader that serves several (a zip file's)
+            with self._lock:
+                if self.done:
+                    return
+                self.done = True
+            loader.__dict__.pop("exec_module", None)  # the loader as it was
+            # A new list rather than a change to this one: another thread may be going
+            # through this one, finder by finder, for its own import.
+            sys.meta_path = [finder for finder in sys.meta_path if finder is not self]
             try:
-                then(module)
+                self.then(module)
             except Exception:  # an afterthought must never break the import it follows
                 pass
 
         try:
-            loader.exec_module = exec_then  # this module's own loader (one per module)
+            loader.exec_module = exec_then
         except AttributeError:
             pass
         return spec
 
+    def _find_after_me(self, fullname, path, target):
+        finders = list(sys.meta_path)
+        if self in finders:
+            finders = finders[finders.index(self) + 1:]
+        for finder in finders:
+            find = getattr(finder, "find_spec", None)
+            spec = find(fullname, path, target) if find is not None else None
+            if spec is not None:
+                return spec
+        return None  # Python's own search goes on past this finder
+
 
 def after_import(name: str, then: Callable[[types.ModuleType], None]) -> None:
     """Run ``then(module)`` right after module ``name`` is first imported, before whatever
-    imported it goes on; an error in ``then`` is ignored. Imports nothing itself."""
+    imported it goes on (at once if it already is); an error in ``then`` is ignored. Imports
+    nothing itself."""
     if name in sys.modules:
-        then(sys.modules[name])
+        try:
+            then(sys.modules[name])
+        except Exception:
+            pass
         return
     sys.meta_path.insert(0, _AfterImport(name, then))
 

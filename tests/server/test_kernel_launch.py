@@ -47,8 +47,10 @@ def test_the_standard_python_kernel_is_started_through_the_launch_with_its_optio
 def test_the_launch_file_turns_the_collector_off_before_it_imports_anything():
     source = Path(kernel_launch.__file__).read_text()
     body = source[source.index("from __future__ import annotations"):]
-    first_import = min(body.index("\nimport sys"), body.index("\nfrom pathlib"), body.index("\nimport threading"))
-    assert body.index("gc.disable()") < first_import
+    imports = [line for line in body.splitlines()[1:] if line.startswith(("import ", "from "))]
+    assert imports[0] == "import gc" and len(imports) > 4
+    after = body[body.index("gc.disable()"):]
+    assert all(line in after for line in imports[1:])
 
 
 @pytest.mark.parametrize("cmd", [
@@ -186,6 +188,79 @@ def test_an_error_in_the_afterthought_does_not_break_the_import(module_on_path):
     name = module_on_path()
     kernel_launch.after_import(name, fail)
     assert importlib.import_module(name).RAN == 1
+
+
+def test_a_lookup_that_does_not_import_leaves_the_afterthought_for_the_import(module_on_path):
+    import importlib
+    import importlib.util
+    name = module_on_path()
+    seen = []
+    kernel_launch.after_import(name, lambda m: seen.append(m.RAN))
+    assert importlib.util.find_spec(name) is not None and seen == []
+    importlib.import_module(name)
+    assert seen == [1]
+
+
+def test_an_afterthought_for_one_module_of_a_zip_file_is_not_run_for_the_others(tmp_path, monkeypatch):
+    import importlib
+    import zipfile
+    archive = tmp_path / "lessons_helpers.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("zipped_first.py", "X = 1\n")
+        z.writestr("zipped_second.py", "X = 2\n")
+    monkeypatch.syspath_prepend(str(archive))
+    seen = []
+    kernel_launch.after_import("zipped_second", lambda m: seen.append(m.__name__))
+    try:
+        # One loader serves both modules: the first is looked up, the second imported.
+        first_spec = importlib.util.find_spec("zipped_second")
+        importlib.import_module("zipped_first")
+        second = importlib.import_module("zipped_second")
+        assert seen == ["zipped_second"]
+        assert "exec_module" not in vars(second.__loader__)  # the loader is left as it was
+        assert first_spec is not None
+    finally:
+        for name in ("zipped_first", "zipped_second"):
+            sys.modules.pop(name, None)
+        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, kernel_launch._AfterImport)]
+
+
+def test_an_import_under_way_in_the_finders_list_is_not_disturbed_when_the_afterthought_leaves(module_on_path):
+    """The afterthought leaves ``sys.meta_path`` while another import is going through it
+    (here: a finder that imports the watched module while asked for another one). That
+    other import must still reach every finder after it."""
+    import importlib
+    import importlib.machinery
+    watched, other = module_on_path(), module_on_path("VALUE = 7\n")
+    seen = []
+
+    class ImportsTheWatchedModule:
+        def find_spec(self, fullname, path=None, target=None):
+            if fullname == other:
+                importlib.import_module(watched)
+            return None
+
+    kernel_launch.after_import(watched, lambda m: seen.append(m.__name__))
+    # Right before the finder that finds modules on sys.path: the one a list shifted under
+    # the import going through it would skip.
+    path_finder = next(i for i, f in enumerate(sys.meta_path) if f is importlib.machinery.PathFinder)
+    sys.meta_path.insert(path_finder, ImportsTheWatchedModule())
+    try:
+        assert importlib.import_module(other).VALUE == 7
+    finally:
+        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, ImportsTheWatchedModule)]
+    assert seen == [watched]
+
+
+def test_an_error_in_the_afterthought_for_a_module_already_imported_is_ignored(module_on_path):
+    import importlib
+    name = module_on_path()
+    importlib.import_module(name)
+
+    def fail(module):
+        raise RuntimeError("no")
+
+    kernel_launch.after_import(name, fail)  # does not raise
 
 
 def test_a_module_that_does_not_exist_is_still_not_found(module_on_path):
