@@ -32,9 +32,9 @@ A process forked from the kernel before that moment (``multiprocessing`` on Linu
 its collector on at once: it has no timers to do it later.
 
 The kernel also skips a piece of matplotlib's import that no page can see. For each of its
-some hundred artist classes (all but ``Artist`` itself) matplotlib writes, as it imports them, a ``set()`` method with
-a signature listing every property and a docstring tabulating them
-(``Artist._update_set_signature_and_docstring``): 0.1 s of every kernel that imports
+some hundred artist classes (all but ``Artist`` itself) matplotlib writes, as it imports
+them, a ``set()`` method with a signature listing every property and a docstring tabulating
+them (``Artist._update_set_signature_and_docstring``): 0.1 s of every kernel that imports
 matplotlib, a tenth of a lesson's CPU. Those are for ``help()`` and a notebook's tab
 completion; a Voilà page runs only the lesson's own cells and ignores code sent from the
 browser, so nothing ever reads them. In a kernel started here each ``set()`` is still made

@@ -134,9 +134,9 @@ class LessonKernelManager(AsyncMappingKernelManager):
                                "them as python -OO, without docstrings or asserts "
                                "(kmeans_tutor.server.bytecode); 0 as plain python.")
     lean_start = Bool(True, config=True,
-                          help="Start kernels lean (kmeans_tutor.server.kernel_launch): Python's garbage "
-                               "collector off until their lesson has run, then what they hold frozen, "
-                               "matplotlib's set() docs not built, no debugger. False: plain ipykernel.")
+                      help="Start kernels lean (kmeans_tutor.server.kernel_launch): Python's garbage "
+                           "collector off until their lesson has run, then what they hold frozen, "
+                           "matplotlib's set() docs not built, no debugger. False: plain ipykernel.")
     connect_grace = Float(0.0, min=0, config=True,
                           help="Shut down a kernel whose page has not connected to it this many seconds "
                                "after the kernel's last activity (its start, its lesson run, its hand-out "

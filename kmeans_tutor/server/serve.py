@@ -755,8 +755,7 @@ def build_voila_command(
     lean_start : bool, default True
         Start the kernels lean (:mod:`kmeans_tutor.server.kernel_launch`): Python's garbage
         collector off until their lesson has run, matplotlib's ``set()`` docs not built, no
-        debugger.
-        False starts plain ipykernel kernels (``--LessonKernelManager.lean_start=False``).
+        debugger. False starts plain ipykernel kernels (``--LessonKernelManager.lean_start=False``).
     python : str, optional
         Interpreter that runs Voilà (``-m kmeans_tutor.server.voila_app``); defaults to
         this one.
