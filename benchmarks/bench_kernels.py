@@ -57,7 +57,7 @@ collections; eight runs of each, alternating held and plain in the same hour, ga
 imports them (0.1 s of an import of matplotlib and ipympl, 0.43 → 0.32 s); eight pairs again,
 alternating with kernels that only hold the collector: lesson 1 0.045 s, lesson 4 0.125 s,
 lesson 8 0.06 s less. Nor do they import ipykernel's debugger (``debugpy``), which no Voilà
-page can reach: 0.04 s of every kernel's start (the anchor's too) and 7–9 MB. With both, in
+page can reach: 0.04 s of every kernel's start (the anchor's too) and 6–9 MB. With both, in
 ``make bench`` (anchor 0.24 s, 44 MB): 0.69–0.83 s and 88–99 MB for every lesson, lesson 4
 the most CPU; in a ``--repeat 3`` run an hour earlier (anchor 0.30 s), 0.75–0.94 s.
 """
