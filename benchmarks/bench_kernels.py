@@ -79,6 +79,7 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 from kmeans_tutor.server.bytecode import OPTIMIZE
+from kmeans_tutor.server.kernel_fork import KernelTemplate
 from kmeans_tutor.server.kernel_launch import launch_argv
 from kmeans_tutor.server.predrawn import prepare_lessons
 from kmeans_tutor.server.serve import voila_env
@@ -99,17 +100,34 @@ widgets.Button(description="step")
 
 
 class LeanStartKernel(KernelManager):
-    """A kernel started as the lesson server starts one (:mod:`kmeans_tutor.server.kernel_launch`)."""
+    """A kernel started as the lesson server starts one (:mod:`kmeans_tutor.server.kernel_launch`),
+    forked from ``template`` when there is one (:mod:`kmeans_tutor.server.kernel_fork`)."""
+
+    template: KernelTemplate | None = None
 
     def format_kernel_cmd(self, extra_arguments=None):
-        return launch_argv(super().format_kernel_cmd(extra_arguments))
+        cmd = launch_argv(super().format_kernel_cmd(extra_arguments))
+        return self.template.argv(cmd) if self.template is not None else cmd
 
 
-def run_in_kernel(path: Path, optimize: bool = False, lean_start: bool = True) -> dict:
+def kernel_processes(km: KernelManager, template: KernelTemplate | None) -> list[psutil.Process]:
+    """The processes a kernel costs: the one its manager started and, for a kernel forked
+    from the template, the kernel itself (the template's only child: one kernel at a time)."""
+    started = psutil.Process(km.provisioner.process.pid)
+    if template is None:
+        return [started]
+    return [started, *psutil.Process(template.process.pid).children()]
+
+
+def run_in_kernel(path: Path, optimize: bool = False, lean_start: bool = True,
+                  template: KernelTemplate | None = None) -> dict:
     """Start a kernel (as ``python -OO`` with ``optimize``, through the lesson server's launch
-    with ``lean_start``), run the notebook at ``path`` in it, measure the kernel process."""
+    with ``lean_start``, forked from ``template`` when given), run the notebook at ``path`` in
+    it, measure the kernel's processes."""
     nb = nbformat.read(path, as_version=4)
     km = (LeanStartKernel if lean_start else KernelManager)(kernel_name="python3")
+    if lean_start:
+        km.template = template
     start = time.perf_counter()
     # As Voilà starts a kernel for a page that waits for it (not preheated).
     env = {**voila_env(), "VOILA_PREHEAT": "False"}
@@ -122,18 +140,21 @@ def run_in_kernel(path: Path, optimize: bool = False, lean_start: bool = True) -
         with client.setup_kernel():
             client.execute()
             wall = time.perf_counter() - start
-            proc = psutil.Process(km.provisioner.process.pid)
-            cpu = proc.cpu_times()
-            mem = proc.memory_full_info()
+            procs = kernel_processes(km, template)
+            cpu = sum(sum(p.cpu_times()[:2]) for p in procs)
+            mems = [p.memory_full_info() for p in procs]
     finally:
         if km.has_kernel:
             km.shutdown_kernel(now=True)
-    return {"wall_s": wall, "cpu_s": cpu.user + cpu.system,
-            "rss_mb": mem.rss / 2**20, "pss_mb": getattr(mem, "pss", mem.uss) / 2**20}
+    # RSS: the kernel's (the stand-in of a forked one is 9 MB more, nearly all shared);
+    # PSS: all of them.
+    return {"wall_s": wall, "cpu_s": cpu, "rss_mb": mems[-1].rss / 2**20,
+            "pss_mb": sum(getattr(m, "pss", m.uss) for m in mems) / 2**20}
 
 
-def measure(path: Path, repeat: int, optimize: bool, lean_start: bool) -> dict:
-    runs = [run_in_kernel(path, optimize, lean_start) for _ in range(repeat)]
+def measure(path: Path, repeat: int, optimize: bool, lean_start: bool,
+            template: KernelTemplate | None = None) -> dict:
+    runs = [run_in_kernel(path, optimize, lean_start, template) for _ in range(repeat)]
     return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
 
 
@@ -149,8 +170,12 @@ def main(argv=None) -> int:
     parser.add_argument("--plain-start", action="store_true",
                         help="kernels as plain ipykernel: the garbage collector on from the start, "
                              "matplotlib's set() docs built ('kmeans-tutor serve --no-lean-start')")
+    parser.add_argument("--no-fork", action="store_true",
+                        help="every kernel imports what it needs itself, none is forked from a "
+                             "template ('kmeans-tutor serve --no-fork-start')")
     args = parser.parse_args(argv)
     lean = not args.plain_start
+    fork = lean and not args.no_fork
     optimize = optimised_kernels(args.plain_kernels)
     folder = ROOT / "lessons"
     if not args.no_predraw:  # what the server serves: the fixed figures drawn in advance
@@ -161,19 +186,37 @@ def main(argv=None) -> int:
         chosen = [p for p in chosen if int(p.name[:2]) in wanted]
 
     results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        anchor = Path(tmp) / "one_button.ipynb"
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(ONE_BUTTON)])
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nbformat.write(nb, anchor)
-        results["one button (anchor)"] = measure(anchor, args.repeat, optimize, lean)
-    for path in chosen:
-        results[path.stem] = measure(path, args.repeat, optimize, lean)
+    template = template_cost = None
+    if fork:  # as the lesson server starts it, with the environment its kernels get
+        env = dict(voila_env())
+        if optimize:
+            env["PYTHONOPTIMIZE"] = str(OPTIMIZE)
+        template = KernelTemplate(env)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            anchor = Path(tmp) / "one_button.ipynb"
+            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(ONE_BUTTON)])
+            nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+            nbformat.write(nb, anchor)
+            results["one button (anchor)"] = measure(anchor, args.repeat, optimize, lean, template)
+        for path in chosen:
+            results[path.stem] = measure(path, args.repeat, optimize, lean, template)
+        if template is not None:
+            proc = psutil.Process(template.process.pid)
+            template_cost = {"cpu_s": sum(proc.cpu_times()[:2]),
+                             "rss_mb": proc.memory_info().rss / 2**20}
+    finally:
+        if template is not None:
+            template.stop()
 
     floor = results["one button (anchor)"]
     print("kernels as " + ("python -OO" if optimize else "plain python")
           + (", lean start" if lean else ", plain ipykernel")
+          + (", forked from a template" if fork else "")
           + ", the anchor's too")
+    if template_cost:
+        print(f"the template, once per server: CPU {template_cost['cpu_s']:.2f} s, "
+              f"RSS {template_cost['rss_mb']:.0f} MB")
     print(f"{'notebook':38s} {'CPU s':>6s} {'÷ anchor':>8s} {'RSS MB':>7s} {'PSS MB':>7s} {'wall s':>7s}")
     for name, r in results.items():
         print(f"{name:38s} {r['cpu_s']:6.2f} {r['cpu_s'] / floor['cpu_s']:7.1f}× {r['rss_mb']:7.0f} "
@@ -187,7 +230,7 @@ def main(argv=None) -> int:
     (RESULTS / "kernels.json").write_text(json.dumps(
         {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
          "predrawn": not args.no_predraw, "kernels_optimised": optimize,
-         "lean_start": lean, "notebooks": results},
+         "lean_start": lean, "forked": fork, "template": template_cost, "notebooks": results},
         indent=2))
     return 0
 

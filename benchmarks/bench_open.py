@@ -153,13 +153,14 @@ def write_floor(folder: Path) -> None:
     nbformat.write(nb, str(folder / FLOOR))
 
 
-def server_command(folder: Path, port: int, mode: str, pages: list[str], optimize: bool = False) -> list[str]:
+def server_command(folder: Path, port: int, mode: str, pages: list[str], optimize: bool = False,
+                   fork: bool = True) -> list[str]:
     """``kmeans-tutor serve``'s Voilà command for ``mode`` (no cap: the benchmark measures)."""
     if mode == "preheated":
         return build_voila_command(folder, port=port, max_kernels=0, preheat={name: 1 for name in pages},
-                                   fill_delay=86000, optimize_kernels=optimize)
+                                   fill_delay=86000, optimize_kernels=optimize, fork_start=fork)
     cmd = build_voila_command(folder, port=port, max_kernels=0, preheat=0,  # renders progressively
-                              optimize_kernels=optimize)
+                              optimize_kernels=optimize, fork_start=fork)
     if mode == "plain":
         cmd = [arg for arg in cmd if not arg.startswith("--VoilaConfiguration.progressive_rendering")]
     return cmd
@@ -189,13 +190,14 @@ def wait_idle(proc: subprocess.Popen, expected: int, timeout: float = 600.0) -> 
 
 
 def kernel_cpu(proc: subprocess.Popen) -> dict:
-    """CPU seconds (user + system) of every kernel running under the server, by process id."""
+    """CPU seconds (user + system) of every process under the server, by process id: the
+    kernels, with the stand-ins of forked ones and the template they are forked from (its
+    share of a fork is counted with the page that asked for it)."""
     out = {}
     for kid in psutil.Process(proc.pid).children(recursive=True):
         try:
-            if any(KERNEL_FILE.search(part) for part in kid.cmdline()):
-                t = kid.cpu_times()
-                out[kid.pid] = t.user + t.system
+            t = kid.cpu_times()
+            out[kid.pid] = t.user + t.system
         except psutil.Error:
             pass
     return out
@@ -223,7 +225,7 @@ def open_page(browser, url: str, proc: subprocess.Popen | None = None) -> dict:
 
 
 def run_mode(browser, mode: str, pages: list[str], rounds: int, predraw: bool = True,
-             optimize: bool = False, visitors: tuple[str, ...] = VISITORS) -> dict:
+             optimize: bool = False, visitors: tuple[str, ...] = VISITORS, fork: bool = True) -> dict:
     """Every page, ``rounds`` times, on a server serving in ``mode`` (its kernels as
     ``python -OO`` with ``optimize``), for each kind of visitor: ``first`` on a server that
     keeps no first picture of any figure yet, ``next`` on a server restarted on the store
@@ -248,7 +250,7 @@ def run_mode(browser, mode: str, pages: list[str], rounds: int, predraw: bool = 
                 port = free_port()
                 env = {**voila_env(), "KMEANS_TUTOR_TABLES": str(store)}
                 with open(Path(tmp) / f"voila-{mode}-{r}-{visitor}.log", "wb") as log:
-                    proc = subprocess.Popen(server_command(folder, port, mode, pages, optimize), stdout=log,
+                    proc = subprocess.Popen(server_command(folder, port, mode, pages, optimize, fork), stdout=log,
                                             stderr=subprocess.STDOUT, env=env, start_new_session=True)
                 try:
                     wait_port(port, proc)
@@ -329,6 +331,8 @@ def main(argv=None) -> int:
                              "visitors' kernels kept (default: both)")
     parser.add_argument("--plain-kernels", action="store_true",
                         help="kernels as plain python ('kmeans-tutor serve --no-optimize')")
+    parser.add_argument("--no-fork", action="store_true",
+                        help="kernels not forked from a template ('kmeans-tutor serve --no-fork-start')")
     args = parser.parse_args(argv)
     optimize = optimised_kernels(args.plain_kernels)
     lessons = {n: paths[0].name for n, paths in list_lessons(ROOT / "lessons").items() if n > 0}
@@ -350,7 +354,7 @@ def main(argv=None) -> int:
         for mode in modes:
             print(f"{mode}:", flush=True)
             results.update(run_mode(browser, mode, pages, args.rounds, predraw=not args.no_predraw,
-                                    optimize=optimize, visitors=visitors))
+                                    optimize=optimize, visitors=visitors, fork=not args.no_fork))
         browser.close()
     summ = summary(results)
     print()

@@ -71,7 +71,7 @@ import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 __all__ = ["HeldCollector", "after_import", "launch_argv", "main", "plain_artist_setters",
-           "SETTLE_S", "LATEST_S"]
+           "prepare_imports", "SETTLE_S", "LATEST_S"]
 
 SETTLE_S = 1.0  # idle this long after a cell: the lesson has run
 LATEST_S = 60.0  # the collector is back on by then, whatever the kernel is doing
@@ -235,12 +235,24 @@ def plain_artist_setters(artist: types.ModuleType) -> None:
     base._update_set_signature_and_docstring = classmethod(mark)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Start ipykernel with a :class:`HeldCollector`; ``argv`` as ipykernel_launcher takes it."""
-    held = HeldCollector()
+def prepare_imports() -> None:
+    """What a lean kernel changes before it imports anything: matplotlib's ``set()`` docs
+    are not built, and ipykernel finds no debugger."""
     after_import("matplotlib.artist", plain_artist_setters)
     # No debugger: nothing can reach one, and ipykernel's import of it is 40 ms of every start.
     sys.modules.setdefault("debugpy", None)  # None: "import debugpy" raises ImportError
+
+
+def main(argv: list[str] | None = None, *, poll_parent: bool = True,
+         initialized: Callable[[object], None] | None = None) -> None:
+    """Start ipykernel with a :class:`HeldCollector`; ``argv`` as ipykernel_launcher takes it.
+
+    ``poll_parent=False``: the kernel does not end when its parent process does (a kernel
+    forked from :mod:`~kmeans_tutor.server.kernel_fork`'s template ends with its stand-in).
+    ``initialized(app)`` runs once the kernel is set up, before it answers any request.
+    """
+    held = HeldCollector()
+    prepare_imports()
     # As ipykernel_launcher: neither this file's folder nor the working directory on sys.path
     # while ipykernel loads (the shell puts the working directory back for the notebook's cells).
     if sys.path and sys.path[0] in ("", str(Path(__file__).resolve().parent), str(Path.cwd())):
@@ -252,6 +264,10 @@ def main(argv: list[str] | None = None) -> None:
         app.initialize(argv)
         app.shell.events.register("pre_execute", held.pre_execute)
         app.shell.events.register("post_execute", held.post_execute)
+        if not poll_parent:
+            app.poller = None
+        if initialized is not None:
+            initialized(app)
     except BaseException:
         held.release()
         raise

@@ -49,7 +49,9 @@ kernel id could set that off.
 
 Kernels are started through :mod:`kmeans_tutor.server.kernel_launch`, which holds Python's
 garbage collector back while the lesson runs, skips matplotlib's ``set()`` docs and loads
-no debugger (``lean_start``; together about 0.2 s of a lesson's second of CPU).
+no debugger (``lean_start``; together about 0.2 s of a lesson's second of CPU), and are
+forked from a template process that imported the lessons' libraries once, when the server
+started (:mod:`kmeans_tutor.server.kernel_fork`, ``fork_start``).
 
 This module runs inside the Voilà server (it imports jupyter_server and tornado), never
 in a kernel, and nothing else in the package imports it.
@@ -58,6 +60,7 @@ in a kernel, and nothing else in the package imports it.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import datetime
 import os
 import time
@@ -69,6 +72,7 @@ from tornado import web
 from tornado.ioloop import PeriodicCallback
 from traitlets import Bool, Float, Int, default
 
+from .kernel_fork import KernelTemplate
 from .kernel_launch import launch_argv
 
 __all__ = ["LessonKernel", "LessonKernelManager", "LessonWebsocketConnection", "ServerFullError",
@@ -109,6 +113,9 @@ class LessonKernel(ServerKernelManager):
         cmd = super().format_kernel_cmd(extra_arguments)
         if getattr(self.parent, "lean_start", False):
             cmd = launch_argv(cmd)
+            template = getattr(self.parent, "template", None)
+            if template is not None:
+                cmd = template.argv(cmd)
         return cmd
 
 
@@ -119,7 +126,8 @@ class LessonKernelManager(AsyncMappingKernelManager):
     ``--LessonKernelManager.min_available_mb=M`` and
     ``--LessonKernelManager.connect_grace=S`` (all 0 to switch off), and
     ``--LessonKernelManager.kernel_optimize=2`` to start kernels as ``python -OO``, and
-    ``--LessonKernelManager.lean_start=False`` to start them as plain ipykernel.
+    ``--LessonKernelManager.lean_start=False`` to start them as plain ipykernel, and
+    ``--LessonKernelManager.fork_start=False`` to have each import its libraries itself.
     """
 
     max_kernels = Int(0, min=0, config=True,
@@ -137,6 +145,10 @@ class LessonKernelManager(AsyncMappingKernelManager):
                       help="Start kernels lean (kmeans_tutor.server.kernel_launch): Python's garbage "
                            "collector off until their lesson has run, then what they hold frozen, "
                            "matplotlib's set() docs not built, no debugger. False: plain ipykernel.")
+    fork_start = Bool(True, config=True,
+                      help="With lean_start: fork each kernel from a template process that has "
+                           "imported what the lessons import (kmeans_tutor.server.kernel_fork), "
+                           "started with the first kernel. False: every kernel imports it all itself.")
     connect_grace = Float(0.0, min=0, config=True,
                           help="Shut down a kernel whose page has not connected to it this many seconds "
                                "after the kernel's last activity (its start, its lesson run, its hand-out "
@@ -153,6 +165,7 @@ class LessonKernelManager(AsyncMappingKernelManager):
         self._next_refill = 0.0  # time.monotonic() before which no replacement starts
         self._awaiting_page: set[str] = set()  # kernels given to a page that has not connected yet
         self._grace_watch: PeriodicCallback | None = None
+        self.template: KernelTemplate | None = None  # started with the first kernel (fork_start)
         # Voilà's pooling subclass (preheated kernels) defines get_rendered_notebook,
         # which hands a pooled kernel to a page; wrap it to mark that kernel active and
         # start its connect grace.
@@ -264,6 +277,7 @@ class LessonKernelManager(AsyncMappingKernelManager):
             self.check_room()
         if self.kernel_optimize:
             kwargs["env"] = {**(kwargs.get("env") or os.environ), "PYTHONOPTIMIZE": str(self.kernel_optimize)}
+        self.start_template()
         # Counted from the check on, so that pages arriving together cannot all pass it.
         self._starting += 1
         try:
@@ -274,6 +288,32 @@ class LessonKernelManager(AsyncMappingKernelManager):
         if new and not preheating:
             self.await_page(kernel_id)
         return kernel_id
+
+
+    def start_template(self) -> None:
+        """Start the kernels' template (once), with the environment kernels get; the lesson
+        server calls it as it starts, so that the template imports before the first page."""
+        if self.template is not None or not (self.lean_start and self.fork_start):
+            return
+        env = dict(os.environ)
+        env.pop("PYTHONEXECUTABLE", None)  # as jupyter_client leaves it out of a kernel's
+        if self.kernel_optimize:
+            env["PYTHONOPTIMIZE"] = str(self.kernel_optimize)
+        try:
+            self.template = KernelTemplate(env)
+        except OSError as exc:
+            self.log.warning("Kernels start without a template: %s", exc)
+            self.fork_start = False
+        else:
+            atexit.register(self.template.stop)
+
+    async def _async_shutdown_all(self, now=False):
+        await super()._async_shutdown_all(now=now)
+        if self.template is not None:
+            self.template.stop()
+            self.template = None
+
+    shutdown_all = _async_shutdown_all
 
 
 class LessonWebsocketConnection(ZMQChannelsWebsocketConnection):

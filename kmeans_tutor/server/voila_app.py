@@ -373,6 +373,10 @@ class LessonVoila(Voila):
         self.app = LessonApplication(host_filter, **settings)
         self.app.settings.update(self.tornado_settings)
         self.app.add_handlers(".*$", self.init_handlers())
+        # The kernels' template imports while the server starts, not when the first page asks.
+        start_template = getattr(self.kernel_manager, "start_template", None)
+        if callable(start_template):
+            start_template()
         self.listen()
 
 

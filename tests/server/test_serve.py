@@ -717,7 +717,7 @@ def test_no_optimize_neither_compiles_nor_optimises(lessons, started, monkeypatc
     calls = []
     monkeypatch.setattr(serve_module, "compile_for_kernels", lambda: calls.append(1))
     said = started(lessons, optimize_kernels=False)
-    assert calls == [] and "Lesson kernels" not in said
+    assert calls == [] and "Lesson kernels run as" not in said
     assert not [arg for arg in FakeVoila.commands[-1] if "kernel_optimize" in arg]
 
 
@@ -748,6 +748,24 @@ def test_cli_no_lean_start_reaches_serve(lessons, monkeypatch, args, expected):
     monkeypatch.setattr(cli, "serve", lambda *a, **kw: seen.update(kw) or 0)
     assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons), *args]) == 0
     assert seen["lean_start"] is expected
+
+
+def test_kernels_are_forked_from_a_template_unless_told_not_to_and_the_server_says_so(lessons, started):
+    said = started(lessons)
+    assert not [arg for arg in FakeVoila.commands[-1] if "fork_start" in arg]  # the default: forked
+    assert "Lesson kernels are forked from a template" in said and "--no-fork-start" in said
+    for off in ({"fork_start": False}, {"lean_start": False}):
+        said = started(lessons, **off)
+        assert "Lesson kernels are forked" not in said
+    assert _option(FakeVoila.commands[-2], "LessonKernelManager.fork_start") == "False"
+
+
+@pytest.mark.parametrize("args, expected", [([], True), (["--no-fork-start"], False)])
+def test_cli_no_fork_start_reaches_serve(lessons, monkeypatch, args, expected):
+    seen = {}
+    monkeypatch.setattr(cli, "serve", lambda *a, **kw: seen.update(kw) or 0)
+    assert cli.main(["serve", "--no-browser", "--lessons-dir", str(lessons), *args]) == 0
+    assert seen["fork_start"] is expected
 
 
 # --- lessons with their fixed figures drawn in advance ------------------------------------
