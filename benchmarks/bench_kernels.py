@@ -60,6 +60,19 @@ lesson 8 0.06 s less. Nor do they import ipykernel's debugger (``debugpy``), whi
 page can reach: 0.04 s of every kernel's start (the anchor's too) and 6–9 MB. With both, in
 ``make bench`` (anchor 0.24 s, 44 MB): 0.69–0.83 s and 88–99 MB for every lesson, lesson 4
 the most CPU; in a ``--repeat 3`` run an hour earlier (anchor 0.30 s), 0.75–0.94 s.
+
+Kernels, the anchor's included, are now forked from a template that has imported the
+lessons' libraries once, as the lesson server does (:mod:`kmeans_tutor.server.kernel_fork`;
+``--no-fork`` starts each the usual way). A forked kernel's CPU is its own from the fork
+plus its stand-in's; the template's start is printed apart, once ("the template, once per
+server"). Its RSS is the kernel's own (the pages it shares with the template counted, as
+with a library); its PSS adds the stand-in's. On a machine slower than the one above, in the
+same hour (runs alternating): forked, the anchor 0.18 s and 73 MB, the lessons 0.49–0.86 s
+(lesson 4 the most) and 81–92 MB; the usual way, the anchor 0.52–0.58 s and 44 MB, the
+lessons 1.38–1.90 s and 93–103 MB; the template 0.93 s and 81 MB, once. What is left of a
+forked lesson's CPU is ipykernel setting the kernel up (sockets, shell, history: about
+0.15 s, the anchor), the lesson's apps building their widgets and figures, and the pages
+of the shared heap each kernel copies as it writes to them.
 """
 
 from __future__ import annotations

@@ -34,6 +34,10 @@ What it does
    figures were kept by then. Each class starts on a store of kept tables
    (``KMEANS_TUTOR_TABLES``) holding this machine's tables but no picture, as a server no page
    has been opened on; ``--keep-nothing`` keeps neither, to compare with.
+   Kernels are forked from a template, as ``kmeans-tutor serve`` forks them
+   (:mod:`kmeans_tutor.server.kernel_fork`; ``--no-fork`` starts each the usual way): the
+   kernels' memory and CPU include their stand-ins and the template (its start too), and
+   "per kernel" divides by the number of kernels, not of processes.
 
 Two kinds of students (``--clients``)
 -------------------------------------

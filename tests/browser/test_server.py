@@ -250,15 +250,23 @@ def test_button_click_reaches_kernel_and_back(click_page):
     click_page.locator(".widget-label", has_text="clicked 2 time(s)").wait_for(timeout=30_000)
 
 
-def test_the_servers_lesson_kernels_start_with_the_collector_held(click_page, voila_server):
-    """Every kernel the server started for a page runs through kernel_launch.py (see
-    tests/server/test_kernel_launch.py for what that does inside the kernel)."""
+def test_the_servers_lesson_kernels_are_forked_from_its_template(click_page, voila_server):
+    """Every kernel the server started for a page is a copy of the template the server
+    started (tests/server/test_kernel_fork.py), run lean through kernel_launch.main
+    (tests/server/test_kernel_launch.py)."""
     import psutil
 
-    kernels = [k for k in psutil.Process(voila_server.proc.pid).children(recursive=True)
-               if any(re.search(r"kernel-[0-9a-f-]{36}\.json$", part) for part in k.cmdline())]
-    assert kernels, "the lesson page's kernel is not running"
-    for kernel in kernels:
-        cmd = kernel.cmdline()
-        assert any(part.endswith("kernel_launch.py") for part in cmd), cmd
+    under_server = psutil.Process(voila_server.proc.pid).children(recursive=True)
+    stand_ins = [k for k in under_server
+                 if any(re.search(r"kernel-[0-9a-f-]{36}\.json$", part) for part in k.cmdline())]
+    # a forked kernel shows the template's command line, but is the template's child
+    templates = [k for k in under_server if "--template" in k.cmdline()
+                 and "--template" not in psutil.Process(k.ppid()).cmdline()]
+    assert stand_ins, "the lesson page's kernel is not running"
+    assert len(templates) == 1, [k.cmdline() for k in under_server]
+    forked = templates[0].children()
+    assert len(forked) == len(stand_ins)
+    for stand_in in stand_ins:
+        cmd = stand_in.cmdline()
+        assert cmd[1:3] == ["-I", "-S"] and cmd[3].endswith("kernel_fork.py"), cmd
         assert "ipykernel_launcher" not in " ".join(cmd)
