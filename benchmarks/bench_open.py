@@ -114,7 +114,10 @@ async ([stableMs, timeoutMs]) => {
     // Pictures on screen only: one in a closed accordion or tab is drawn when opened.
     const canvases = [...document.querySelectorAll(".jupyter-matplotlib-figure canvas:first-of-type")].filter(shown);
     const images = [...document.querySelectorAll("#rendered_cells img")].filter(shown);
-    const ready = !loading() && document.querySelector("#rendered_cells") !== null
+    // Voilà's scripts have started once #loading is gone: only then does a progressively
+    // rendered page put a placeholder where each app will be. Before that (1.5 s and more on
+    // a slow machine) the page holds its prose and nothing to wait for, and looked ready.
+    const ready = document.getElementById("loading") === null && document.querySelector("#rendered_cells") !== null
       && document.querySelectorAll(".voila-skeleton-container").length === 0
       && canvases.every(canvasDrawn) && images.every(i => i.complete && i.naturalWidth > 0);
     const key = [document.querySelectorAll(".jupyter-widgets").length, canvases.length, images.length,
@@ -257,6 +260,8 @@ def run_mode(browser, mode: str, pages: list[str], rounds: int, predraw: bool = 
                     if mode == "preheated":
                         waited = wait_idle(proc, len(pages))
                         print(f"  {label}: {len(pages)} kernels preheated after {waited:.0f} s", flush=True)
+                    else:  # the kernels' template has imported the libraries, as before a class
+                        wait_idle(proc, 0)
                     for name in pages:
                         kept = kept_pictures(store)
                         m = open_page(browser, f"http://127.0.0.1:{port}/voila/render/{name}", proc)
