@@ -11,10 +11,11 @@ of that once (:data:`TEMPLATE_IMPORTS`), then waits. A kernel start no longer ru
 from the beginning; it asks the template for a copy of itself (``fork``), which goes on as
 the new kernel: it takes the kernel's standard streams, working directory, environment and
 arguments, and runs :func:`kmeans_tutor.server.kernel_launch.main` with them, as a kernel
-started the usual way would, minus the imports. What the libraries do as they are imported
-into a *running* kernel (ipywidgets registers its comm targets, ipympl and pyplot hook
-themselves to the end of every cell) the copy does once its kernel runs
-(:data:`AT_KERNEL_START`). The copy shares the template's memory until it writes to it.
+started the usual way would, minus the imports. What a library does as it is imported into
+a *running* kernel (ipywidgets registers its comm targets) the copy does once its kernel
+runs (:data:`AT_KERNEL_START`); matplotlib has no backend chosen yet, as in a fresh kernel
+(ipympl's backend, which chooses itself as it is imported, is left to the lesson). The copy
+shares the template's memory until it writes to it.
 
 The command a kernel is started with (:func:`fork_argv`) runs this file with a bare
 ``python -I -S``: a small *stand-in* that connects to the template's socket, hands it the
@@ -50,14 +51,17 @@ import sys
 __all__ = ["TEMPLATE_IMPORTS", "KernelTemplate", "fork_argv", "stand_in", "serve_template"]
 
 #: What the template imports: what the kernel of every lesson, as served, imports (pandas,
-#: which no served lesson imports, is left out: each kernel would hold its 30 MB).
+#: which no served lesson imports, is left out: each kernel would hold its 30 MB). Not
+#: ipympl's backend itself, only what it needs: importing it makes it matplotlib's backend,
+#: and a copy must start with matplotlib as a fresh kernel has it, no backend chosen yet (a
+#: notebook that then chooses the inline one would get no pictures). Its own import is 5 ms.
 TEMPLATE_IMPORTS = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
     "ipykernel.zmqshell",
     "numpy",
     "matplotlib.pyplot",
-    "ipympl.backend_nbagg",
+    "matplotlib.backends.backend_webagg_core",
     "ipywidgets",
     "kmeans_tutor.views",
     "kmeans_tutor.widgets",
@@ -245,23 +249,13 @@ def _register_widget_comms(module, shell) -> None:
     module._handle_ipython()  # ipywidgets' comm targets, jupyter.widget.control among them
 
 
-def _flush_figures_after_cells(module, shell) -> None:
-    shell.events.register("post_execute", module.flush_figures)
-
-
-def _redraw_after_cells(module, shell) -> None:
-    if getattr(module, "_backend_mod", None) is not None:  # the template chose the backend
-        module.install_repl_displayhook()  # which, in a kernel, hooks pyplot to its cells
-
-
 #: What modules of the template do as they are imported only when a kernel is running
 #: (the template has none): done in each forked kernel once it runs, as a kernel that
-#: imported them itself would have them. ``tests/server/test_kernel_fork.py`` compares
-#: the comm targets and the shell's event callbacks of both kinds of kernel.
+#: imported them itself would have it. ``tests/server/test_kernel_fork.py`` compares the comm
+#: targets, the shell's event callbacks, the display formatters and matplotlib's backend of
+#: both kinds of kernel.
 AT_KERNEL_START = {
     "ipywidgets": _register_widget_comms,
-    "ipympl.backend_nbagg": _flush_figures_after_cells,
-    "matplotlib.pyplot": _redraw_after_cells,
 }
 
 

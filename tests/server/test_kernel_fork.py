@@ -113,7 +113,17 @@ def test_the_template_serves_only_its_own_user(monkeypatch):
 # --- real kernels ----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def template():
+def served_environment():
+    """The environment as the lesson server has it: no MPLBACKEND (tests/conftest.py sets
+    one for the test process), so that kernels choose matplotlib's backend as in a lesson."""
+    saved = os.environ.pop("MPLBACKEND", None)
+    yield
+    if saved is not None:
+        os.environ["MPLBACKEND"] = saved
+
+
+@pytest.fixture(scope="module")
+def template(served_environment):
     made = KernelTemplate(dict(os.environ))
     yield made
     made.stop()
@@ -184,42 +194,71 @@ def test_a_forked_kernel_runs_in_its_own_folder_environment_and_arguments_with_t
 
 
 KERNEL_STATE = """\
-import comm, json
-from kmeans_tutor.server.kernel_fork import TEMPLATE_IMPORTS
-for name in TEMPLATE_IMPORTS:
-    __import__(name)
-shell = get_ipython()
-print(json.dumps({
-    "comm targets": sorted(comm.get_comm_manager().targets),
-    "events": {event: sorted(f"{getattr(cb, '__module__', '')}.{getattr(cb, '__qualname__', cb)}"
-                             for cb in callbacks) for event, callbacks in shell.events.callbacks.items()},
-    "matplotlib backend": __import__("matplotlib").get_backend(),
-    "parent handle": bool(__import__("ipykernel.kernelapp").kernelapp.IPKernelApp.instance().parent_handle),
-}))
+import comm, json, sys
+def state():
+    shell = get_ipython()
+    return {
+        "comm targets": sorted(comm.get_comm_manager().targets),
+        "events": {event: sorted(f"{getattr(cb, '__module__', '')}.{getattr(cb, '__qualname__', cb)}"
+                                 for cb in callbacks if "HeldCollector" not in repr(cb))
+                   for event, callbacks in shell.events.callbacks.items()},
+        "formatters": {mime: sorted(map(str, f.type_printers)) + sorted(map(str, f.deferred_printers))
+                       for mime, f in shell.display_formatter.formatters.items()},
+        "backend": sys.modules["matplotlib"].rcParams._get("backend") if "matplotlib" in sys.modules
+                   else __import__("os").environ.get("MPLBACKEND"),  # what matplotlib will read
+        "backend chosen": getattr(sys.modules.get("matplotlib.pyplot"), "_backend_mod", None) is not None,
+        "parent handle": bool(sys.modules["ipykernel.kernelapp"].IPKernelApp.instance().parent_handle),
+    }
+at_start = state()
 """
+
+AFTER = {
+    # what every lesson does
+    "lesson": "from kmeans_tutor.server.kernel_fork import TEMPLATE_IMPORTS\n"
+              "for name in TEMPLATE_IMPORTS:\n    __import__(name)\n"
+              "get_ipython().run_line_magic('matplotlib', 'widget')",
+    # a notebook that draws with the inline backend (benchmarks/bench_browser.py's naive app)
+    "inline": "import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
+              "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()",
+}
 
 
 @pytest.mark.slow
-def test_a_forked_kernel_is_set_up_as_one_that_imported_the_libraries_itself(template):
-    """What the libraries do as they are imported into a running kernel (ipywidgets registers
-    its comm targets, ipympl a callback after every cell) a forked kernel has too."""
+@pytest.mark.parametrize("after", sorted(AFTER))
+def test_a_forked_kernel_is_set_up_as_one_that_imported_the_libraries_itself(template, after):
+    """What a library does as it is imported into a running kernel (ipywidgets registers its
+    comm targets, ipympl a callback after every cell, the inline backend its picture
+    formats) a forked kernel has too, at its start and after a notebook's first lines."""
     import json
 
     states = []
     for km in (forked_kernel(template), KernelManager(kernel_name="python3")):
         km.start_kernel()
         try:
-            states.append(json.loads(run_cells(km, [KERNEL_STATE])[0]))
+            states.append(json.loads(run_cells(km, [
+                KERNEL_STATE, AFTER[after], "print(json.dumps([at_start, state()]))"])[-1]))
         finally:
             km.shutdown_kernel(now=True)
     forked, usual = states
-    assert "jupyter.widget.control" in usual["comm targets"]
-    assert any("flush_figures" in cb for cb in usual["events"]["post_execute"])
-    usual["events"] = {event: [cb for cb in cbs if "HeldCollector" not in cb]
-                       for event, cbs in usual["events"].items()}
-    forked["events"] = {event: [cb for cb in cbs if "HeldCollector" not in cb]
-                        for event, cbs in forked["events"].items()}
-    assert forked == usual
+    # At its start a forked kernel has imported the libraries already (ipywidgets with its comm
+    # targets, numpy with IPython's printer for its numbers); the rest is as in a fresh kernel.
+    for key in ("events", "backend", "backend chosen", "parent handle"):
+        assert forked[0][key] == usual[0][key], ("at start", key, forked[0][key], usual[0][key])
+    # After the notebook's first lines, nothing tells them apart but what was imported before
+    # (the plain-text printer of numpy's numbers; ipywidgets' comm targets, where the notebook
+    # did not import ipywidgets).
+    for state in (forked[1], usual[1]):
+        del state["formatters"]["text/plain"]
+        if after != "lesson":
+            del state["comm targets"]
+    assert forked[1] == usual[1]
+    at_start, later = usual
+    assert not at_start["backend chosen"]
+    if after == "lesson":
+        assert "jupyter.widget.control" in later["comm targets"]
+        assert any("ipympl" in cb for cb in later["events"]["post_execute"])
+    else:
+        assert any("Figure" in printer for printer in later["formatters"]["image/png"])
 
 
 @pytest.mark.slow
