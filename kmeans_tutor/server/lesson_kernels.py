@@ -148,7 +148,7 @@ class LessonKernelManager(AsyncMappingKernelManager):
     fork_start = Bool(True, config=True,
                       help="With lean_start: fork each kernel from a template process that has "
                            "imported what the lessons import (kmeans_tutor.server.kernel_fork), "
-                           "started with the first kernel. False: every kernel imports it all itself.")
+                           "started with the server. False: every kernel imports it all itself.")
     connect_grace = Float(0.0, min=0, config=True,
                           help="Shut down a kernel whose page has not connected to it this many seconds "
                                "after the kernel's last activity (its start, its lesson run, its hand-out "
@@ -165,7 +165,7 @@ class LessonKernelManager(AsyncMappingKernelManager):
         self._next_refill = 0.0  # time.monotonic() before which no replacement starts
         self._awaiting_page: set[str] = set()  # kernels given to a page that has not connected yet
         self._grace_watch: PeriodicCallback | None = None
-        self.template: KernelTemplate | None = None  # started with the first kernel (fork_start)
+        self.template: KernelTemplate | None = None  # see start_template (fork_start)
         # Voilà's pooling subclass (preheated kernels) defines get_rendered_notebook,
         # which hands a pooled kernel to a page; wrap it to mark that kernel active and
         # start its connect grace.
