@@ -585,12 +585,13 @@ class LloydState:
 def _scores_by_centre(x: np.ndarray, centers: np.ndarray, c_sq: np.ndarray) -> np.ndarray:
     """:func:`center_scores` laid out one centre per row, shape (k, m).
 
-    The same products and sums, in the same order, so the same bits; this
-    layout lets :func:`_nearest_two` walk each centre's m contiguous values.
+    Its very bits, copied into this layout so that :func:`_nearest_two` walks
+    each centre's m contiguous values. (The product taken in this layout,
+    ``(-2C) @ x.T``, may round otherwise: BLAS can pick another kernel for it,
+    with or without fused multiply-adds, and ties would then be broken apart
+    from the full scan's.)
     """
-    scores = (-2.0 * centers) @ x.T  # (k, m)
-    scores += c_sq[:, None]
-    return scores
+    return np.ascontiguousarray(center_scores(x, centers, c_sq).T)
 
 
 def _nearest_two(by_centre: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

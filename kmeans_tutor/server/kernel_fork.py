@@ -117,31 +117,15 @@ def fork_argv(socket_path: str, cmd: list[str]) -> list[str]:
     return [cmd[0], "-I", "-S", os.path.abspath(__file__), socket_path, *cmd[2:]]
 
 
-def _start_usually(args: list[str], why: str) -> None:
-    """Become the kernel, started the usual way (never returns)."""
+def _start_usually(args: list[str], why: str):
+    """The kernel started the usual way, as this process's child (a ``subprocess.Popen``)."""
+    import subprocess
+
     print(f"kmeans-tutor: starting this kernel without the template: {why}", file=sys.stderr, flush=True)
-    os.execv(sys.executable, [sys.executable, LAUNCH_FILE, *args])
+    return subprocess.Popen([sys.executable, LAUNCH_FILE, *args])
 
 
-def stand_in(socket_path: str, args: list[str]) -> None:
-    """Have the template fork a kernel with ``args`` and stand in for it (never returns)."""
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        conn.connect(socket_path)
-        request = {"executable": sys.executable, "args": args,
-                   "cwd": os.getcwd(), "env": dict(os.environ)}
-        socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
-        conn.settimeout(REPLY_TIMEOUT_S)
-        buffer = bytearray()
-        reply = _read_line(conn, buffer)
-    except (OSError, ValueError) as exc:
-        conn.close()
-        _start_usually(args, f"no template at {socket_path} ({exc})")
-    if reply is None or "pid" not in reply:
-        conn.close()
-        _start_usually(args, (reply or {}).get("refused", "the template closed the connection"))
-    pid = reply["pid"]
-
+def _pass_signals_to(pid: int) -> None:
     def pass_on(signum, frame):
         try:
             os.kill(pid, signum)
@@ -150,8 +134,41 @@ def stand_in(socket_path: str, args: list[str]) -> None:
 
     for name in PASSED_ON:
         signal.signal(getattr(signal, name), pass_on)
-    ended = _wait_for_end(conn, buffer)
-    code = ended.get("exit", 1) if ended else 1
+
+
+def _manager() -> int | None:
+    """The process id of the kernel manager that started this stand-in, if it said."""
+    try:
+        return int(os.environ.get("JPY_PARENT_PID", ""))
+    except ValueError:
+        return None
+
+
+def stand_in(socket_path: str, args: list[str]) -> None:
+    """Have the template fork a kernel with ``args`` (or, where it cannot, start one the usual
+    way) and stand in for it (never returns)."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    buffer = bytearray()
+    try:
+        conn.connect(socket_path)
+        request = {"executable": sys.executable, "args": args,
+                   "cwd": os.getcwd(), "env": dict(os.environ)}
+        socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
+        conn.settimeout(REPLY_TIMEOUT_S)
+        reply = _read_line(conn, buffer)
+        why = None if reply is not None and "pid" in reply else \
+            (reply or {}).get("refused", "the template closed the connection")
+    except (OSError, ValueError) as exc:
+        why = f"no template at {socket_path} ({exc})"
+    if why is None:
+        _pass_signals_to(reply["pid"])
+        ended = _wait_for_end(conn, buffer)
+        code = ended.get("exit", 1) if ended else 1
+    else:
+        conn.close()
+        kernel = _start_usually(args, why)
+        _pass_signals_to(kernel.pid)
+        code = _wait_for_child(kernel)
     if code < 0:  # the kernel was killed by a signal: so is its stand-in
         try:
             signal.signal(-code, signal.SIG_DFL)
@@ -162,14 +179,26 @@ def stand_in(socket_path: str, args: list[str]) -> None:
     sys.exit(code)
 
 
+def _wait_for_child(kernel) -> int:
+    """The exit code of a kernel started the usual way; it is killed if the kernel manager
+    goes first."""
+    import subprocess
+
+    manager = _manager()
+    while True:
+        try:
+            return kernel.wait(PARENT_POLL_S if manager is not None else None)
+        except subprocess.TimeoutExpired:
+            if os.getppid() != manager:
+                kernel.kill()
+                return kernel.wait()
+
+
 def _wait_for_end(conn: socket.socket, buffer: bytearray) -> dict | None:
     """The template's word that the kernel has ended (None if it never comes). Started
     by a kernel manager that watches for its own end (``JPY_PARENT_PID``, as ipykernel
     does), the stand-in returns when that manager has gone, which ends the kernel."""
-    try:
-        parent = int(os.environ.get("JPY_PARENT_PID", ""))  # the manager's process id
-    except ValueError:
-        parent = None
+    parent = _manager()
     conn.settimeout(PARENT_POLL_S if parent is not None else None)
     while True:
         try:
@@ -303,6 +332,7 @@ def serve_template(socket_path: str) -> None:
     """Import :data:`TEMPLATE_IMPORTS`, then fork a kernel for every stand-in that asks,
     until standard input closes."""
     import gc
+    import importlib
     import selectors
 
     gc.disable()  # as in kernel_launch: nothing to collect while the heap is being built
@@ -322,7 +352,7 @@ def serve_template(socket_path: str) -> None:
     kernel_launch.prepare_imports()
     for name in TEMPLATE_IMPORTS:
         try:
-            __import__(name)
+            importlib.import_module(name)
         except Exception as exc:  # a kernel imports what it needs itself
             print(f"kmeans-tutor template: could not import {name}: {exc}", file=sys.stderr, flush=True)
     gc.freeze()  # the copies share these pages; the collector need not touch them

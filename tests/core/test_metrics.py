@@ -130,12 +130,14 @@ def test_scores_match_sklearn(name, score):
 
 
 def test_sklearn_roundoff_cases_really_are_roundoff():
-    # Guard for SKLEARN_ROUNDOFF: there the definition disagrees with scikit-learn too.
+    # Guard for SKLEARN_ROUNDOFF: there scikit-learn may stray from the definition (by how
+    # much depends on the machine's BLAS; on some it does not stray at all), but only by
+    # rounding, never by more than the looser tolerance those cases are given.
     for name, score in SKLEARN_ROUNDOFF:
         X, labels = CASES[name]
         theirs = getattr(sk, score)(_sk_input(X), labels)
         exact = DEFINITIONS[score](X, labels)
-        assert not np.allclose(theirs, exact, rtol=RTOL, atol=1e-12), (name, score)
+        np.testing.assert_allclose(theirs, exact, rtol=1e-6, atol=1e-12, err_msg=f"{name} {score}")
 
 
 def test_singleton_points_score_zero():

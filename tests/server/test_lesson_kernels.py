@@ -51,8 +51,8 @@ def fake_kernels(monkeypatch):
 
 @pytest.fixture
 def manager(fake_kernels, tmp_path):
-    """A LessonKernelManager on fake kernels."""
-    return LessonKernelManager(root_dir=str(tmp_path))
+    """A LessonKernelManager on fake kernels (no template to fork them from: they are fake)."""
+    return LessonKernelManager(root_dir=str(tmp_path), fork_start=False)
 
 
 def start_many(manager, n):
