@@ -36,6 +36,10 @@ and in Voilà's own parts:
   student, which a class of 30 arriving together waits for. Compiled templates are kept in
   memory (:class:`CompiledTemplates`), each under its file's name and a checksum of its text,
   so an edited template is compiled afresh.
+* **No debug records below the log level.** traitlets sets the server's logger to DEBUG and
+  filters on its handler, so every ``log.debug`` call (one per kernel message in
+  jupyter_server's activity watch) built a record that was then thrown away. The logger
+  takes the server's ``--Voila.log_level`` instead (``--debug`` still shows everything).
 * **A course page, and short lesson addresses.** The root URL is the course page
   (:mod:`kmeans_tutor.server.course_page`), served without a kernel, instead of Voilà's
   file list; ``/voila/tree`` leads there too. ``/lesson/N`` runs lesson N exactly as
@@ -331,6 +335,13 @@ class LessonVoila(Voila):
     allowed_hosts = List(Unicode(), config=True,
                          help="More names or addresses this server answers to (e.g. a DNS alias "
                               "of this machine), besides its own names and addresses.")
+
+    def get_default_logging_config(self):
+        config = super().get_default_logging_config()
+        logger = config.get("loggers", {}).get(self.__class__.__name__)
+        if logger is not None:  # absent under pythonw; a logging_config can still lower it
+            logger["level"] = self.log_level
+        return config
 
     def init_settings(self):
         _compile_templates_once()

@@ -297,3 +297,99 @@ def test_kernels_start_as_python_OO_when_asked(monkeypatch, tmp_path):
     run(optimised.start_kernel(kernel_name="python3", env={"VOILA_PREHEAT": "True", "A": "b"}))
     assert seen[2]["PYTHONOPTIMIZE"] == "2" and seen[2]["KMEANS_TUTOR_PROBE"] == "kept"
     assert seen[3] == {"VOILA_PREHEAT": "True", "A": "b", "PYTHONOPTIMIZE": "2"}
+
+
+# --- activity watch -------------------------------------------------------------------------
+
+class CapturedStream:
+    """Stands in for a kernel's IOPub stream: keeps the callback the watch registers."""
+
+    def on_recv(self, callback):
+        self.callback = callback
+
+
+def watched_kernel(manager, kernel_id, watch, key=b"secret"):
+    """A fake kernel under ``watch`` (an unbound start_watching_activity); its message feed."""
+    from jupyter_client.session import Session
+
+    stream = CapturedStream()
+    manager._kernels[kernel_id] = types.SimpleNamespace(session=Session(key=key), connect_iopub=lambda: stream,
+                                                        execution_state="starting")  # as start_kernel sets it
+    watch(manager, kernel_id)
+    return manager._kernels[kernel_id], stream.callback
+
+
+def wire(session, msg_type, content, parent_type=None, buffers=()):
+    """An IOPub message as its frames arrive from the kernel's socket."""
+    parent = session.msg_header(parent_type) if parent_type else {}
+    msg = session.msg(msg_type, content, parent=parent)
+    frames = session.serialize(msg)
+    return [f if isinstance(f, bytes) else f.encode() for f in frames] + list(buffers)
+
+
+ACTIVITY = [  # (msg_type, content, parent's msg_type)
+    ("status", {"execution_state": "starting"}, None),
+    ("status", {"execution_state": "busy"}, "kernel_info_request"),
+    ("status", {"execution_state": "idle"}, "kernel_info_request"),
+    ("status", {"execution_state": "busy"}, "execute_request"),
+    ("stream", {"name": "stdout", "text": "hi"}, "execute_request"),
+    ("display_data", {"data": {"image/png": "x" * 50_000}, "metadata": {}}, "execute_request"),
+    ("status", {"execution_state": "idle"}, "execute_request"),
+    ("comm_open", {"comm_id": "c", "target_name": "jupyter.widget", "data": {}}, "comm_msg"),
+    ("status", {"execution_state": "busy"}, "comm_msg"),
+    ("comm_msg", {"comm_id": "c", "data": {"method": "update"}}, "comm_msg"),
+    ("status", {"execution_state": "idle"}, "comm_msg"),
+    ("status", {"execution_state": "busy"}, "comm_info_request"),
+    ("status", {"execution_state": "idle"}, "comm_info_request"),
+]
+
+
+def test_the_lean_activity_watch_records_what_jupyter_servers_own_records(manager):
+    """Same messages in, same execution states and the same moves of last_activity out."""
+    ours, feed_ours = watched_kernel(manager, "ours", LessonKernelManager.start_watching_activity)
+    theirs, feed_theirs = watched_kernel(manager, "theirs", AsyncMappingKernelManager.start_watching_activity)
+    assert ours.execution_state == theirs.execution_state == "starting"
+    long_ago = now() - datetime.timedelta(hours=1)
+    states, moved = set(), set()
+    for msg_type, content, parent_type in ACTIVITY:
+        for kernel in (ours, theirs):
+            kernel.last_activity = long_ago
+        feed_ours(wire(ours.session, msg_type, content, parent_type))
+        feed_theirs(wire(theirs.session, msg_type, content, parent_type))
+        assert ours.execution_state == theirs.execution_state, (msg_type, parent_type)
+        assert (ours.last_activity > long_ago) == (theirs.last_activity > long_ago), (msg_type, parent_type)
+        states.add(ours.execution_state)
+        moved.add(ours.last_activity > long_ago)
+    assert states == {"starting", "busy", "idle"} and moved == {True, False}  # every branch taken
+
+
+def test_the_activity_watch_ignores_forged_and_malformed_messages(manager):
+    from jupyter_client.session import Session
+
+    kernel, feed = watched_kernel(manager, "k", LessonKernelManager.start_watching_activity)
+    feed(wire(kernel.session, "status", {"execution_state": "idle"}, "kernel_info_request"))
+    assert kernel.execution_state == "idle"
+    # A status signed with another key does not change the state.
+    forged = wire(Session(key=b"not the kernel's"), "status", {"execution_state": "busy"}, "execute_request")
+    feed(forged)
+    assert kernel.execution_state == "idle"
+    # Frames that are no message at all: no error, nothing recorded.
+    kernel.last_activity = long_ago = now() - datetime.timedelta(hours=1)
+    for frames in ([], [b"<IDS|MSG>"], [b"<IDS|MSG>", b"sig", b"not json", b"{}", b"{}", b"{}"],
+                   [b"<IDS|MSG>", b"sig", b"[1, 2]", b"{}", b"{}", b"{}"], [b"no delimiter"]):
+        feed(frames)
+    assert kernel.execution_state == "idle" and kernel.last_activity == long_ago
+
+
+def test_the_activity_watch_logs_at_debug_only_when_asked(manager, caplog):
+    import logging
+
+    kernel, feed = watched_kernel(manager, "k", LessonKernelManager.start_watching_activity)
+    manager.log.setLevel(logging.INFO)
+    with caplog.at_level(logging.INFO, logger=manager.log.name):
+        feed(wire(kernel.session, "stream", {"name": "stdout", "text": "x"}, "execute_request"))
+    assert not [r for r in caplog.records if "activity on" in r.getMessage()]
+    manager.log.setLevel(logging.DEBUG)
+    with caplog.at_level(logging.DEBUG, logger=manager.log.name):
+        feed(wire(kernel.session, "stream", {"name": "stdout", "text": "x"}, "execute_request"))
+    assert [r for r in caplog.records if "activity on k: stream" in r.getMessage()]

@@ -232,3 +232,19 @@ def test_an_edited_template_is_compiled_again(tmp_path, monkeypatch):
     async_env = voila_app.keep_compiled_templates(jinja2.Environment(enable_async=True))
     sync_env = voila_app.keep_compiled_templates(jinja2.Environment())
     assert async_env.bytecode_cache is not sync_env.bytecode_cache
+
+
+@pytest.mark.parametrize("options, debug", [([], False), (["--debug"], True),
+                                            (["--Voila.log_level=WARN"], False)])
+def test_the_servers_logger_makes_no_debug_records_unless_asked(options, debug, tmp_path):
+    """traitlets leaves the logger at DEBUG and filters on its handler; here the logger
+    itself is at the log level, so a debug call (one per kernel message) costs nothing."""
+    import logging
+
+    app = voila_app.LessonVoila()
+    try:
+        app.initialize([str(tmp_path), "--no-browser", *options])
+        assert app.log.isEnabledFor(logging.DEBUG) is debug
+        assert app.log.getEffectiveLevel() == min(h.level for h in app.log.handlers)
+    finally:
+        voila_app.LessonVoila.clear_instance()
