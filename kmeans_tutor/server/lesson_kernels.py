@@ -49,8 +49,8 @@ kernel id could set that off.
 
 Each kernel's activity (what culling and the connect grace go by) is read from the headers of
 its messages only (:meth:`LessonKernelManager.start_watching_activity`): jupyter_server's
-own watch verified and unpacked every message whole, a quarter of the server's CPU while a
-class arrived.
+own watch verified and unpacked every message whole (a quarter of the server's samples in a
+profile while a class arrived; without it the server spent a tenth to a quarter less CPU).
 
 Kernels are started through :mod:`kmeans_tutor.server.kernel_launch`, which holds Python's
 garbage collector back while the lesson runs, skips matplotlib's ``set()`` docs and loads
@@ -200,7 +200,7 @@ class LessonKernelManager(AsyncMappingKernelManager):
         only what that needs: jupyter_server's own watch (which this replaces, to the same
         effect) verifies and unpacks every message whole (a signature over its content,
         every picture included; the dates in its headers) and makes a debug log record of
-        it, which in a class of 30 was a quarter of the server's CPU. Here a message's two
+        it (a quarter of the server's samples in a profile of a class of 30). Here a message's two
         small header frames say its type and its request's type, which is all that moves
         ``last_activity``; a status message, the only one whose content is used (the
         kernel's execution state), is verified and unpacked whole, as before. A message
