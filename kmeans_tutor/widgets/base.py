@@ -258,9 +258,12 @@ class AppModel(HasTraits):
                 self._clear()
                 msg, level = str(exc), "error"
         with self.hold_trait_notifications():
+            # Observers hear of the changes in this order: outputs, revision (apps redraw every
+            # readout), then message. So the page gets the new message last, when what it
+            # speaks of is already on screen.
             self._publish()
-            self.message, self.message_level = msg, level
             self.revision += 1
+            self.message, self.message_level = msg, level
         give_back_free_memory()
 
     def report(self, problem: str):

@@ -547,12 +547,14 @@ class ChallengeApp(widgets.VBox):
             runs = m.restart_runs()  # cached: keep showing the picture a try has already revealed
         self.histograms.draw(runs, None if a is None else a.inertia,
                              None if m.best is None else m.best.inertia)
-        self._message.value = message_html(m)
+        # The message goes last: when it says what to do next, the browser has every other
+        # readout of this try already (updates reach the page in the order they are made).
         self._verdict.value = live_html(m.verdict())
         self._counts.value = (f"<span style='color:#555'>{html.escape(m.counts_words())} Runs within 0.1 % "
                               f"of your inertia count as the same result.</span>" if a is not None else "")
         self._best.value = info_html(m.best_words()) if m.best is not None else ""
         self._figure_alt.value = hidden_html(self.figure_text)
+        self._message.value = message_html(m)
         refresh(self.fig)
 
     # --- read-only views of the screen, for tests and lesson checks --------------------------

@@ -410,12 +410,12 @@ class ChooseKApp(widgets.VBox):
 
     def _on_revision(self, change):
         m = self.model
-        self._message.value = message_html(m)
         if m.scores is not self._views_scores:  # new data: new panels
             self._k.max = m.k_max
             self._build_views()
         self._draw_selected()
         self._show_readout()
+        self._message.value = message_html(m)  # last: the page has what it speaks of
 
     def _on_k_model(self, change):
         self._k.value = change["new"]

@@ -464,10 +464,10 @@ class CompareApp(widgets.VBox):
         self._seed.value = m.seed
         self.transport.new_run()
         self._build_panels()
-        self._message.value = message_html(m)
         self._progress.value = 0
         self._on_race_results()
         self._show_step()
+        self._message.value = message_html(m)  # last: the page has what it speaks of
 
     def _on_index(self, change):
         if self._shown_revision == self.model.revision:

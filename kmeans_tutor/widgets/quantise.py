@@ -338,7 +338,6 @@ class QuantiseApp(widgets.VBox):
         if K_RANGE[0] <= m.k <= K_RANGE[1]:
             self._k.value = m.k
         self._init.value = m.init
-        self._message.value = message_html(m)
         self.transport.new_run()
         if m.picture is not self._shown_picture and m.result is not None:
             self.space.set_points(m.result.sample)
@@ -346,6 +345,7 @@ class QuantiseApp(widgets.VBox):
             self._space_blit.track()  # new points: the next picture is drawn in full
         self._show_pictures()
         self._show_step()
+        self._message.value = message_html(m)  # last: the page has what it speaks of
 
     def _show_pictures(self):
         m, q = self.model, self.model.result

@@ -402,9 +402,9 @@ class SegmentsApp(widgets.VBox):
 
     # model → view
     def _on_revision(self, change):
-        self._message.value = message_html(self.model)
         if self.model.message_level != "error":
             self._redraw()
+        self._message.value = message_html(self.model)  # last: the page has what it speaks of
 
     def _redraw(self):
         m = self.model

@@ -794,8 +794,8 @@ class StepperApp(widgets.VBox):
         self._build_panel()
         self._build_inertia()
         self._blitter.track()
-        self._message.value = message_html(m)
         self._show_step()
+        self._message.value = message_html(m)  # last: the page has what it speaks of
 
     def _dynamic_artists(self) -> list:
         """What changes from one step to the next (redrawn by the blitter)."""

@@ -304,6 +304,24 @@ def test_app_try_again_keeps_the_best_on_screen(app):
     assert f"inertia {best:.4g} (try 1 of 2)" in text(app.best_text)
 
 
+def test_app_sends_the_new_message_after_every_other_readout(app):
+    """The page gets updates in the order they are made: the message that says what to do
+    next must not arrive while the last run's verdict is still on screen."""
+    import ipywidgets as widgets
+
+    for x, y in ONE_PER_GROUP:
+        click(app, x, y)
+    app.run_button.click()
+    readouts = [w for w in app.children if isinstance(w, widgets.HTML)]
+    order = []
+    for w in readouts:
+        w.observe(lambda change: order.append(change["owner"]), names="value")
+    app.clear_button.click()
+    assert "0 of 5 placed" in text(app.message) and text(app.verdict) == ""
+    message = next(w for w in readouts if w.value == app.message)
+    assert order[-1] is message and len(order) > 1
+
+
 def test_app_run_before_all_centres_says_what_is_missing(app):
     click(app, 0.0, 0.0)
     app.run_button.click()

@@ -91,14 +91,16 @@ def canvases(widget) -> list:
 
 class Page:
     """What a lesson page does with an app's canvases: says it is ready, reports the app's
-    width, asks for each picture; and every frame the kernel sends, per canvas."""
+    width, asks for each picture; and what each canvas shows after every frame the kernel
+    sends (a whole frame replaces the picture, a diff is painted over it where not
+    transparent, as ipympl's page does)."""
 
     def __init__(self, app, width: str = "1100x700"):
         self.canvases = canvases(app)
         assert self.canvases
         self.frames = {c: [] for c in self.canvases}
         for c in self.canvases:
-            c.send_binary = lambda data, c=c: self.frames[c].append(decode(data))
+            c.send_binary = lambda data, c=c: self.show(c, decode(data))
             self.message(c, {"type": "initialized"})
         for c in self.canvases:
             self.message(c, {"type": "draw"})
@@ -108,6 +110,13 @@ class Page:
                 fit.probe.value = width
         for c in self.canvases:  # and the page asks again after the canvas took its new size
             self.message(c, {"type": "draw"})
+
+    def show(self, canvas, frame: np.ndarray):
+        shown = self.frames[canvas]
+        if canvas._current_image_mode == "diff":
+            assert shown and shown[-1].shape == frame.shape, "a diff with no picture under it"
+            frame = np.where(frame[:, :, 3:] != 0, frame, shown[-1])
+        shown.append(frame)
 
     @staticmethod
     def message(canvas, content):
