@@ -56,6 +56,7 @@ from .compare import INIT_COLORS, SAME_GROUPING_RTOL
 from .controls import figure_alt, hidden_html, live_html, live_region
 from .figure import FigureFit, PresenterView, app_figure, freeze_layout, plain_text, refresh, short_name
 from .stepper import StepperModel
+from .shared_styles import styled
 
 __all__ = ["ChallengeModel", "ChallengeApp", "Attempt", "CHALLENGE_INITS", "RESTART_NAMES",
            "percent_words", "parse_point"]
@@ -350,26 +351,26 @@ class ChallengeApp(widgets.VBox):
         self.model = m = ChallengeModel(dataset, features, scaled=scaled, k=k, n_samples=n_samples,
                                         n_restarts=n_restarts)
         auto = widgets.Layout(width="auto")
-        self._k = widgets.IntSlider(value=min(max(m.k, 1), 10), min=1, max=10, description="k",
+        self._k = styled(widgets.IntSlider, value=min(max(m.k, 1), 10), min=1, max=10, description="k",
                                     continuous_update=False,
                                     tooltip="The number of clusters (a new k starts the challenge afresh)",
                                     layout=widgets.Layout(width="260px"))
-        self.run_button = widgets.Button(description="Run", icon="play", button_style="success", layout=auto,
+        self.run_button = styled(widgets.Button, description="Run", icon="play", button_style="success", layout=auto,
                                          tooltip="Run K-means from your centres to convergence and "
                                                  "compare the result with many restarts")
-        self.clear_button = widgets.Button(description="Clear my centres", icon="eraser", layout=auto,
+        self.clear_button = styled(widgets.Button, description="Clear my centres", icon="eraser", layout=auto,
                                            tooltip="Remove your centres and place them again "
                                                    "(your best try is kept)")
-        self._typed = widgets.Text(value="", placeholder="e.g. -1.3, 1.1", continuous_update=False,
+        self._typed = styled(widgets.Text, value="", placeholder="e.g. -1.3, 1.1", continuous_update=False,
                                    description="or type a centre (x, y)",
                                    style={"description_width": "initial"},
                                    tooltip="Place a centre without the mouse: its two coordinates, in the "
                                            "units on the axes, then Enter",
                                    layout=widgets.Layout(width="330px"))
-        self._message = widgets.HTML()
+        self._message = styled(widgets.HTML)
         self._verdict = live_region()
-        self._counts = widgets.HTML()
-        self._best = widgets.HTML()
+        self._counts = styled(widgets.HTML)
+        self._best = styled(widgets.HTML)
         self._figure_alt = figure_alt()
 
         # --- the figure, once ---

@@ -44,6 +44,7 @@ from .base import DataFrameTrait, RunModel, message_html, quiet, step_readout, w
 from .controls import (KEYS_APP_CLASS, DataChoice, Transport, figure_alt, hidden_html, live_html,
                        live_region)
 from .figure import FigureFit, PresenterView, app_figure, freeze_layout, plain_text, refresh
+from .shared_styles import styled
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -333,14 +334,14 @@ class CompareApp(widgets.VBox):
 
         # --- settings ---
         self.data_row = DataChoice(m)
-        self._k = widgets.IntSlider(value=min(max(m.k, 1), 10), min=1, max=10, description="k",
+        self._k = styled(widgets.IntSlider, value=min(max(m.k, 1), 10), min=1, max=10, description="k",
                                     continuous_update=False, tooltip="The number of clusters",
                                     layout=widgets.Layout(width="260px"))
-        self._seed = widgets.IntText(value=m.seed, description="seed",
+        self._seed = styled(widgets.IntText, value=m.seed, description="seed",
                                      tooltip="The random seed of both runs: the same seed gives the "
                                              "same pair of runs",
                                      layout=widgets.Layout(width="170px"))
-        self._new_seed = widgets.Button(description="new seed", icon="random",
+        self._new_seed = styled(widgets.Button, description="new seed", icon="random",
                                         tooltip="Draw a fresh random seed and restart both runs",
                                         layout=widgets.Layout(width="110px"))
 
@@ -349,26 +350,26 @@ class CompareApp(widgets.VBox):
         btn = widgets.Layout(width="auto")
 
         # --- readouts ---
-        self._readouts = {init: widgets.HTML() for init in m.inits}
+        self._readouts = {init: styled(widgets.HTML) for init in m.inits}
         self._captions = {init: live_region() for init in m.inits}
-        self._seed_line = widgets.HTML()
-        self._message = widgets.HTML()
+        self._seed_line = styled(widgets.HTML)
+        self._message = styled(widgets.HTML)
         self._figure_alt = figure_alt()
         self._race_alt = figure_alt()
 
         # --- race ---
         lo, hi = _RUNS_RANGE
-        self._n_runs = widgets.IntSlider(value=min(max(int(n_runs), lo), hi), min=lo, max=hi, step=10,
+        self._n_runs = styled(widgets.IntSlider, value=min(max(int(n_runs), lo), hi), min=lo, max=hi, step=10,
                                          description="restarts", continuous_update=False,
                                          tooltip="How many runs of each seeding the race makes",
                                          layout=widgets.Layout(width="320px"))
-        self._race = widgets.Button(description="run the race", icon="flag-checkered",
+        self._race = styled(widgets.Button, description="run the race", icon="flag-checkered",
                                     button_style="success", layout=btn,
                                     tooltip="Run both seedings many times and compare their results")
-        self._progress = widgets.IntProgress(value=0, min=0, max=1, description="progress",
+        self._progress = styled(widgets.IntProgress, value=0, min=0, max=1, description="progress",
                                              tooltip="Runs of the race done so far",
                                              bar_style="info", layout=widgets.Layout(width="300px"))
-        self._race_text = widgets.HTML()
+        self._race_text = styled(widgets.HTML)
 
         # --- figures, once ---
         self.fig = app_figure(figsize)
@@ -398,7 +399,7 @@ class CompareApp(widgets.VBox):
             self._message,
             self._figure_alt,
             self.fig.canvas,
-            widgets.HTML("<h4 style='margin:8px 0 2px'>Race: many restarts of each seeding</h4>"),
+            styled(widgets.HTML, "<h4 style='margin:8px 0 2px'>Race: many restarts of each seeding</h4>"),
             widgets.HBox([self._n_runs, self._race, self._progress], **row),
             self._race_text,
             self._race_alt,

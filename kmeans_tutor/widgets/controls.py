@@ -31,6 +31,7 @@ import traitlets
 from ..data.mall import DEFAULT_FEATURES, MALL_FEATURES, MALL_SHORT_NAMES
 from ..data.resolver import MALL, UPLOAD, dataset_choices
 from .base import quiet, warning_html
+from .shared_styles import styled
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,14 +82,14 @@ def hidden_html(text: str) -> str:
 
 def live_region() -> widgets.HTML:
     """An HTML widget for a step sentence; its element is the live region the template marks."""
-    w = widgets.HTML()
+    w = styled(widgets.HTML)
     w.add_class(LIVE_CLASS)
     return w
 
 
 def figure_alt() -> widgets.HTML:
     """An HTML widget holding a figure's text alternative (screen readers only)."""
-    w = widgets.HTML()
+    w = styled(widgets.HTML)
     w.add_class("kt-figure-alt-box")
     return w
 
@@ -141,19 +142,19 @@ class DataChoice(widgets.HBox):
         self._remembered = {MALL: tuple(model.features) if model.is_mall else DEFAULT_FEATURES}
         options = self._dataset_options()
         known = model.dataset in {name for _, name in options}  # else blank; the model explains
-        self._dataset = widgets.Dropdown(options=options, value=model.dataset if known else None,
+        self._dataset = styled(widgets.Dropdown, options=options, value=model.dataset if known else None,
                                          description="Data", tooltip="Which data to cluster",
                                          style={"description_width": "initial"},
                                          layout=widgets.Layout(width="250px"))
         narrow = dict(style={"description_width": "initial"}, layout=widgets.Layout(width="235px"))
-        self._x = widgets.Dropdown(description="x", tooltip="The column on the horizontal axis", **narrow)
-        self._y = widgets.Dropdown(description="y", tooltip="The column on the vertical axis", **narrow)
+        self._x = styled(widgets.Dropdown, description="x", tooltip="The column on the horizontal axis", **narrow)
+        self._y = styled(widgets.Dropdown, description="y", tooltip="The column on the vertical axis", **narrow)
         self._boxes = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
-        self._scaled = widgets.Checkbox(value=model.scaled, description="standardise (z-scores)",
+        self._scaled = styled(widgets.Checkbox, value=model.scaled, description="standardise (z-scores)",
                                         tooltip="Put every column on the same scale: its distance "
                                                 "from the mean in standard deviations",
                                         indent=False, layout=widgets.Layout(width="auto"))
-        self._error = widgets.HTML(layout=widgets.Layout(display=_HIDDEN))
+        self._error = styled(widgets.HTML, layout=widgets.Layout(display=_HIDDEN))
         columns = [self._boxes] if self.multiple else [self._x, self._y]
         self.children = [self._dataset, *columns, self._scaled, self._error]
         self._show_columns(model.dataset)
@@ -294,7 +295,7 @@ class DataChoice(widgets.HBox):
 
     def _box(self, column: str) -> widgets.Checkbox:
         label = MALL_SHORT_NAMES.get(column, column)
-        box = widgets.Checkbox(value=False, description=label, indent=False,
+        box = styled(widgets.Checkbox, value=False, description=label, indent=False,
                                tooltip=f"Cluster on {column}", layout=widgets.Layout(width="auto"))
         box.column = column
         box.observe(quiet(self._on_box), names="value")
@@ -343,15 +344,15 @@ class Transport(widgets.VBox):
         super().__init__(**kwargs)
         self.model = model
         btn = widgets.Layout(width="auto")
-        self.reset = widgets.Button(description="start", icon="fast-backward",
+        self.reset = styled(widgets.Button, description="start", icon="fast-backward",
                                     tooltip="Back to step 0 of this run (key: Home)", layout=btn)
-        self.back = widgets.Button(description="back", icon="step-backward",
+        self.back = styled(widgets.Button, description="back", icon="step-backward",
                                    tooltip="One half-step back (key: ←)", layout=btn)
-        self.step = widgets.Button(description="step", icon="step-forward", button_style="primary",
+        self.step = styled(widgets.Button, description="step", icon="step-forward", button_style="primary",
                                    tooltip="One half-step forward (key: →)", layout=btn)
-        self.end = widgets.Button(description="run to convergence", icon="fast-forward",
+        self.end = styled(widgets.Button, description="run to convergence", icon="fast-forward",
                                   tooltip="Jump to the last step (key: End)", layout=btn)
-        self.timeline = widgets.IntSlider(value=0, min=0, max=max(model.last_index, 1),
+        self.timeline = styled(widgets.IntSlider, value=0, min=0, max=max(model.last_index, 1),
                                           description="timeline", continuous_update=True,
                                           tooltip="Drag to any step of the run",
                                           layout=widgets.Layout(width="98%"))
@@ -362,15 +363,15 @@ class Transport(widgets.VBox):
         row = [self.reset, self.back, self.step]
         self.play = self.speed = self.play_pause = None
         if player:
-            self.play_pause = widgets.ToggleButton(value=False, description="play", icon="play",
+            self.play_pause = styled(widgets.ToggleButton, value=False, description="play", icon="play",
                                                    tooltip="Play the run from this step (key: space)",
                                                    layout=btn)
             self.play_pause.add_class(KEY_CLASSES["play"])
             # The timer: a Play widget ticks in the browser; its own buttons are not shown.
-            self.play = widgets.Play(value=0, min=0, max=max(model.last_index, 1), step=1,
+            self.play = styled(widgets.Play, value=0, min=0, max=max(model.last_index, 1), step=1,
                                      interval=self._interval(), show_repeat=False,
                                      tooltip="Play / pause", layout=widgets.Layout(display=_HIDDEN))
-            self.speed = widgets.FloatSlider(value=model.speed, min=0.5, max=10.0, step=0.5,
+            self.speed = styled(widgets.FloatSlider, value=model.speed, min=0.5, max=10.0, step=0.5,
                                              description="steps/s", readout_format=".1f",
                                              tooltip="How many steps per second when playing",
                                              layout=widgets.Layout(width="250px"))
@@ -378,7 +379,7 @@ class Transport(widgets.VBox):
         row.append(self.end)
         if self.speed is not None:
             row.append(self.speed)
-        self.keys_line = widgets.HTML(keys_html(player, picture_keys))
+        self.keys_line = styled(widgets.HTML, keys_html(player, picture_keys))
         self.children = [widgets.HBox(row, layout=widgets.Layout(flex_flow="row wrap",
                                                                  align_items="center")),
                          self.timeline, self.keys_line]

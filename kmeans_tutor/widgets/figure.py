@@ -42,6 +42,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 
 from .kept_pictures import send_first_picture
+from .shared_styles import styled
 
 _BACKEND = "module://ipympl.backend_nbagg"
 
@@ -517,7 +518,7 @@ class FigureFit:
         self.window_height: float | None = None
         self.height_scale = 1.0
         self.zoom = 1.0
-        self.probe = widgets.Text(value="", layout=widgets.Layout(display="none"))
+        self.probe = styled(widgets.Text, value="", layout=widgets.Layout(display="none"))
         self.probe.add_class(FIT_PROBE_CLASS)
         self.probe.observe(self._on_probe, names="value")
         self._waiting = False  # first pictures wait for the page's width (wait_for_width)
@@ -638,7 +639,7 @@ class PresenterView:
         self.zoom = float(zoom)
         self.height_scale = float(height_scale)
         self._display: dict[int, str | None] = {}
-        self.button = widgets.ToggleButton(
+        self.button = styled(widgets.ToggleButton,
             value=False, description="Presenter view", icon="television",
             tooltip="For projecting: a bigger picture and step sentence, settings tucked away "
                     "(click again to bring them back)",

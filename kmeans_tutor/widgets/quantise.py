@@ -39,6 +39,7 @@ from ..views.colours import CHANNELS, PLANES, ColourSpaceView, QuantisedView, de
 from .base import AppModel, Stepping, message_html, quiet, step_readout, warning_html
 from .controls import KEYS_APP_CLASS, Transport, figure_alt, hidden_html, live_html, live_region
 from .figure import Blitter, FigureFit, PresenterView, app_figure, freeze_layout, refresh, short_name
+from .shared_styles import styled
 
 __all__ = ["QuantiseModel", "QuantiseApp", "K_RANGE", "SEEDINGS", "PHOTO_NAME"]
 
@@ -210,33 +211,33 @@ class QuantiseApp(widgets.VBox):
         super().__init__(**kwargs)
         self.model = m = QuantiseModel(picture, k=k, init=init, seed=seed)
         lo, hi = K_RANGE
-        self._k = widgets.IntSlider(value=min(max(m.k, lo), hi), min=lo, max=hi, description="k colours",
+        self._k = styled(widgets.IntSlider, value=min(max(m.k, lo), hi), min=lo, max=hi, description="k colours",
                                     continuous_update=False, style={"description_width": "initial"},
                                     tooltip="How many colours K-means finds (the number of clusters)",
                                     layout=widgets.Layout(width="360px"))
-        self._init = widgets.Dropdown(options=list(SEEDINGS), value=m.init, description="Seeding",
+        self._init = styled(widgets.Dropdown, options=list(SEEDINGS), value=m.init, description="Seeding",
                                       tooltip="How the starting centres are chosen",
                                       style={"description_width": "initial"},
                                       layout=widgets.Layout(width="230px"))
-        self._upload = widgets.FileUpload(accept=_ACCEPT, multiple=False, description="Your picture",
+        self._upload = styled(widgets.FileUpload, accept=_ACCEPT, multiple=False, description="Your picture",
                                           tooltip=f"A photo of your own ({', '.join(_FORMAT_NAMES)}), "
                                                   f"up to {MAX_IMAGE_BYTES // (1024 * 1024)} MB; "
                                                   "read in memory, never saved",
                                           layout=widgets.Layout(width="auto"))
         self._upload.add_class("kt-image-upload")
-        self._photo = widgets.Button(description="the dahlia", icon="image",
+        self._photo = styled(widgets.Button, description="the dahlia", icon="image",
                                      tooltip="Back to the course's photo",
                                      layout=widgets.Layout(width="auto"))
-        self._upload_status = widgets.HTML()
-        self._message = widgets.HTML()
-        self._readout = widgets.HTML()
-        self._paint = widgets.ToggleButtons(options=list(_PAINTS), value="own", description="Paint points",
+        self._upload_status = styled(widgets.HTML)
+        self._message = styled(widgets.HTML)
+        self._readout = styled(widgets.HTML)
+        self._paint = styled(widgets.ToggleButtons, options=list(_PAINTS), value="own", description="Paint points",
                                             tooltip="Paint each point its own colour, or the colour of "
                                                     "its centre (what it becomes in the picture)",
                                             style={"description_width": "initial", "button_width": "auto"})
         self.transport = Transport(m, player=False, picture_keys=False)
         self._caption = live_region()
-        self._step_readout = widgets.HTML()
+        self._step_readout = styled(widgets.HTML)
         self._figure_alt, self._space_alt = figure_alt(), figure_alt()
 
         # --- figures, once ---
@@ -257,16 +258,16 @@ class QuantiseApp(widgets.VBox):
 
         row = dict(layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         settings = widgets.HBox([self._k, self._init], **row)
-        uploads = widgets.HBox([self._upload, widgets.HTML(_UPLOAD_CSS), self._photo, self._upload_status],
+        uploads = widgets.HBox([self._upload, styled(widgets.HTML, _UPLOAD_CSS), self._photo, self._upload_status],
                                **row)
         self.fit = FigureFit(self.fig, self.space_fig)
         self.presenter = PresenterView(self, self.fit, [uploads, self._paint])
         self.children = [
             self.presenter.bar, settings, uploads, self._message, self._readout,
             self._figure_alt, self.fig.canvas,
-            widgets.HTML(f"<h4 style='margin:10px 0 2px'>Inside the run: {SAMPLE_PIXELS:,} of the "
+            styled(widgets.HTML, f"<h4 style='margin:10px 0 2px'>Inside the run: {SAMPLE_PIXELS:,} of the "
                          "pixels in colour space</h4>"),
-            widgets.HTML(_SPACE_NOTE), self._paint, self.transport, self._step_readout, self._caption,
+            styled(widgets.HTML, _SPACE_NOTE), self._paint, self.transport, self._step_readout, self._caption,
             self._space_alt, self.space_fig.canvas,
         ]
         self.add_class(KEYS_APP_CLASS)

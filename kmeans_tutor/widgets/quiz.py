@@ -51,6 +51,7 @@ from ..views.palette import cluster_style, edge_color
 from ..views.step_views import data_limits
 from .base import quiet
 from .figure import app_figure, draw_ahead, freeze_layout, refresh
+from .shared_styles import styled
 
 __all__ = ["Question", "NearestCentreQuestion", "nearest_centre_questions", "QuizModel", "Quiz",
            "quiz_from"]
@@ -515,13 +516,13 @@ class _QuestionCard(widgets.VBox):
                                                margin="4px 0"))
         self.question = question
         self.picture = _CentrePicture(question) if isinstance(question, NearestCentreQuestion) else None
-        self._prompt = widgets.HTML(f"<b>Q{number}.</b> {html.escape(question.prompt)}")
-        self._choices = widgets.RadioButtons(options=[(o, j) for j, o in enumerate(question.options)],
+        self._prompt = styled(widgets.HTML, f"<b>Q{number}.</b> {html.escape(question.prompt)}")
+        self._choices = styled(widgets.RadioButtons, options=[(o, j) for j, o in enumerate(question.options)],
                                              index=None, tooltip="Choose one answer",
                                              layout=widgets.Layout(width="auto"))
-        self._feedback = widgets.HTML()
+        self._feedback = styled(widgets.HTML)
         self._feedback.add_class("kt-quiz-feedback")
-        self._show = widgets.Button(description="show the answer", icon="eye",
+        self._show = styled(widgets.Button, description="show the answer", icon="eye",
                                     tooltip="Give up on this question and see the answer and why",
                                     layout=widgets.Layout(width="max-content", display="none"))
         self._show.add_class("kt-quiz-show")
@@ -595,10 +596,10 @@ class Quiz(widgets.VBox):
         self.questions = questions
         self.model = QuizModel([q.answer for q in questions])
         self._cards = [_QuestionCard(i + 1, q) for i, q in enumerate(questions)]
-        self._score = widgets.HTML()
+        self._score = styled(widgets.HTML)
         self._score.add_class("kt-quiz-score")
         self._show_score()
-        header = [widgets.HTML(f"<h4>{html.escape(title)}</h4>")] if title else []
+        header = [styled(widgets.HTML, f"<h4>{html.escape(title)}</h4>")] if title else []
         self.children = [*header, *self._cards, self._score]
         self._wire()
 

@@ -54,6 +54,7 @@ from .base import DataModel, message_html, quiet, warning_html
 from .controls import DataChoice, figure_alt, hidden_html, live_html, live_region
 from .figure import FigureFit, PresenterView, app_figure, plain_text, refresh
 from .upload import UploadRow
+from .shared_styles import styled
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -340,20 +341,20 @@ class SegmentsApp(widgets.VBox):
             raise ValueError(f"k must be between {K_RANGE[0]} and {K_RANGE[1]} here, got {k}.")
         self.model = m = SegmentsModel(k, features, scaled=scaled, seed=seed)
 
-        self._k = widgets.IntSlider(value=m.k, min=K_RANGE[0], max=K_RANGE[1], description="k",
+        self._k = styled(widgets.IntSlider, value=m.k, min=K_RANGE[0], max=K_RANGE[1], description="k",
                                     continuous_update=False, tooltip="The number of segments",
                                     layout=widgets.Layout(width="360px"))
         self._upload = UploadRow(lambda frame, name: m.use_upload(frame, name))
         self.data_row = DataChoice(m, multiple=True, datasets=[(MALL_TITLE, MALL)])
-        self._seed = widgets.BoundedIntText(value=m.seed, min=0, max=MAX_SEED, description="seed",
+        self._seed = styled(widgets.BoundedIntText, value=m.seed, min=0, max=MAX_SEED, description="seed",
                                             tooltip="The random seed of the fit",
                                             layout=widgets.Layout(width="170px"))
-        self._message = widgets.HTML()
+        self._message = styled(widgets.HTML)
         self._status = live_region()
         self._figure_alt = figure_alt()
-        self._table = widgets.HTML()
-        self._cards = widgets.HTML()
-        self._download = widgets.HTML()
+        self._table = styled(widgets.HTML)
+        self._cards = styled(widgets.HTML)
+        self._download = styled(widgets.HTML)
 
         # One figure: a subfigure for profile_bars (it makes its own panels),
         # one for sizes and gender mix.
@@ -373,11 +374,11 @@ class SegmentsApp(widgets.VBox):
             self.data_row,
             self._message,
             self._status,
-            widgets.HTML("<b>Profiles</b> (means in the original units)"),
+            styled(widgets.HTML, "<b>Profiles</b> (means in the original units)"),
             self._table,
             self._figure_alt,
             self.fig.canvas,
-            widgets.HTML("<b>Segments</b>"),
+            styled(widgets.HTML, "<b>Segments</b>"),
             self._cards,
             self._download,
         ]

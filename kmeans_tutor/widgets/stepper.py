@@ -63,6 +63,7 @@ from .controls import (KEY_CLASSES, KEYS_APP_CLASS, DataChoice, Transport, figur
 from .figure import (Blitter, FigureFit, PresenterView, app_figure, freeze_layout, plain_text,
                      short_name)
 from .upload import UploadRow
+from .shared_styles import styled
 
 __all__ = ["StepperModel", "StepperApp", "INIT_CHOICES", "INIT_LABELS"]
 
@@ -538,22 +539,22 @@ class StepperApp(widgets.VBox):
         # --- settings ---
         self.data_row = DataChoice(m)
         self._upload = UploadRow(lambda frame, name: m.use_upload(frame, name))
-        self._k = widgets.IntSlider(value=min(max(m.k, 1), 10), min=1, max=10, description="k",
+        self._k = styled(widgets.IntSlider, value=min(max(m.k, 1), 10), min=1, max=10, description="k",
                                     continuous_update=False, tooltip="The number of clusters",
                                     layout=widgets.Layout(width="260px"))
-        self._init = widgets.Dropdown(options=[(INIT_LABELS[i], i) for i in INIT_CHOICES], value=m.init,
+        self._init = styled(widgets.Dropdown, options=[(INIT_LABELS[i], i) for i in INIT_CHOICES], value=m.init,
                                       description="Seeding", tooltip="How the first centres are chosen",
                                       layout=widgets.Layout(width="300px"))
-        self._seed = widgets.IntText(value=m.seed, description="seed",
+        self._seed = styled(widgets.IntText, value=m.seed, description="seed",
                                      tooltip="The random seed: the same seed gives the same run",
                                      layout=widgets.Layout(width="170px"))
-        self._new_seed = widgets.Button(description="new seed", icon="random",
+        self._new_seed = styled(widgets.Button, description="new seed", icon="random",
                                         tooltip="Draw a fresh random seed and restart",
                                         layout=widgets.Layout(width="110px"))
-        self._voronoi = widgets.Checkbox(value=self._voronoi_on, description="nearest-centre regions",
+        self._voronoi = styled(widgets.Checkbox, value=self._voronoi_on, description="nearest-centre regions",
                                          tooltip="Tint the area nearest to each centre",
                                          indent=False, layout=widgets.Layout(width="auto"))
-        self._clear = widgets.Button(description="clear centres", icon="eraser",
+        self._clear = styled(widgets.Button, description="clear centres", icon="eraser",
                                      tooltip="Remove the centres you placed and place them again",
                                      layout=widgets.Layout(width="130px"))
 
@@ -562,11 +563,11 @@ class StepperApp(widgets.VBox):
         self._prediction = self._prediction_row()
 
         # --- readouts ---
-        self._readout = widgets.HTML()
+        self._readout = styled(widgets.HTML)
         self._caption = live_region()
-        self._seed_line = widgets.HTML()
-        self._message = widgets.HTML()
-        self._whole_run = widgets.Checkbox(value=False, description="show whole run",
+        self._seed_line = styled(widgets.HTML)
+        self._message = styled(widgets.HTML)
+        self._whole_run = styled(widgets.Checkbox, value=False, description="show whole run",
                                            tooltip="Draw the inertia of every step, including the "
                                                    "steps not reached yet",
                                            indent=False, layout=widgets.Layout(width="auto"))
@@ -617,22 +618,22 @@ class StepperApp(widgets.VBox):
         def btn():  # a layout each: hiding one button must not hide the others
             return widgets.Layout(width="auto")
 
-        self._predict = widgets.ToggleButton(
+        self._predict = styled(widgets.ToggleButton,
             value=self.model.predict, description="Predict each step", icon="question-circle",
             tooltip="Before each assign and update step, predict it; then reveal it and see your score",
             layout=btn())
-        self._reveal = widgets.Button(description="Reveal", icon="eye", button_style="warning",
+        self._reveal = styled(widgets.Button, description="Reveal", icon="eye", button_style="warning",
                                       tooltip="Show the next step with your prediction scored (key: R)",
                                       layout=btn())
         self._reveal.add_class(KEY_CLASSES["reveal"])
-        self._none = widgets.Button(description="None will change", icon="ban", layout=btn(),
+        self._none = styled(widgets.Button, description="None will change", icon="ban", layout=btn(),
                                     tooltip="Answer that no point will change cluster, and reveal")
-        self._clear_marks = widgets.Button(description="clear marks", icon="eraser",
+        self._clear_marks = styled(widgets.Button, description="clear marks", icon="eraser",
                                            tooltip="Unmark every point (or forget your guess)",
                                            layout=widgets.Layout(width="170px"))
-        self._prompt = widgets.HTML()
+        self._prompt = styled(widgets.HTML)
         self._result = live_region()  # read out at each reveal, like the step sentence
-        self._score = widgets.HTML()
+        self._score = styled(widgets.HTML)
         self._prompt.add_class("kt-predict-prompt")
         self._result.add_class("kt-predict-result")
         self._score.add_class("kt-predict-score")

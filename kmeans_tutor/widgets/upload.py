@@ -37,6 +37,7 @@ import traitlets
 from ..data.csv_loader import LoadReport, load_csv
 from ..data.errors import DataError
 from .base import MAX_MESSAGE_CHARS, quiet
+from .shared_styles import styled
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -169,17 +170,17 @@ class UploadRow(widgets.HBox):
         super().__init__(**kwargs)
         self._on_data = on_data
         self.max_bytes = int(max_bytes)
-        self._upload = widgets.FileUpload(accept=".csv", multiple=False, description=description,
+        self._upload = styled(widgets.FileUpload, accept=".csv", multiple=False, description=description,
                                           tooltip=f"A CSV file with a header line, up to "
                                                   f"{format_megabytes(self.max_bytes)}",
                                           layout=widgets.Layout(width="auto"))
         self._upload.add_class("kt-upload")
-        self._status = widgets.HTML(
+        self._status = styled(widgets.HTML,
             f"<span style='color:#666'>Upload a CSV file with a header line (up to "
             f"{format_megabytes(self.max_bytes)}); its numeric columns can then be clustered.</span>")
         self.file_name = ""     # the last file loaded (not escaped)
         self.ok = None          # True/False after a file, None before one
-        self.children = [self._upload, widgets.HTML(
+        self.children = [self._upload, styled(widgets.HTML,
             _BUTTON_LABEL.format(label=json.dumps(description).replace("<", "\\3c "))),
                           self._status]
         self._wire()
