@@ -352,21 +352,21 @@ class ChallengeApp(widgets.VBox):
                                         n_restarts=n_restarts)
         auto = widgets.Layout(width="auto")
         self._k = styled(widgets.IntSlider, value=min(max(m.k, 1), 10), min=1, max=10, description="k",
-                                    continuous_update=False,
-                                    tooltip="The number of clusters (a new k starts the challenge afresh)",
-                                    layout=widgets.Layout(width="260px"))
+                                            continuous_update=False,
+                                            tooltip="The number of clusters (a new k starts the challenge afresh)",
+                                            layout=widgets.Layout(width="260px"))
         self.run_button = styled(widgets.Button, description="Run", icon="play", button_style="success", layout=auto,
-                                         tooltip="Run K-means from your centres to convergence and "
-                                                 "compare the result with many restarts")
+                                                 tooltip="Run K-means from your centres to convergence and "
+                                                         "compare the result with many restarts")
         self.clear_button = styled(widgets.Button, description="Clear my centres", icon="eraser", layout=auto,
-                                           tooltip="Remove your centres and place them again "
-                                                   "(your best try is kept)")
+                                                   tooltip="Remove your centres and place them again "
+                                                           "(your best try is kept)")
         self._typed = styled(widgets.Text, value="", placeholder="e.g. -1.3, 1.1", continuous_update=False,
-                                   description="or type a centre (x, y)",
-                                   style={"description_width": "initial"},
-                                   tooltip="Place a centre without the mouse: its two coordinates, in the "
-                                           "units on the axes, then Enter",
-                                   layout=widgets.Layout(width="330px"))
+                                           description="or type a centre (x, y)",
+                                           style={"description_width": "initial"},
+                                           tooltip="Place a centre without the mouse: its two coordinates, in the "
+                                                   "units on the axes, then Enter",
+                                           layout=widgets.Layout(width="330px"))
         self._message = styled(widgets.HTML)
         self._verdict = live_region()
         self._counts = styled(widgets.HTML)

@@ -343,18 +343,18 @@ class ChooseKApp(widgets.VBox):
         # Controls.
         self.data_row = DataChoice(m, multiple=True)
         self._k_max = styled(widgets.BoundedIntText, value=m.k_max, min=K_MAX_RANGE[0], max=K_MAX_RANGE[1],
-                                             description="k up to", tooltip="Fit every k from 1 to this",
-                                             layout=widgets.Layout(width="150px"))
+                                                     description="k up to", tooltip="Fit every k from 1 to this",
+                                                     layout=widgets.Layout(width="150px"))
         self._seed = styled(widgets.BoundedIntText, value=m.seed, min=0, max=MAX_SEED, description="seed",
-                                            tooltip="The random seed of every fit",
-                                            layout=widgets.Layout(width="170px"))
+                                                    tooltip="The random seed of every fit",
+                                                    layout=widgets.Layout(width="170px"))
         self._progress = styled(widgets.IntProgress, value=m.progress_total, min=0, max=max(m.progress_total, 1),
-                                             description="fitting", bar_style="success",
-                                             tooltip="Fits done for k = 1 … k up to",
-                                             layout=widgets.Layout(width="300px"))
+                                                     description="fitting", bar_style="success",
+                                                     tooltip="Fits done for k = 1 … k up to",
+                                                     layout=widgets.Layout(width="300px"))
         self._k = styled(widgets.IntSlider, value=m.k, min=2, max=m.k_max, description="k",
-                                    continuous_update=False, tooltip="The number of clusters to look at",
-                                    layout=widgets.Layout(width="420px"))
+                                            continuous_update=False, tooltip="The number of clusters to look at",
+                                            layout=widgets.Layout(width="420px"))
         self._readout = live_region()
         self._message = styled(widgets.HTML)
         self._figure_alt = figure_alt()

@@ -335,15 +335,15 @@ class CompareApp(widgets.VBox):
         # --- settings ---
         self.data_row = DataChoice(m)
         self._k = styled(widgets.IntSlider, value=min(max(m.k, 1), 10), min=1, max=10, description="k",
-                                    continuous_update=False, tooltip="The number of clusters",
-                                    layout=widgets.Layout(width="260px"))
+                                            continuous_update=False, tooltip="The number of clusters",
+                                            layout=widgets.Layout(width="260px"))
         self._seed = styled(widgets.IntText, value=m.seed, description="seed",
-                                     tooltip="The random seed of both runs: the same seed gives the "
-                                             "same pair of runs",
-                                     layout=widgets.Layout(width="170px"))
+                                             tooltip="The random seed of both runs: the same seed gives the "
+                                                     "same pair of runs",
+                                             layout=widgets.Layout(width="170px"))
         self._new_seed = styled(widgets.Button, description="new seed", icon="random",
-                                        tooltip="Draw a fresh random seed and restart both runs",
-                                        layout=widgets.Layout(width="110px"))
+                                                tooltip="Draw a fresh random seed and restart both runs",
+                                                layout=widgets.Layout(width="110px"))
 
         # --- transport ---
         self.transport = Transport(m, player=False, picture_keys=False)
@@ -360,15 +360,15 @@ class CompareApp(widgets.VBox):
         # --- race ---
         lo, hi = _RUNS_RANGE
         self._n_runs = styled(widgets.IntSlider, value=min(max(int(n_runs), lo), hi), min=lo, max=hi, step=10,
-                                         description="restarts", continuous_update=False,
-                                         tooltip="How many runs of each seeding the race makes",
-                                         layout=widgets.Layout(width="320px"))
+                                                 description="restarts", continuous_update=False,
+                                                 tooltip="How many runs of each seeding the race makes",
+                                                 layout=widgets.Layout(width="320px"))
         self._race = styled(widgets.Button, description="run the race", icon="flag-checkered",
-                                    button_style="success", layout=btn,
-                                    tooltip="Run both seedings many times and compare their results")
+                                            button_style="success", layout=btn,
+                                            tooltip="Run both seedings many times and compare their results")
         self._progress = styled(widgets.IntProgress, value=0, min=0, max=1, description="progress",
-                                             tooltip="Runs of the race done so far",
-                                             bar_style="info", layout=widgets.Layout(width="300px"))
+                                                     tooltip="Runs of the race done so far",
+                                                     bar_style="info", layout=widgets.Layout(width="300px"))
         self._race_text = styled(widgets.HTML)
 
         # --- figures, once ---

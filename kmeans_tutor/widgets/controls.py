@@ -143,17 +143,17 @@ class DataChoice(widgets.HBox):
         options = self._dataset_options()
         known = model.dataset in {name for _, name in options}  # else blank; the model explains
         self._dataset = styled(widgets.Dropdown, options=options, value=model.dataset if known else None,
-                                         description="Data", tooltip="Which data to cluster",
-                                         style={"description_width": "initial"},
-                                         layout=widgets.Layout(width="250px"))
+                                                 description="Data", tooltip="Which data to cluster",
+                                                 style={"description_width": "initial"},
+                                                 layout=widgets.Layout(width="250px"))
         narrow = dict(style={"description_width": "initial"}, layout=widgets.Layout(width="235px"))
         self._x = styled(widgets.Dropdown, description="x", tooltip="The column on the horizontal axis", **narrow)
         self._y = styled(widgets.Dropdown, description="y", tooltip="The column on the vertical axis", **narrow)
         self._boxes = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
         self._scaled = styled(widgets.Checkbox, value=model.scaled, description="standardise (z-scores)",
-                                        tooltip="Put every column on the same scale: its distance "
-                                                "from the mean in standard deviations",
-                                        indent=False, layout=widgets.Layout(width="auto"))
+                                                tooltip="Put every column on the same scale: its distance "
+                                                        "from the mean in standard deviations",
+                                                indent=False, layout=widgets.Layout(width="auto"))
         self._error = styled(widgets.HTML, layout=widgets.Layout(display=_HIDDEN))
         columns = [self._boxes] if self.multiple else [self._x, self._y]
         self.children = [self._dataset, *columns, self._scaled, self._error]
@@ -296,7 +296,7 @@ class DataChoice(widgets.HBox):
     def _box(self, column: str) -> widgets.Checkbox:
         label = MALL_SHORT_NAMES.get(column, column)
         box = styled(widgets.Checkbox, value=False, description=label, indent=False,
-                               tooltip=f"Cluster on {column}", layout=widgets.Layout(width="auto"))
+                                       tooltip=f"Cluster on {column}", layout=widgets.Layout(width="auto"))
         box.column = column
         box.observe(quiet(self._on_box), names="value")
         return box
@@ -345,17 +345,17 @@ class Transport(widgets.VBox):
         self.model = model
         btn = widgets.Layout(width="auto")
         self.reset = styled(widgets.Button, description="start", icon="fast-backward",
-                                    tooltip="Back to step 0 of this run (key: Home)", layout=btn)
+                                            tooltip="Back to step 0 of this run (key: Home)", layout=btn)
         self.back = styled(widgets.Button, description="back", icon="step-backward",
-                                   tooltip="One half-step back (key: ←)", layout=btn)
+                                           tooltip="One half-step back (key: ←)", layout=btn)
         self.step = styled(widgets.Button, description="step", icon="step-forward", button_style="primary",
-                                   tooltip="One half-step forward (key: →)", layout=btn)
+                                           tooltip="One half-step forward (key: →)", layout=btn)
         self.end = styled(widgets.Button, description="run to convergence", icon="fast-forward",
-                                  tooltip="Jump to the last step (key: End)", layout=btn)
+                                          tooltip="Jump to the last step (key: End)", layout=btn)
         self.timeline = styled(widgets.IntSlider, value=0, min=0, max=max(model.last_index, 1),
-                                          description="timeline", continuous_update=True,
-                                          tooltip="Drag to any step of the run",
-                                          layout=widgets.Layout(width="98%"))
+                                                  description="timeline", continuous_update=True,
+                                                  tooltip="Drag to any step of the run",
+                                                  layout=widgets.Layout(width="98%"))
         for button, role in ((self.reset, "start"), (self.back, "back"), (self.step, "step"),
                              (self.end, "end")):
             button.add_class(KEY_CLASSES[role])
@@ -364,17 +364,17 @@ class Transport(widgets.VBox):
         self.play = self.speed = self.play_pause = None
         if player:
             self.play_pause = styled(widgets.ToggleButton, value=False, description="play", icon="play",
-                                                   tooltip="Play the run from this step (key: space)",
-                                                   layout=btn)
+                                                           tooltip="Play the run from this step (key: space)",
+                                                           layout=btn)
             self.play_pause.add_class(KEY_CLASSES["play"])
             # The timer: a Play widget ticks in the browser; its own buttons are not shown.
             self.play = styled(widgets.Play, value=0, min=0, max=max(model.last_index, 1), step=1,
-                                     interval=self._interval(), show_repeat=False,
-                                     tooltip="Play / pause", layout=widgets.Layout(display=_HIDDEN))
+                                             interval=self._interval(), show_repeat=False,
+                                             tooltip="Play / pause", layout=widgets.Layout(display=_HIDDEN))
             self.speed = styled(widgets.FloatSlider, value=model.speed, min=0.5, max=10.0, step=0.5,
-                                             description="steps/s", readout_format=".1f",
-                                             tooltip="How many steps per second when playing",
-                                             layout=widgets.Layout(width="250px"))
+                                                     description="steps/s", readout_format=".1f",
+                                                     tooltip="How many steps per second when playing",
+                                                     layout=widgets.Layout(width="250px"))
             row += [self.play_pause, self.play]
         row.append(self.end)
         if self.speed is not None:

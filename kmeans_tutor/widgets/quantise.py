@@ -212,29 +212,29 @@ class QuantiseApp(widgets.VBox):
         self.model = m = QuantiseModel(picture, k=k, init=init, seed=seed)
         lo, hi = K_RANGE
         self._k = styled(widgets.IntSlider, value=min(max(m.k, lo), hi), min=lo, max=hi, description="k colours",
-                                    continuous_update=False, style={"description_width": "initial"},
-                                    tooltip="How many colours K-means finds (the number of clusters)",
-                                    layout=widgets.Layout(width="360px"))
+                                            continuous_update=False, style={"description_width": "initial"},
+                                            tooltip="How many colours K-means finds (the number of clusters)",
+                                            layout=widgets.Layout(width="360px"))
         self._init = styled(widgets.Dropdown, options=list(SEEDINGS), value=m.init, description="Seeding",
-                                      tooltip="How the starting centres are chosen",
-                                      style={"description_width": "initial"},
-                                      layout=widgets.Layout(width="230px"))
+                                              tooltip="How the starting centres are chosen",
+                                              style={"description_width": "initial"},
+                                              layout=widgets.Layout(width="230px"))
         self._upload = styled(widgets.FileUpload, accept=_ACCEPT, multiple=False, description="Your picture",
-                                          tooltip=f"A photo of your own ({', '.join(_FORMAT_NAMES)}), "
-                                                  f"up to {MAX_IMAGE_BYTES // (1024 * 1024)} MB; "
-                                                  "read in memory, never saved",
-                                          layout=widgets.Layout(width="auto"))
+                                                  tooltip=f"A photo of your own ({', '.join(_FORMAT_NAMES)}), "
+                                                          f"up to {MAX_IMAGE_BYTES // (1024 * 1024)} MB; "
+                                                          "read in memory, never saved",
+                                                  layout=widgets.Layout(width="auto"))
         self._upload.add_class("kt-image-upload")
         self._photo = styled(widgets.Button, description="the dahlia", icon="image",
-                                     tooltip="Back to the course's photo",
-                                     layout=widgets.Layout(width="auto"))
+                                             tooltip="Back to the course's photo",
+                                             layout=widgets.Layout(width="auto"))
         self._upload_status = styled(widgets.HTML)
         self._message = styled(widgets.HTML)
         self._readout = styled(widgets.HTML)
         self._paint = styled(widgets.ToggleButtons, options=list(_PAINTS), value="own", description="Paint points",
-                                            tooltip="Paint each point its own colour, or the colour of "
-                                                    "its centre (what it becomes in the picture)",
-                                            style={"description_width": "initial", "button_width": "auto"})
+                                                    tooltip="Paint each point its own colour, or the colour of "
+                                                            "its centre (what it becomes in the picture)",
+                                                    style={"description_width": "initial", "button_width": "auto"})
         self.transport = Transport(m, player=False, picture_keys=False)
         self._caption = live_region()
         self._step_readout = styled(widgets.HTML)
@@ -266,7 +266,7 @@ class QuantiseApp(widgets.VBox):
             self.presenter.bar, settings, uploads, self._message, self._readout,
             self._figure_alt, self.fig.canvas,
             styled(widgets.HTML, f"<h4 style='margin:10px 0 2px'>Inside the run: {SAMPLE_PIXELS:,} of the "
-                         "pixels in colour space</h4>"),
+                                 "pixels in colour space</h4>"),
             styled(widgets.HTML, _SPACE_NOTE), self._paint, self.transport, self._step_readout, self._caption,
             self._space_alt, self.space_fig.canvas,
         ]

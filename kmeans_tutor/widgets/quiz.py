@@ -518,13 +518,13 @@ class _QuestionCard(widgets.VBox):
         self.picture = _CentrePicture(question) if isinstance(question, NearestCentreQuestion) else None
         self._prompt = styled(widgets.HTML, f"<b>Q{number}.</b> {html.escape(question.prompt)}")
         self._choices = styled(widgets.RadioButtons, options=[(o, j) for j, o in enumerate(question.options)],
-                                             index=None, tooltip="Choose one answer",
-                                             layout=widgets.Layout(width="auto"))
+                                                     index=None, tooltip="Choose one answer",
+                                                     layout=widgets.Layout(width="auto"))
         self._feedback = styled(widgets.HTML)
         self._feedback.add_class("kt-quiz-feedback")
         self._show = styled(widgets.Button, description="show the answer", icon="eye",
-                                    tooltip="Give up on this question and see the answer and why",
-                                    layout=widgets.Layout(width="max-content", display="none"))
+                                            tooltip="Give up on this question and see the answer and why",
+                                            layout=widgets.Layout(width="max-content", display="none"))
         self._show.add_class("kt-quiz-show")
         parts = [self._prompt]
         if self.picture is not None:

@@ -342,13 +342,13 @@ class SegmentsApp(widgets.VBox):
         self.model = m = SegmentsModel(k, features, scaled=scaled, seed=seed)
 
         self._k = styled(widgets.IntSlider, value=m.k, min=K_RANGE[0], max=K_RANGE[1], description="k",
-                                    continuous_update=False, tooltip="The number of segments",
-                                    layout=widgets.Layout(width="360px"))
+                                            continuous_update=False, tooltip="The number of segments",
+                                            layout=widgets.Layout(width="360px"))
         self._upload = UploadRow(lambda frame, name: m.use_upload(frame, name))
         self.data_row = DataChoice(m, multiple=True, datasets=[(MALL_TITLE, MALL)])
         self._seed = styled(widgets.BoundedIntText, value=m.seed, min=0, max=MAX_SEED, description="seed",
-                                            tooltip="The random seed of the fit",
-                                            layout=widgets.Layout(width="170px"))
+                                                    tooltip="The random seed of the fit",
+                                                    layout=widgets.Layout(width="170px"))
         self._message = styled(widgets.HTML)
         self._status = live_region()
         self._figure_alt = figure_alt()

@@ -540,23 +540,23 @@ class StepperApp(widgets.VBox):
         self.data_row = DataChoice(m)
         self._upload = UploadRow(lambda frame, name: m.use_upload(frame, name))
         self._k = styled(widgets.IntSlider, value=min(max(m.k, 1), 10), min=1, max=10, description="k",
-                                    continuous_update=False, tooltip="The number of clusters",
-                                    layout=widgets.Layout(width="260px"))
+                                            continuous_update=False, tooltip="The number of clusters",
+                                            layout=widgets.Layout(width="260px"))
         self._init = styled(widgets.Dropdown, options=[(INIT_LABELS[i], i) for i in INIT_CHOICES], value=m.init,
-                                      description="Seeding", tooltip="How the first centres are chosen",
-                                      layout=widgets.Layout(width="300px"))
+                                              description="Seeding", tooltip="How the first centres are chosen",
+                                              layout=widgets.Layout(width="300px"))
         self._seed = styled(widgets.IntText, value=m.seed, description="seed",
-                                     tooltip="The random seed: the same seed gives the same run",
-                                     layout=widgets.Layout(width="170px"))
+                                             tooltip="The random seed: the same seed gives the same run",
+                                             layout=widgets.Layout(width="170px"))
         self._new_seed = styled(widgets.Button, description="new seed", icon="random",
-                                        tooltip="Draw a fresh random seed and restart",
-                                        layout=widgets.Layout(width="110px"))
+                                                tooltip="Draw a fresh random seed and restart",
+                                                layout=widgets.Layout(width="110px"))
         self._voronoi = styled(widgets.Checkbox, value=self._voronoi_on, description="nearest-centre regions",
-                                         tooltip="Tint the area nearest to each centre",
-                                         indent=False, layout=widgets.Layout(width="auto"))
+                                                 tooltip="Tint the area nearest to each centre",
+                                                 indent=False, layout=widgets.Layout(width="auto"))
         self._clear = styled(widgets.Button, description="clear centres", icon="eraser",
-                                     tooltip="Remove the centres you placed and place them again",
-                                     layout=widgets.Layout(width="130px"))
+                                             tooltip="Remove the centres you placed and place them again",
+                                             layout=widgets.Layout(width="130px"))
 
         # --- transport ---
         self.transport = Transport(m, player=True)
@@ -568,9 +568,9 @@ class StepperApp(widgets.VBox):
         self._seed_line = styled(widgets.HTML)
         self._message = styled(widgets.HTML)
         self._whole_run = styled(widgets.Checkbox, value=False, description="show whole run",
-                                           tooltip="Draw the inertia of every step, including the "
-                                                   "steps not reached yet",
-                                           indent=False, layout=widgets.Layout(width="auto"))
+                                                   tooltip="Draw the inertia of every step, including the "
+                                                           "steps not reached yet",
+                                                   indent=False, layout=widgets.Layout(width="auto"))
         self._figure_alt = figure_alt()
 
         # --- the figure, once ---
@@ -623,14 +623,14 @@ class StepperApp(widgets.VBox):
             tooltip="Before each assign and update step, predict it; then reveal it and see your score",
             layout=btn())
         self._reveal = styled(widgets.Button, description="Reveal", icon="eye", button_style="warning",
-                                      tooltip="Show the next step with your prediction scored (key: R)",
-                                      layout=btn())
+                                              tooltip="Show the next step with your prediction scored (key: R)",
+                                              layout=btn())
         self._reveal.add_class(KEY_CLASSES["reveal"])
         self._none = styled(widgets.Button, description="None will change", icon="ban", layout=btn(),
-                                    tooltip="Answer that no point will change cluster, and reveal")
+                                            tooltip="Answer that no point will change cluster, and reveal")
         self._clear_marks = styled(widgets.Button, description="clear marks", icon="eraser",
-                                           tooltip="Unmark every point (or forget your guess)",
-                                           layout=widgets.Layout(width="170px"))
+                                                   tooltip="Unmark every point (or forget your guess)",
+                                                   layout=widgets.Layout(width="170px"))
         self._prompt = styled(widgets.HTML)
         self._result = live_region()  # read out at each reveal, like the step sentence
         self._score = styled(widgets.HTML)

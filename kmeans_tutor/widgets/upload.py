@@ -171,9 +171,9 @@ class UploadRow(widgets.HBox):
         self._on_data = on_data
         self.max_bytes = int(max_bytes)
         self._upload = styled(widgets.FileUpload, accept=".csv", multiple=False, description=description,
-                                          tooltip=f"A CSV file with a header line, up to "
-                                                  f"{format_megabytes(self.max_bytes)}",
-                                          layout=widgets.Layout(width="auto"))
+                                                  tooltip=f"A CSV file with a header line, up to "
+                                                          f"{format_megabytes(self.max_bytes)}",
+                                                  layout=widgets.Layout(width="auto"))
         self._upload.add_class("kt-upload")
         self._status = styled(widgets.HTML,
             f"<span style='color:#666'>Upload a CSV file with a header line (up to "
