@@ -33,6 +33,9 @@ LESSONS = sorted(p.name for p in LESSONS_DIR.glob("[0-9][0-9]_*.ipynb") if p.nam
 
 ERROR_OUTPUT = '[data-mime-type="application/vnd.jupyter.stderr"]'
 MPL_CANVAS = ".jupyter-matplotlib-figure canvas"
+# An ipympl figure stacks two canvases: its picture, then a transparent one on top for the
+# zoom rectangle. Counting figures means counting pictures.
+MPL_PICTURE = ".jupyter-matplotlib-figure canvas:first-of-type"
 STATIC_IMAGE = ".jp-RenderedImage img"
 CHANGE_TIMEOUT = 20.0  # seconds for the kernel to answer a click and the picture to arrive
 
@@ -130,7 +133,7 @@ def check_rendered(page, name: str, *, figures: int = 0, images: int = 0):
     wait_until(lambda: widgets.count() > 0, f"the widgets of {name}")
     if figures:
         # ipympl canvases: app figures arrive over the widget comm after the page loads.
-        canvases = page.locator(MPL_CANVAS)
+        canvases = page.locator(MPL_PICTURE)
         wait_until(lambda: canvases.count() >= figures, f"{figures} interactive figure(s) in {name}")
         for i in range(canvases.count()):
             box = wait_until(lambda: (b := canvases.nth(i).bounding_box()) and b["width"] > 50 and b,

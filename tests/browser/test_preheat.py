@@ -19,20 +19,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
 POOLED = ("02_meet_the_mall_customers.ipynb", "06_choosing_k.ipynb")
 OPENED = POOLED[1]
-PICTURES = ".jupyter-matplotlib-figure canvas, #rendered_cells img"
-
-# True once every picture on screen has pixels (a canvas) or has loaded (an image).
+# True once the page shows at least one interactive figure, every figure's picture has
+# pixels and every image has loaded. An ipympl figure is two stacked canvases: the picture
+# and, above it, a transparent one for the zoom rectangle and the grab handle; only the
+# picture (the figure's first canvas) is read.
 PICTURES_DRAWN_JS = """
-(sel) => {
-  const shown = [...document.querySelectorAll(sel)].filter(el => el.offsetParent !== null);
-  if (!shown.length) return false;
-  return shown.every(el => {
-    if (el.tagName === "IMG") return el.complete && el.naturalWidth > 0;
-    if (!el.width || !el.height) return false;
+() => {
+  const shown = el => el.offsetParent !== null;
+  const figures = [...document.querySelectorAll('.jupyter-matplotlib-figure')].filter(shown);
+  const images = [...document.querySelectorAll('#rendered_cells img')].filter(shown);
+  if (!figures.length) return false;
+  const painted = figures.every(fig => {
+    const el = fig.querySelector('canvas');
+    if (!el || !el.width || !el.height) return false;
     const d = el.getContext("2d").getImageData(0, 0, el.width, el.height).data;
     for (let i = 3; i < d.length; i += 4 * 97) if (d[i] !== 0) return true;
     return false;
   });
+  return painted && images.every(img => img.complete && img.naturalWidth > 0);
 }
 """
 
@@ -93,7 +97,7 @@ def test_a_lesson_other_than_the_first_opens_from_its_pool(preheated_server, bro
         heading = page.locator(".jp-RenderedMarkdown h1").first
         assert heading.is_visible() and "Choosing k" in heading.inner_text()
         # ... and its pictures, with no error anywhere.
-        page.wait_for_function(PICTURES_DRAWN_JS, arg=PICTURES, timeout=60_000, polling=200)
+        page.wait_for_function(PICTURES_DRAWN_JS, timeout=60_000, polling=200)
         errors = page.locator('.voila-error, [data-mime-type="application/vnd.jupyter.stderr"]')
         assert errors.count() == 0, "\n".join(errors.all_inner_texts())
         # The app's picture becomes as wide as the app, and no picture has the grab handle

@@ -24,6 +24,9 @@ pytestmark = pytest.mark.browser
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
 LESSON = "09_colour_quantisation.ipynb"
 MPL_CANVAS = ".jupyter-matplotlib-figure canvas"
+# An ipympl figure stacks two canvases: its picture, then a transparent one on top for the
+# zoom rectangle. Counting figures means counting pictures.
+MPL_PICTURE = ".jupyter-matplotlib-figure canvas:first-of-type"
 ERROR_OUTPUT = '[data-mime-type="application/vnd.jupyter.stderr"]'
 CHANGE_TIMEOUT = 30.0
 
@@ -96,7 +99,7 @@ def test_lesson_9_renders_with_its_pictures(lesson_page):
     page = lesson_page
     assert page.locator(".voila-error").count() == 0
     assert page.locator(ERROR_OUTPUT).count() == 0
-    canvases = page.locator(MPL_CANVAS)
+    canvases = page.locator(MPL_PICTURE)
     wait_until(lambda: canvases.count() >= 2, "the two figures of the app")
     for i in range(2):
         box = wait_until(lambda: (b := canvases.nth(i).bounding_box()) and b["width"] > 300 and b,
