@@ -18,10 +18,11 @@ disturbs the ratios as little as possible — still, run it on a quiet machine.
    probabilities, which the lessons draw.
 
 Where a Lloyd iteration's time goes (1M × 2, k = 8, quiet 2-core machine; ours 12–14 ms,
-scikit-learn 6.3–6.5 ms): Hamerly's bounds settle about 60 % of the points with one read of
-two float32 arrays (about 2 ms); about 385k points have their own distance measured again
-(about 6 ms on one core) and 117k are re-scanned against every centre (about 4.5 ms, half of
-it finding the two nearest). That is some 2,400 short numpy calls per iteration, between
+scikit-learn 6.3–6.5 ms): Hamerly's bounds settle about 70 % of the points with one read of
+two float32 arrays (about 2 ms); about 294k points have their own distance measured again
+(385k and about 6 ms on one core when every upper bound followed the largest move, not its
+own centre's; the iteration's time stayed within the spread of the runs) and 117k are
+re-scanned against every centre (about 4.5 ms, half of it finding the two nearest). That is some 2,400 short numpy calls per iteration, between
 which the two threads wait for each other: two threads are only 1.05–1.2× faster than one,
 where scikit-learn's compiled loop gets 1.75×. A ``perf`` profile of the two threads puts
 15 % of their time in futex waits and wake-ups (the interpreter lock passed back and forth)

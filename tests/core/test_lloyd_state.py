@@ -134,14 +134,18 @@ def test_bounds_stored_against_the_drift_stay_bounds():
     rng = np.random.default_rng(1)
     own = np.concatenate([_edge_values()[:19], 10.0 ** rng.uniform(-45, 30, size=1_500)])
     second = own * rng.uniform(1.0, 1.001, size=own.shape)
+    labels = rng.integers(0, 3, size=own.shape)
     state = LloydState(np.zeros((1, 2)), 3)
     for drift in [0.0, 1e-300, 1e-30, 1e-3, 0.7, 1e20]:
         state.drift = drift
-        upper, lower = state._stored_upper(own), state._stored_lower(second)
+        state.own_drift = np.array([drift, drift * 0.3, 0.0])  # each centre's own drift
+        upper, lower = state._stored_upper(own, labels), state._stored_lower(second)
         assert upper.dtype == lower.dtype == np.float32
-        for u, lo, o, s in zip(upper, lower, own, second):
-            # own distance now ≤ upper + drift; other distances now ≥ lower − drift (exactly)
-            assert u == np.inf or Fraction(float(u)) + Fraction(drift) >= Fraction(o)
+        for u, lo, o, s, c in zip(upper, lower, own, second, labels):
+            # own distance now ≤ upper + own drift of its centre; other distances now
+            # ≥ lower − drift (exactly)
+            own_drift = Fraction(float(state.own_drift[c]))
+            assert u == np.inf or Fraction(float(u)) + own_drift >= Fraction(o)
             assert Fraction(float(lo)) - Fraction(drift) <= Fraction(s)
 
 
@@ -149,10 +153,36 @@ def test_the_drift_grows_by_at_least_each_move():
     rng = np.random.default_rng(2)
     state = LloydState(np.zeros((1, 2)), 3)
     for _ in range(300):
-        before = state.drift
+        before, own_before = state.drift, state.own_drift.copy()
         shifts = 10.0 ** rng.uniform(-320, 2, size=3)
+        shifts[rng.integers(0, 3)] = 0.0  # a centre that stayed put
         state.centres_moved(shifts)
         assert Fraction(state.drift) - Fraction(before) >= Fraction(float(shifts.max()))
+        for after, was, shift in zip(state.own_drift, own_before, shifts):
+            assert Fraction(float(after)) - Fraction(float(was)) >= Fraction(float(shift))
+        assert (state.own_drift <= state.drift).all()
+
+
+def test_a_centre_that_stays_put_leaves_its_points_settled(monkeypatch):
+    # Three tight groups far apart; only the third centre moves, by more than half the
+    # gap of the others. Its points are measured again; the other groups' points are
+    # settled by their own centre's drift (zero), not by the largest move.
+    rng = np.random.default_rng(4)
+    centres = np.array([[0.0, 0.0], [100.0, 0.0], [0.0, 100.0]])
+    X = np.repeat(centres, 10_000, axis=0) + rng.normal(scale=1.0, size=(30_000, 2))
+    state = LloydState(X, 3)
+    labels, _ = state.assign(centres)
+    measured = []
+    own_distance = LloydState._own_distance
+    monkeypatch.setattr(LloydState, "_own_distance",
+                        staticmethod(lambda x, c, lab: measured.append(np.asarray(lab).copy())
+                                     or own_distance(x, c, lab)))
+    moved = centres + [[0.0, 0.0], [0.0, 0.0], [60.0, 0.0]]
+    state.centres_moved(np.array([0.0, 0.0, 60.0]))
+    new_labels, changed = state.assign(moved)
+    assert changed.size == 0 and (new_labels == labels).all()
+    measured = np.concatenate(measured) if measured else np.empty(0, dtype=int)
+    assert measured.size > 0 and set(measured.tolist()) == {2}
 
 
 def test_the_single_precision_test_of_the_bounds_is_exact():
