@@ -331,6 +331,18 @@ def base_url(voila_server) -> str:
 
 LOAD_TIMEOUT_MS = 90_000  # cold render is ~5 s on 2 cores; leave room for a busy CI box
 
+# True when no code cell is waiting for a widget: Voilà's progressive renderer empties a
+# cell's placeholder and marks the cell as having outputs as soon as they arrive, but
+# keeps a widget view back until the widget's model is registered in the page; until
+# then the cell's output area is empty.
+NO_WIDGET_PENDING_JS = """
+() => ![...document.querySelectorAll('[cell-index] > .jp-CodeCell:not(.jp-mod-noOutputs)')]
+  .some(cell => {
+    const areas = [...cell.querySelectorAll('.jp-Cell-outputArea')];
+    return areas.length > 0 && areas.every(area => area.children.length === 0);
+  })
+"""
+
 
 def _open_lesson(page, notebook: str, query: str = "", timeout: float = LOAD_TIMEOUT_MS):
     """Load ``/voila/render/<notebook>`` and wait until Voilà has finished rendering it."""
@@ -341,6 +353,9 @@ def _open_lesson(page, notebook: str, query: str = "", timeout: float = LOAD_TIM
     # have run: each cell keeps a placeholder until its output has arrived.
     page.wait_for_function("() => !document.querySelector('.voila-skeleton-container')",
                            timeout=timeout, polling=100)
+    # A cell's placeholder goes when its outputs arrive, but a widget among them is shown
+    # only once the page has the widget's model, perhaps a moment later.
+    page.wait_for_function(NO_WIDGET_PENDING_JS, timeout=timeout, polling=100)
     # A failed render shows .voila-error; an exception in a cell shows as an
     # error output (stderr mime type) instead, so look for both.
     errors = page.locator('.voila-error, [data-mime-type="application/vnd.jupyter.stderr"]')

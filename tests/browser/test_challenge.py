@@ -11,10 +11,10 @@ from functools import partial
 
 import io
 import re
-import time
 
 import pytest
 from tests.browser.waiting import wait_until as _wait_until
+from tests.browser.waiting import wait_until_steady
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -90,15 +90,17 @@ def test_clicks_place_centres_and_run_shows_a_percentile(lesson_page):
     click_canvas(page, *INSIDE_THE_PICTURE[4])
     wait_until(lambda: "All 5 centres placed: press Run" in app_text(page), "all five centres placed")
     canvas = challenge(page).locator(MPL_CANVAS).first
-    time.sleep(1.0)
-    before = pixels(canvas)
+    before = wait_until_steady(lambda: pixels(canvas), "the fifth centre to be drawn")
 
     run_button(page).click()
-    match = wait_until(lambda: VERDICT.search(app_text(page)), "the verdict after Run")
-    assert all(0 <= int(p) <= 100 for p in match.groups())
-    text = app_text(page)
+    # The verdict, then the counts and the best try, each its own update: wait for all.
+    def verdict_shown():
+        text = app_text(page)
+        return VERDICT.search(text) and "Your best: inertia" in text and "count as the same result" in text and text
+
+    text = wait_until(verdict_shown, "the verdict after Run")
+    assert all(0 <= int(p) <= 100 for p in VERDICT.search(text).groups())
     assert re.search(r"Your best: inertia [\d.]+ \(try 1 of 1\)", text), text
-    assert "count as the same result" in text
     wait_until(lambda: pixels(canvas) != before, "the run and the histograms to be drawn")
 
 

@@ -18,11 +18,11 @@ from functools import partial
 
 import io
 import re
-import time
 from pathlib import Path
 
 import pytest
 from tests.browser.waiting import wait_until as _wait_until
+from tests.browser.waiting import wait_until_steady
 
 pytestmark = pytest.mark.browser
 
@@ -110,17 +110,7 @@ def button(scope, label: str):
 
 def steady_pixels(locator, timeout: float = CHANGE_TIMEOUT):
     """The element's pixels once two screenshots in a row agree (no frame in flight)."""
-    last = [pixels(locator)]
-
-    def settled():
-        time.sleep(0.3)
-        now = pixels(locator)
-        same = now == last[0]
-        last[0] = now
-        return same
-
-    wait_until(settled, "the picture to settle", timeout=timeout, interval=0)
-    return last[0]
+    return wait_until_steady(lambda: pixels(locator), "the picture to settle", timeout=timeout)
 
 
 def check_rendered(page, name: str, *, figures: int = 0, images: int = 0):
@@ -283,7 +273,10 @@ def test_lesson_4_stepper_takes_an_uploaded_csv(lessons):
     status.locator("text=Loaded heights.csv").wait_for(timeout=CHANGE_TIMEOUT * 1000)
     assert "40 rows, 2 numeric columns (height, weight)" in status.inner_text()
     assert "Columns left out: 'team' (text, not numbers)" in status.inner_text()
-    wait_until(lambda: "heights.csv" in app.inner_text(), "the stepper to name the uploaded file")
+    # The picture's text alternative (written after the picture's data) describes the new points.
+    alt = app.locator(".kt-figure-alt").first
+    wait_until(lambda: re.search(r"40 points, height\b.* across and weight\b.* up", alt.text_content() or ""),
+               "the stepper to show the uploaded points")
     wait_until(lambda: pixels(canvas) != before, "the picture to show the uploaded points")
     after_good = steady_pixels(canvas)
     shown = readout.inner_text()
@@ -374,7 +367,8 @@ def test_prose_and_figures_drawn_in_advance_come_before_the_kernel(browser, less
         page.wait_for_selector("#loading", state="detached", timeout=90_000)
         page.wait_for_function("() => !document.querySelector('.voila-skeleton-container')",
                                timeout=90_000, polling=100)
-        assert page.locator(".jupyter-matplotlib-figure").count() >= 1  # the stepper, from the kernel
+        # The stepper, from the kernel (its figure may follow the cell's other outputs).
+        page.wait_for_selector(".jupyter-matplotlib-figure", timeout=30_000)
         assert drawn.count() == 3
         assert page.evaluate("() => [...document.querySelectorAll('#rendered_cells img')]"
                              ".every(i => i.complete && i.naturalWidth > 0)")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from functools import partial
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 
 from tests.browser.waiting import wait_until as _wait_until
+from tests.browser.waiting import wait_until_steady
 
 pytestmark = pytest.mark.browser
 
@@ -54,17 +54,7 @@ def pixels(locator) -> bytes:
 
 def steady_pixels(locator) -> bytes:
     """The element's pixels once two screenshots in a row agree (no frame in flight)."""
-    last = [pixels(locator)]
-
-    def settled():
-        time.sleep(0.4)
-        now = pixels(locator)
-        same = now == last[0]
-        last[0] = now
-        return same
-
-    wait_until(settled, "the picture to settle", interval=0)
-    return last[0]
+    return wait_until_steady(lambda: pixels(locator), "the picture to settle", gap=0.4)
 
 
 def png_bytes() -> bytes:

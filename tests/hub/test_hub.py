@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 from tests.browser.waiting import wait_until as _wait_until
+from tests.browser.waiting import wait_until_steady
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -252,7 +253,8 @@ def test_each_student_steps_lesson_4_through_the_proxy(lesson4, hub):
         canvas = app.locator(".jupyter-matplotlib-canvas-div canvas, canvas").first
         canvas.scroll_into_view_if_needed()
         before_text = readout.inner_text()
-        before = pixels(canvas)
+        # The first picture may still be on its way (it waits for the page's width).
+        before = wait_until_steady(lambda: pixels(canvas), f"{name}: the first picture", timeout=60)
         step.click()
         wait_until(lambda: readout.inner_text() != before_text, f"{name}: the readout to change after 'step'")
         wait_until(lambda: pixels(canvas) != before, f"{name}: the picture to change after 'step'", timeout=60)
