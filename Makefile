@@ -59,11 +59,13 @@ $(VPY):
 	  exit 1; }
 
 # (Re)install the project whenever pyproject.toml changes, then compile the bytecode the
-# lesson kernels run on (python -OO; `kmeans-tutor serve` checks it again at each start).
+# lesson kernels run on (python -OO; `kmeans-tutor serve` checks it again at each start)
+# and the compiled assign step of large runs (Numba; otherwise the first large run does).
 $(VENV)/.installed: pyproject.toml | $(VPY)
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install -e '.[dev]'
 	-$(VPY) -m kmeans_tutor.server.bytecode
+	-$(VPY) -m kmeans_tutor.core.compiled
 	@touch $@
 
 venv: $(VENV)/.installed

@@ -34,11 +34,18 @@ __all__ = [
     "LloydState",
     "SmallLloydState",
     "lloyd_state",
+    "compiled_steps",
+    "COMPILED_ROWS",
+    "USE_COMPILED",
 ]
 
 BLOCK_ROWS = 8192  # rows per block: a (block, k) distance table stays in cache
 ASSIGN_BLOCK_ROWS = 1 << 16  # rows per block of LloydState.assign for d ≤ 2 (fewer for larger d)
 SMALL_ROWS = 20_000  # below this many rows, SmallLloydState is faster than LloydState
+# From this many rows LloydState runs its steps compiled (see compiled_steps): below it an
+# iteration takes a few milliseconds in numpy passes, and importing Numba (half a second,
+# some 120 MB of the process) does not pay. No lesson's data and no upload comes near.
+COMPILED_ROWS = 250_000
 _POOL: ThreadPoolExecutor | None = None
 
 
@@ -269,6 +276,44 @@ _HUGE = _BOUND(np.finfo(np.float32).max)
 # every move is padded by this much more than such a rounding can hide.
 _TINY_MOVE = 2.0**-500
 
+# The same numbers for the compiled assign step: slack, relative and absolute move, cap.
+_ROUNDING = np.array([_SLACK, _OUTWARDS, _TINY, float(_HUGE)])
+_ROUNDING.flags.writeable = False
+
+#: Whether :class:`LloydState` runs its assign steps compiled
+#: (:mod:`kmeans_tutor.core.compiled`, with Numba) rather than in numpy passes; the labels
+#: are the same. ``KMEANS_TUTOR_COMPILED=off`` runs the numpy passes; so does a Python
+#: where Numba cannot be imported.
+USE_COMPILED = os.environ.get("KMEANS_TUTOR_COMPILED", "").strip().lower() not in ("off", "0", "no")
+_COMPILED = None  # the compiled steps once imported, False where Numba could not be
+
+
+def _read_only(*arrays):
+    """C-contiguous read-only views of arrays the compiled step only reads: Numba compiles
+    (and caches) one version of it per kind of array, read-only or not, so every call
+    passes the same kinds (see :func:`kmeans_tutor.core.compiled.compile_now`)."""
+    views = [np.ascontiguousarray(a).view() for a in arrays]
+    for view in views:
+        view.flags.writeable = False
+    return views
+
+
+def compiled_steps():
+    """The compiled steps of :class:`LloydState` (the module :mod:`kmeans_tutor.core.compiled`),
+    or None when they are switched off (:data:`USE_COMPILED`) or Numba cannot be imported.
+    Imported on first use: Numba costs a process half a second and some 120 MB, which
+    only runs of :data:`COMPILED_ROWS` rows or more pay."""
+    global _COMPILED
+    if not USE_COMPILED:
+        return None
+    if _COMPILED is None:
+        try:
+            from . import compiled
+        except Exception:  # no Numba, or one that does not work with this numpy
+            compiled = False
+        _COMPILED = compiled
+    return _COMPILED or None
+
 
 def _round_up(a: np.ndarray) -> np.ndarray:
     """a (float64) as float32, each value moved up to an upper bound of it."""
@@ -323,7 +368,17 @@ class LloydState:
     over the points only reads the bounds; they are written only for the
     points that are measured again. Only the points that the bounds cannot
     settle are re-scanned against every centre, exactly as a plain Lloyd step
-    would, so the labels are the same as a full scan (ties included).
+    would, so the labels are the same as a full scan (ties included: a re-scanned
+    point whose two nearest scores are within the pad of each other takes the label
+    its whole block's scores give it, see :meth:`_nearest`).
+
+    The steps are written here as numpy passes over blocks of points: the form to
+    read. Where Numba can be imported (it is a dependency), the same steps run as one
+    compiled loop per block (:mod:`kmeans_tutor.core.compiled`) for data of
+    :data:`COMPILED_ROWS` rows or more (see also :data:`USE_COMPILED`),
+    which reads each point once instead of once per pass: on the benchmark's million
+    points an iteration takes about a third of the time. The labels, the sums and
+    every step of a trace are the same bits either way.
 
     The per-cluster count, sum and sum of squares are updated only for the
     points that moved, so the update step and the inertia cost O(k·d) instead
@@ -373,16 +428,27 @@ class LloydState:
         self.lower[rows] = self._stored_lower(second)
 
     # --- the assign step ------------------------------------------------------
-    def _nearest(self, x, centers, c_sq):
+    def _nearest(self, x, centers, c_sq, rows=None):
         """Nearest centre of rows x (b, d), an upper bound on the distance to
         it and a lower bound on the distance to the runner-up (float64).
 
         The bounds add ||x||² back to the scores and are padded by far more
         than the rounding error of that expanded form.
+
+        ``rows``: the rows of X that x holds, when x is not a whole block of the full
+        scan. A row whose two nearest scores are then within the pad of each other (a
+        tie, or nearly one) takes the label the full scan gives it
+        (:meth:`_full_scan_labels`): scores taken for a few rows on their own may differ
+        from the full scan's in the last bit (numpy multiplies a single row another
+        way), and so break a tie otherwise. The bounds hold for either label.
         """
         lab, best, second = _nearest_two(_scores_by_centre(x, centers, c_sq))
         x_sq = _sq_norms(x)
         pad = _SLACK * (x_sq + c_sq.max())
+        if rows is not None:
+            close = ~(second - best > pad)
+            if close.any():
+                lab[close] = self._full_scan_labels(rows[close], centers, c_sq)
         best += x_sq
         best += pad
         own = np.sqrt(np.maximum(best, 0.0, out=best), out=best)
@@ -390,6 +456,18 @@ class LloydState:
         second -= pad
         second = np.sqrt(np.maximum(second, 0.0, out=second), out=second)
         return lab, own, second
+
+    def _full_scan_labels(self, rows, centers, c_sq):
+        """The labels the full scan gives some rows of X (ascending): the argmin of
+        :func:`center_scores` over the whole block of :data:`BLOCK_ROWS` rows that
+        holds each row, the blocks the first assignment scans."""
+        out = np.empty(rows.size, dtype=np.intp)
+        starts = rows - rows % BLOCK_ROWS
+        for start in np.unique(starts):
+            pick = starts == start
+            x = _rows(self.X, start, min(start + BLOCK_ROWS, self.X.shape[0]), self.origin)
+            out[pick] = center_scores(x, centers, c_sq)[rows[pick] - start].argmin(axis=1)
+        return out
 
     def _take(self, rows):
         """Some rows of X − origin, shape (len(rows), d)."""
@@ -437,18 +515,43 @@ class LloydState:
         n = self.X.shape[0]
         self.labels = np.empty(n, dtype=self.dtype)
         c_sq = np.einsum("kd,kd->k", centers, centers)
+        compiled = self._compiled()
 
         def block(s, e):
             x = _rows(self.X, s, e, self.origin)
-            lab, own, second = self._nearest(x, centers, c_sq)
-            self._store(slice(s, e), lab, own, second)
-            self.labels[s:e] = lab
-            return self._sums_of(x, lab)
+            if compiled is None:  # the whole block, as the full scan takes it
+                lab, own, second = self._nearest(x, centers, c_sq)
+                self._store(slice(s, e), lab, own, second)
+                self.labels[s:e] = lab
+            else:
+                self._first_assign_compiled(compiled.nearest_block, s, e, x, centers, c_sq)
+            return self._sums_of(x, self.labels[s:e])
 
         parts = _map_blocks(block, n)  # in row order, however many threads ran them
         self.counts = sum(p[0] for p in parts).astype(np.int64)
         self.sums = sum(p[1] for p in parts)
         self.sq_sums = sum(p[2] for p in parts)
+
+    def _first_assign_compiled(self, kernel, s, e, x, centers, c_sq):
+        """Labels and bounds of block s..e (rows x of X − origin) from the compiled scan
+        (:func:`kmeans_tutor.core.compiled.nearest_block`); the rows it cannot call
+        (near-ties) are scanned by :meth:`_nearest`."""
+        unsure = np.empty(e - s, dtype=np.int32)  # rows from s
+        n_unsure = kernel(*_read_only(self.X, self._origin(), centers, c_sq, self.own_drift), self.drift,
+                          s, e, _ROUNDING, self.labels, self.upper, self.lower, unsure)
+        if n_unsure:
+            rows = s + unsure[:n_unsure].astype(np.intp)
+            lab, own, second = self._nearest(x[rows - s], centers, c_sq, rows=rows)
+            self._store(rows, lab, own, second)
+            self.labels[rows] = lab
+
+    def _compiled(self):
+        """The compiled steps for data this large, or None (see :data:`COMPILED_ROWS`)."""
+        return compiled_steps() if self.X.shape[0] >= COMPILED_ROWS else None
+
+    def _origin(self):
+        """The origin of the distances, (d,): zeros when there is none."""
+        return self.origin if self.origin is not None else np.zeros(self.X.shape[1])
 
     def _unsettled(self, s, e, tests, upper=None, rows=None):
         """Which rows of block s..e have bounds, loosened by the drift, that
@@ -467,8 +570,10 @@ class LloydState:
             lab, lower = lab.take(rows), lower.take(rows)
         # upper + D_c < half the gap from the own centre c to the next one (Hamerly's
         # second test), or upper + D_c < lower − D: no other centre can be closer.
+        # (A float32 difference beyond float32's range is ±inf: still on the right side.)
         unsettled = upper >= own_vs_gap.take(lab)
-        unsettled &= np.subtract(upper, lower) >= pair.take(lab)
+        with np.errstate(over="ignore"):
+            unsettled &= np.subtract(upper, lower) >= pair.take(lab)
         return unsettled
 
     def _tighten(self, s, e, unsettled, centers, tests):
@@ -523,27 +628,18 @@ class LloydState:
 
         c_sq = np.einsum("kd,kd->k", centers, centers)  # (k,)
         tests = self._tests(centers)
+        compiled = self._compiled()
 
         def block(s, e):
-            # 1. Points whose bounds prove they keep their centre are done.
-            unsettled = self._unsettled(s, e, tests)
-            if not unsettled.any():
+            if compiled is None:
+                found = self._assign_block(s, e, centers, c_sq, tests)
+            else:
+                found = self._assign_block_compiled(compiled.assign_block, s, e, centers, c_sq, tests)
+            if found is None:
                 return None
-            # 2. Tighten the upper bound to the true distance, test again.
-            rows, x_block = self._tighten(s, e, unsettled, centers, tests)
-            if rows.size == 0:
-                return None
-            x = self._take(s + rows) if x_block is None else x_block.take(rows, axis=0)
-            old = self.labels[s:e].take(rows)
-            # 3. Scan the rest against every centre, like a plain Lloyd step.
-            new, own, second = self._nearest(x, centers, c_sq)
-            self._store(s + rows, new, own, second)
-            moved = np.flatnonzero(new != old)
-            if moved.size == 0:
-                return None
-            old, new = old[moved], new[moved]
+            rows, old, new, x = found
             # 4. The block's share of the update to the per-cluster sums.
-            return s + rows[moved], new, self._changes(x.take(moved, axis=0), old, new)
+            return s + rows, new, self._changes(x, old, new)
 
         # Blocks run on the pool; their results come back in row order, and are
         # applied in that order, so threads change no bit of the result.
@@ -558,6 +654,56 @@ class LloydState:
             self.labels = self.labels.copy()  # copy on write: the old array may be a step's
             self.labels[changed] = new
         return self.labels, changed
+
+    def _rescan(self, s, e, rows, centers, c_sq, x=None):
+        """Scan rows (from s) of block s..e against every centre, like a plain Lloyd
+        step, and store their bounds. Returns the rows that changed label, their old
+        and new labels and their rows of X − origin, or None when none changed."""
+        if x is None:
+            x = self._take(s + rows)
+        old = self.labels[s:e].take(rows)
+        new, own, second = self._nearest(x, centers, c_sq, rows=s + rows)
+        self._store(s + rows, new, own, second)
+        moved = np.flatnonzero(new != old)
+        if moved.size == 0:
+            return None
+        return rows[moved], old[moved], new[moved], x.take(moved, axis=0)
+
+    def _assign_block(self, s, e, centers, c_sq, tests):
+        """The assign step for block s..e, in numpy passes: see :meth:`_rescan`."""
+        # 1. Points whose bounds prove they keep their centre are done.
+        unsettled = self._unsettled(s, e, tests)
+        if not unsettled.any():
+            return None
+        # 2. Tighten the upper bound to the true distance, test again.
+        rows, x_block = self._tighten(s, e, unsettled, centers, tests)
+        if rows.size == 0:
+            return None
+        # 3. Scan the rest against every centre.
+        return self._rescan(s, e, rows, centers, c_sq,
+                            None if x_block is None else x_block.take(rows, axis=0))
+
+    def _assign_block_compiled(self, kernel, s, e, centers, c_sq, tests):
+        """The same as :meth:`_assign_block`, in one compiled loop
+        (:func:`kmeans_tutor.core.compiled.assign_block`); the rows it cannot call
+        (near-ties) are scanned by :meth:`_rescan`. The moved rows come back in row
+        order, as from :meth:`_assign_block`, so the sums add them up in the same order."""
+        pair, own_vs_gap = tests
+        moved = np.empty(e - s, dtype=np.int32)  # rows from s (a block is far below 2³¹ rows)
+        moved_to = np.empty(e - s, dtype=self.dtype)
+        unsure = np.empty(e - s, dtype=np.int32)
+        n_moved, n_unsure = kernel(*_read_only(self.X, self._origin(), centers, c_sq, self.labels),
+                                   self.upper, self.lower, *_read_only(own_vs_gap, pair, self.own_drift),
+                                   self.drift, s, e, _ROUNDING, moved, moved_to, unsure)
+        rows, new = moved[:n_moved].astype(np.intp), moved_to[:n_moved]
+        found = (rows, self.labels[s:e].take(rows), new, self._take(s + rows)) if n_moved else None
+        unsure_found = (self._rescan(s, e, unsure[:n_unsure].astype(np.intp), centers, c_sq)
+                        if n_unsure else None)
+        if found is None or unsure_found is None:
+            return found or unsure_found
+        rows = np.concatenate([found[0], unsure_found[0]])
+        order = np.argsort(rows, kind="stable")
+        return (rows[order], *(np.concatenate([a, b])[order] for a, b in zip(found[1:], unsure_found[1:])))
 
     # --- after the update step ------------------------------------------------
     def centres_moved(self, shifts: np.ndarray):

@@ -21,6 +21,16 @@ def _blobs(n, d=2, k=6, seed=0):
     return centres[rng.integers(k, size=n)] + rng.normal(scale=2.0, size=(n, d))
 
 
+@pytest.fixture(params=["compiled", "numpy passes"])
+def assign_kind(request, monkeypatch):
+    """Each test runs with LloydState's assign step compiled and in numpy passes."""
+    monkeypatch.setattr(kernels, "USE_COMPILED", request.param == "compiled")
+    monkeypatch.setattr(kernels, "COMPILED_ROWS", 0)  # on these small data sets too
+    if request.param == "compiled":
+        assert kernels.compiled_steps() is not None  # Numba is a dependency
+    return request.param
+
+
 @pytest.fixture
 def many_small_blocks(monkeypatch):
     """Blocks of 1,000 rows, so a 30,000-point run is split into many blocks."""
@@ -29,7 +39,7 @@ def many_small_blocks(monkeypatch):
 
 
 @pytest.mark.parametrize("init", ["k-means++", "random"])
-def test_threads_change_no_bit_of_the_trace(monkeypatch, many_small_blocks, init):
+def test_threads_change_no_bit_of_the_trace(monkeypatch, many_small_blocks, assign_kind, init):
     X = _blobs(30_000) + 1e6  # far from the origin: the kernels shift by the mean
     monkeypatch.setattr(kernels, "_n_threads", lambda: 1)
     serial = run_kmeans(X, 6, init=init, random_state=3)
@@ -38,7 +48,7 @@ def test_threads_change_no_bit_of_the_trace(monkeypatch, many_small_blocks, init
     assert len(serial) > 10 and serial == threaded  # every field, arrays and dtypes included
 
 
-def test_bounded_kernel_labels_match_a_full_scan(monkeypatch, many_small_blocks):
+def test_bounded_kernel_labels_match_a_full_scan(monkeypatch, many_small_blocks, assign_kind):
     X = _blobs(30_000, d=3, seed=1)
     assert X.shape[0] >= kernels.SMALL_ROWS  # the bounded kernel
     bounded = run_kmeans(X, 6, init="k-means++", random_state=0)
@@ -53,7 +63,7 @@ def test_bounded_kernel_labels_match_a_full_scan(monkeypatch, many_small_blocks)
         np.testing.assert_allclose(a.centers, b.centers, rtol=1e-12, atol=1e-12)
 
 
-def test_steps_share_unchanged_labels_read_only_and_correct():
+def test_steps_share_unchanged_labels_read_only_and_correct(assign_kind):
     X = _blobs(40_000, seed=2)
     trace = run_kmeans(X, 6, init="k-means++", random_state=1, tol=0.0)
     assert trace.final.reason == "labels"
@@ -88,7 +98,7 @@ def test_the_first_kmeanspp_probabilities_are_one_shared_value():
     np.testing.assert_array_equal(p, np.full(5_000, 1 / 5_000))
 
 
-def test_a_run_holds_no_shifted_copy_of_x():
+def test_a_run_holds_no_shifted_copy_of_x(assign_kind):
     n, d = 200_000, 16
     X = np.random.default_rng(4).uniform(size=(n, d))
     centres = X[:6].copy()
@@ -103,7 +113,7 @@ def test_a_run_holds_no_shifted_copy_of_x():
     assert peak < X.nbytes / 2
 
 
-def test_bounds_take_nine_bytes_a_point():
+def test_bounds_take_nine_bytes_a_point(assign_kind):
     X = _blobs(30_000)
     state = LloydState(X, 6)
     state.assign(X[:6].copy())
@@ -163,26 +173,23 @@ def test_the_drift_grows_by_at_least_each_move():
         assert (state.own_drift <= state.drift).all()
 
 
-def test_a_centre_that_stays_put_leaves_its_points_settled(monkeypatch):
+def test_a_centre_that_stays_put_leaves_its_points_settled(assign_kind):
     # Three tight groups far apart; only the third centre moves, by more than half the
-    # gap of the others. Its points are measured again; the other groups' points are
-    # settled by their own centre's drift (zero), not by the largest move.
+    # gap of the others. Its points are measured again (their upper bounds are stored
+    # anew); the other groups' points are settled by their own centre's drift (zero),
+    # not by the largest move, and their bounds are not touched.
     rng = np.random.default_rng(4)
     centres = np.array([[0.0, 0.0], [100.0, 0.0], [0.0, 100.0]])
     X = np.repeat(centres, 10_000, axis=0) + rng.normal(scale=1.0, size=(30_000, 2))
     state = LloydState(X, 3)
     labels, _ = state.assign(centres)
-    measured = []
-    own_distance = LloydState._own_distance
-    monkeypatch.setattr(LloydState, "_own_distance",
-                        staticmethod(lambda x, c, lab: measured.append(np.asarray(lab).copy())
-                                     or own_distance(x, c, lab)))
+    upper, lower = state.upper.copy(), state.lower.copy()
     moved = centres + [[0.0, 0.0], [0.0, 0.0], [60.0, 0.0]]
     state.centres_moved(np.array([0.0, 0.0, 60.0]))
     new_labels, changed = state.assign(moved)
     assert changed.size == 0 and (new_labels == labels).all()
-    measured = np.concatenate(measured) if measured else np.empty(0, dtype=int)
-    assert measured.size > 0 and set(measured.tolist()) == {2}
+    measured = np.flatnonzero((state.upper != upper) | (state.lower != lower))
+    assert measured.size > 0 and set(labels[measured].tolist()) == {2}
 
 
 def test_the_single_precision_test_of_the_bounds_is_exact():

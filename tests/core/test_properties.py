@@ -35,15 +35,20 @@ def problems(draw):
 
 
 def run_kmeans(**p):
-    """Run with both assignment kernels (bounded and plain); they must agree exactly."""
-    saved = kernels.SMALL_ROWS
+    """Run with every assignment kernel: bounded and compiled, bounded in numpy passes,
+    and plain. The two bounded ones must give the very same trace; the plain one must
+    agree with them but for ties."""
+    saved = kernels.SMALL_ROWS, kernels.COMPILED_ROWS, kernels.USE_COMPILED
     try:
-        kernels.SMALL_ROWS = 0  # Hamerly-bounded kernel even on tiny data
+        kernels.SMALL_ROWS = kernels.COMPILED_ROWS = 0  # bounded and compiled, even on tiny data
         bounded = _run_kmeans(**p)
+        kernels.USE_COMPILED = False  # its numpy passes
+        numpy_passes = _run_kmeans(**p)
         kernels.SMALL_ROWS = 10**9  # plain full scan
         plain = _run_kmeans(**p)
     finally:
-        kernels.SMALL_ROWS = saved
+        kernels.SMALL_ROWS, kernels.COMPILED_ROWS, kernels.USE_COMPILED = saved
+    assert bounded == numpy_passes  # every step, every field, every bit
     _agree_but_for_ties(bounded, plain, p["X"])
     return bounded if p["random_state"] % 2 else plain
 
