@@ -78,16 +78,31 @@ def test_parity_when_a_cluster_empties():
     assert_same_as_sklearn(X, trace)
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy passes", "compiled"])
 @pytest.mark.parametrize("init", ["k-means++", "random"])
-def test_parity_with_the_bounded_kernel(mall, monkeypatch, init):
-    """The Hamerly-bounded kernel (used for large data) gives the same answers."""
+def test_parity_with_the_bounded_kernel(mall, monkeypatch, init, compiled):
+    """The Hamerly-bounded kernel (used for large data), in numpy passes and compiled,
+    gives the same answers."""
     monkeypatch.setattr(kernels, "SMALL_ROWS", 0)
+    monkeypatch.setattr(kernels, "USE_COMPILED", compiled)
+    monkeypatch.setattr(kernels, "COMPILED_ROWS", 0)
     for name, X in _datasets(mall).items():
         for k in (3, 8):
             trace = run_kmeans(X, k, init=init, random_state=k)
             assert_same_as_sklearn(X, trace)
     trace = run_kmeans(_blobs(4, n=30_000, k=8), 8, init=init, random_state=0)
     assert_same_as_sklearn(_blobs(4, n=30_000, k=8), trace)
+
+
+def test_parity_on_a_run_large_enough_to_be_compiled():
+    # Past COMPILED_ROWS, as a user's large data set runs: far from the origin, with
+    # some integer columns (ties), from the same centres as scikit-learn.
+    rng = np.random.default_rng(11)
+    n = kernels.COMPILED_ROWS + 1_000
+    X = np.column_stack([_blobs(5, n=n, k=8), rng.integers(0, 4, size=n)]) + [1e5, -3e5, 0]
+    trace = run_kmeans(X, 8, init="k-means++", random_state=2, max_iter=40)
+    assert kernels.compiled_steps() is not None
+    assert_same_as_sklearn(X, trace, max_iter=40)
 
 
 def _cascades(trace) -> bool:
