@@ -598,10 +598,7 @@ class LloydState:
 
     def _tests(self, centers):
         """The float32 thresholds of :meth:`_unsettled`."""
-        gaps = centers[:, None, :] - centers[None, :, :]
-        gaps = np.sqrt(np.einsum("ikd,ikd->ik", gaps, gaps))  # (k, k)
-        np.fill_diagonal(gaps, np.inf)
-        half_gap = 0.5 * gaps.min(axis=1) * (1 - _SLACK)  # (k,), a little below the truth
+        half_gap = 0.5 * _nearest_other(centers) * (1 - _SLACK)  # (k,), a little below the truth
         D, own = self.drift, self.own_drift
         # −D − D_c and half_gap − D_c, moved down past the rounding of the sums (k,).
         pair = _round_down(-(D + own) * (1 + _SLACK))
@@ -736,6 +733,23 @@ class LloydState:
         per_cluster = (self.sq_sums - 2 * np.einsum("kd,kd->k", centers, self.sums)
                        + self.counts * np.einsum("kd,kd->k", centers, centers))
         return float(np.maximum(per_cluster, 0.0).sum())
+
+
+def _nearest_other(centers: np.ndarray) -> np.ndarray:
+    """Each centre's distance to the nearest other centre, shape (k,) (inf for k = 1).
+
+    Centres are compared a few rows at a time, so that a k in the thousands holds no
+    (k, k, d) table of differences."""
+    k, d = centers.shape
+    out = np.empty(k)
+    step = max(1, (1 << 19) // max(1, k * d))
+    for s in range(0, k, step):
+        e = min(s + step, k)
+        diff = centers[s:e, None, :] - centers[None, :, :]
+        gaps = np.sqrt(np.einsum("ikd,ikd->ik", diff, diff))  # (e − s, k)
+        gaps[np.arange(e - s), np.arange(s, e)] = np.inf
+        out[s:e] = gaps.min(axis=1)
+    return out
 
 
 def _scores_by_centre(x: np.ndarray, centers: np.ndarray, c_sq: np.ndarray) -> np.ndarray:

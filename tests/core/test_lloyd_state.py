@@ -215,3 +215,17 @@ def test_converged_step_of_a_large_run_matches_a_fresh_inertia():
     C = final.centers
     fresh = float(((X - C[final.labels]) ** 2).sum())
     assert final.inertia == pytest.approx(fresh, rel=1e-6)
+
+
+def test_the_gap_to_the_nearest_other_centre_needs_no_k_by_k_table():
+    rng = np.random.default_rng(6)
+    for k, d in ((1, 2), (2, 1), (9, 3), (3_000, 2)):
+        C = rng.normal(size=(k, d))
+        tracemalloc.start()
+        got = kernels._nearest_other(C)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        full = np.sqrt(((C[:, None, :] - C[None, :, :]) ** 2).sum(axis=2))
+        np.fill_diagonal(full, np.inf)
+        np.testing.assert_allclose(got, full.min(axis=1), rtol=1e-14)
+        assert peak < max(k * k * 8 / 4, 1 << 16)  # well below one (k, k) table of float64
