@@ -9,20 +9,22 @@ does the same steps for one point at a time, in one loop compiled by Numba, so e
 point is read once and only what is needed is computed; it releases the GIL, so the
 kernels' thread pool runs blocks on every core.
 
-Every label is still the one the numpy scan gives (:func:`~kmeans_tutor.core.kernels.center_scores`,
+Every label is still the full scan's (:func:`~kmeans_tutor.core.kernels.center_scores`,
 ties included). The loop computes its scores in its own order, so they may differ from
 BLAS's in the last bits; a point whose two smallest scores are closer than the bounds'
-pad (far wider than any such difference) is not decided here but handed back, and the
-numpy scan decides it (an exact tie, such as a point halfway between two centres on a
-grid, always is). For every other point, both orders agree which centre is nearest.
-The bounds it stores are the numpy version's, computed in float64 and rounded outwards to
-float32 the same way.
+pad (far wider than any such difference) is not decided here but handed back, and
+LloydState gives it the label the full scan's scores of its block give it (an exact tie,
+such as a point halfway between two centres on a grid, is always handed back). For every
+other point, both orders agree which centre is nearest. The bounds it stores are the
+numpy version's, computed in float64 and rounded outwards to float32 the same way.
 
-This module imports Numba, which takes about half a second and some 120 MB of the process;
-it is imported only for runs of :data:`~kmeans_tutor.core.kernels.COMPILED_ROWS` rows or
-more (no lesson's data and no upload comes near). The first call on a machine compiles the loop (1–2 s) and keeps it in
-Numba's cache (``__pycache__`` beside this file, or Numba's cache folder when that cannot
-be written); later processes load it in a fraction of that.
+This module imports Numba, which takes about half a second and some 120 MB of the
+process; it is imported only for runs of :data:`~kmeans_tutor.core.kernels.COMPILED_ROWS`
+rows or more (no lesson's data and no upload comes near). Compiling the loop takes a few
+seconds; ``make`` does it once after installing (:func:`compile_now`), else the first large
+run does. Numba keeps it in its cache (``__pycache__`` beside this file, or Numba's cache
+folder when that cannot be written), from which later processes load it in a fraction of
+a second.
 """
 
 from __future__ import annotations
@@ -183,6 +185,7 @@ def compile_now() -> None:
                      np.zeros(1, dtype=np.int32))
         nearest_block(X, origin, centers, c_sq, own_drift, 0.0, 0, 1, rounding, np.zeros(1, dtype=dtype),
                       np.zeros(1, dtype=np.float32), np.zeros(1, dtype=np.float32), np.zeros(1, dtype=np.int32))
+
 
 if __name__ == "__main__":
     from kmeans_tutor.core import compiled  # this module by its name, whose loop Numba caches
