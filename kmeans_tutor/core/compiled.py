@@ -20,7 +20,8 @@ numpy version's, computed in float64 and rounded outwards to float32 the same wa
 
 This module imports Numba, which takes about half a second and some 120 MB of the
 process; it is imported only for runs of :data:`~kmeans_tutor.core.kernels.COMPILED_ROWS`
-rows or more (no lesson's data and no upload comes near). Compiling the loop takes a few
+rows or more (no lesson's data comes near; an uploaded CSV, 2 MB at most, only when its
+rows are a few characters long). Compiling the loop takes a few
 seconds; ``make`` does it once after installing (:func:`compile_now`), else the first large
 run does. Numba keeps it in its cache (``__pycache__`` beside this file, or Numba's cache
 folder when that cannot be written), from which later processes load it in a fraction of
