@@ -28,7 +28,7 @@ from .validation import (
     check_random_state,
 )
 
-__all__ = ["kmeans_plusplus", "seed_steps", "INIT_METHODS"]
+__all__ = ["kmeans_plusplus", "seed_steps", "local_trials", "INIT_METHODS"]
 
 INIT_METHODS = ("k-means++", "random", "farthest")
 
@@ -131,6 +131,12 @@ def _given(centers, method, seed) -> Iterator[SeedStep]:
                        inertia=None, method=method, center_index=c, chosen=-1, seed=seed)
 
 
+def local_trials(k: int) -> int:
+    """How many candidates greedy k-means++ tries for each pick by default: 2 + ⌊ln k⌋,
+    as scikit-learn does."""
+    return 2 + int(np.log(k))
+
+
 def seed_steps(X, k, init, rng, seed, n_local_trials=None, *, origin=None,
                given_as: str = "manual") -> Iterator[SeedStep]:
     """The seeding steps for validated input.
@@ -154,7 +160,7 @@ def seed_steps(X, k, init, rng, seed, n_local_trials=None, *, origin=None,
     if init == "farthest":
         return _farthest(X, origin, k, rng, seed)
     if n_local_trials is None:
-        n_local_trials = 2 + int(np.log(k))
+        n_local_trials = local_trials(k)
     return _kmeans_plusplus(X, origin, k, rng, seed, n_local_trials)
 
 

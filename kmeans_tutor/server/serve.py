@@ -141,6 +141,9 @@ AUTO_PREHEAT_MAX = 2
 
 TEMPLATE = "kmeans-tutor"
 JUPYTER_DATA_DIR = Path(__file__).resolve().parent / "_jupyter"  # holds voila/templates/kmeans-tutor
+#: Set to "1" for the kernels: their pages have the lesson template, which reports each app's
+#: width (read by kmeans_tutor.widgets.figure, under the same name).
+PAGE_FIT_ENV = "KMEANS_TUTOR_PAGE_FIT"
 # The plug-ins run in the Voilà process and are named here, not imported: importing
 # Voilà and jupyter_server takes over a second, which `kmeans-tutor --help` should not
 # pay (tests/test_packaging.py checks that these names resolve).
@@ -632,7 +635,8 @@ def _check_count(name: str, value, *, minimum: int = 0) -> int:
 
 
 def voila_env(token: str | None = None, base: dict | None = None) -> dict:
-    """The environment to run Voilà in: the package's template on ``JUPYTER_PATH``, the token.
+    """The environment to run Voilà in: the package's template on ``JUPYTER_PATH``, the token,
+    and :data:`PAGE_FIT_ENV` for the kernels (their pages report each app's width).
 
     Parameters
     ----------
@@ -653,6 +657,7 @@ def voila_env(token: str | None = None, base: dict | None = None) -> dict:
         env["JUPYTER_TOKEN"] = token
     paths = [str(JUPYTER_DATA_DIR)] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p]
     env["JUPYTER_PATH"] = os.pathsep.join(paths)
+    env[PAGE_FIT_ENV] = "1"  # inherited by the kernels: an app's first pictures wait for its width
     return env
 
 

@@ -50,6 +50,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from ..core.kernels import nearest_centers
+from ..core.seeding import local_trials
 from ..core.steps import AssignStep, EmptyClusterEvent, SeedStep, Step, UpdateStep, as_steps
 from ..core.validation import check_array
 from .palette import (
@@ -700,7 +701,8 @@ class SeedingView:
     ax, features, projection, feature_names, greyscale, limits, marker_size, equal_aspect
         As for :class:`StepView`.
     n_clusters : int, optional
-        k; centre markers are created up front (otherwise when first needed).
+        k; centre markers and greedy k-means++ candidate labels are created up front
+        (otherwise when first needed).
     show_caption : bool, default=True
     show_centers : bool, default=True
         Draw the centres chosen so far (turn off when a StepView on the same
@@ -754,8 +756,12 @@ class SeedingView:
         self.pick_line, = ax.plot([], [], ls="none", marker="o", ms=21, mfc="none", mec="black",
                                   mew=2.2, zorder=7)
         self.center_lines = []
-        if n_clusters is not None and self.show_centers:
-            self._ensure_centres(int(n_clusters))
+        if n_clusters is not None:
+            # Made up front, so that a step never adds an artist: an app that blits its steps
+            # would otherwise redraw the whole figure at the first greedy pick.
+            self._ensure_candidate_labels(local_trials(int(n_clusters)))
+            if self.show_centers:
+                self._ensure_centres(int(n_clusters))
         self.caption = _Caption(ax) if show_caption else None
         (x0, x1), (y0, y1) = self.limits
         ax.set_xlim(x0, x1)
@@ -783,6 +789,13 @@ class SeedingView:
         if visible:  # draw() decides again which optional pieces show
             for a in self.candidate_labels:
                 a.set_visible(False)
+
+    def _ensure_candidate_labels(self, m):
+        """Grow the pool of (hidden) candidate labels to m."""
+        while len(self.candidate_labels) < m:
+            self.candidate_labels.append(self.ax.annotate(
+                "", xy=(0, 0), xytext=(6, 6), textcoords="offset points", fontsize=9, zorder=8,
+                visible=False, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)))
 
     def _ensure_centres(self, m):
         """Grow the pool of centre markers to m (only the first time it is short)."""
@@ -858,10 +871,7 @@ class SeedingView:
         pts = self.xy[cand]
         self.candidate_line.set_data(pts[:, 0], pts[:, 1])
         best = int(np.argmin(potentials))
-        while len(self.candidate_labels) < len(cand):  # grows once, to n_local_trials
-            self.candidate_labels.append(self.ax.annotate(
-                "", xy=(0, 0), xytext=(6, 6), textcoords="offset points", fontsize=9, zorder=8,
-                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)))
+        self._ensure_candidate_labels(len(cand))  # made up front for the default number of trials
         for t, label in enumerate(self.candidate_labels[:len(cand)]):
             label.xy = (float(pts[t, 0]), float(pts[t, 1]))
             label.set_text(_fmt_num(float(potentials[t])) + (" ✓" if t == best else ""))

@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import math
 import os
-import struct
 import time
 import types
-import zlib
 
 import ipywidgets as widgets
 import matplotlib
@@ -41,7 +39,7 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 
-from .kept_pictures import send_first_picture
+from .kept_pictures import png_bytes, send_first_picture
 from .shared_styles import styled
 
 _BACKEND = "module://ipympl.backend_nbagg"
@@ -74,6 +72,19 @@ PRESENTER_CLASS = "kt-presenter"
 #: width before they draw their first picture anyway (a page without the lesson template
 #: never reports one).
 WIDTH_WAIT = 1.0
+#: The same, in a page known to report its width: ``kmeans-tutor serve`` sets this variable
+#: (to "1") for its kernels, whose pages all have the lesson template. When a class opens its
+#: lessons together, the report can take seconds to reach a busy kernel: drawn at its
+#: starting size meanwhile, a figure would be drawn again at the page's, and that second
+#: picture could not be one another kernel kept (see :mod:`.kept_pictures`), when the cores
+#: are scarcest.
+PAGE_FIT_ENV = "KMEANS_TUTOR_PAGE_FIT"
+REPORTED_WIDTH_WAIT = 10.0
+
+
+def width_wait() -> float:
+    """Seconds a first picture waits for its page's width (see :meth:`FigureFit.wait_for_width`)."""
+    return REPORTED_WIDTH_WAIT if os.environ.get(PAGE_FIT_ENV) == "1" else WIDTH_WAIT
 
 
 def running_for_a_page() -> bool:
@@ -163,37 +174,6 @@ def _picture_is_current(canvas) -> bool:
     last = getattr(canvas, "_last_buff", None)
     return (not fig.stale and getattr(canvas, "_lastKey", None) == (w, h, fig.dpi)
             and last is not None and last.shape == (h, w))
-
-
-def png_bytes(rgba: np.ndarray, level: int = 1) -> bytes:
-    """An (h, w, 4) uint8 RGBA array as a PNG file, written for speed.
-
-    Every row is stored unfiltered and the whole picture is compressed once by zlib
-    at ``level`` 1: a frame of a step is mostly unchanged pixels (zeros, in a diff
-    frame), which compress about as well this way as with Pillow's default filters
-    and level 6, in a third of the time (about 6 ms instead of 20 for a
-    1360 × 570 diff frame). Any PNG reader decodes it.
-
-    >>> from io import BytesIO
-    >>> from PIL import Image
-    >>> a = np.zeros((2, 3, 4), np.uint8); a[1, 2] = (255, 0, 0, 255)
-    >>> bool((np.asarray(Image.open(BytesIO(png_bytes(a)))) == a).all())
-    True
-    """
-    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
-    if rgba.ndim != 3 or rgba.shape[2] != 4:
-        raise ValueError(f"png_bytes needs an (h, w, 4) array, not one of shape {rgba.shape}")
-    h, w, _ = rgba.shape
-    rows = np.empty((h, 4 * w + 1), np.uint8)
-    rows[:, 0] = 0  # filter type "None" for every row
-    rows[:, 1:] = rgba.reshape(h, 4 * w)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)  # 8 bits per channel, RGBA
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(rows.data, level)) + chunk(b"IEND", b""))
 
 
 def fast_frames(canvas) -> None:
@@ -410,6 +390,7 @@ class Blitter:
         self._artists: list = []
         fig.canvas.mpl_connect("draw_event", self._on_draw)
         fig.canvas.mpl_connect("resize_event", self._on_resize)
+        fig.canvas._kt_blitter = self  # a kept first picture comes with its snapshot (kept_pictures)
 
     def _on_resize(self, event):
         self._background = None  # the old snapshot has the old size
@@ -431,6 +412,22 @@ class Blitter:
         self._background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
         self._draw_animated()
 
+    def snapshot(self) -> np.ndarray | None:
+        """The pixels (h, w, 4) of the snapshot taken at the last full draw, or None."""
+        return None if self._background is None else np.asarray(self._background)
+
+    def take_snapshot(self, rgba: np.ndarray) -> bool:
+        """Use ``rgba`` as the snapshot: what another kernel's :meth:`snapshot` gave at the full
+        draw of a figure in exactly this state, at this size (see :mod:`.kept_pictures`).
+        The next step is then a blit, not a full draw. False if the size is not the figure's."""
+        region = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        pixels = np.asarray(region)
+        if pixels.shape != np.shape(rgba):
+            return False
+        pixels[...] = rgba
+        self._background = region
+        return True
+
     def _draw_animated(self):
         for artist in self._artists:
             if artist.get_visible() and artist.figure is self.fig and not _empty_line(artist):
@@ -451,6 +448,7 @@ class Blitter:
             return
         canvas.restore_region(self._background)
         self._draw_animated()
+        canvas._kt_undrawn = False  # the whole picture is in the renderer now, even after a kept one
         canvas.blit(self.fig.bbox)
 
 
@@ -534,9 +532,10 @@ class FigureFit:
         again at the page's: in a kernel running the lesson for the page, while the
         lesson's later cells wait; in a preheated kernel, while the page's width waits
         behind those first pictures (0.3 s of a preheated lesson 4 page, both steppers
-        drawn at a size no one saw). Here the request is answered once the width is known
-        (or after :data:`WIDTH_WAIT` seconds, for a page that never reports one). Outside
-        Voilà (a notebook, tests) nothing waits.
+        drawn at a size no one saw). Here the request is answered once the width is known,
+        or after :func:`width_wait` seconds: :data:`WIDTH_WAIT` for a page that may never
+        report one, :data:`REPORTED_WIDTH_WAIT` for one whose template does. Outside Voilà
+        (a notebook, tests) nothing waits.
         """
         if not started_by_voila() or self.width is not None:
             return
@@ -551,7 +550,7 @@ class FigureFit:
             return False
         self._held[canvas] = answer  # the page asks once, then waits for the picture
         if self._timer is None:
-            self._timer = canvas.new_timer(interval=int(WIDTH_WAIT * 1000))
+            self._timer = canvas.new_timer(interval=int(width_wait() * 1000))
             self._timer.single_shot = True
             self._timer.add_callback(self.release)
             self._timer.start()

@@ -24,6 +24,7 @@ from kmeans_tutor.server.serve import (
     PortInUseError,
     ServeError,
     JUPYTER_DATA_DIR,
+    PAGE_FIT_ENV,
     TEMPLATE,
     auto_preheat,
     build_voila_command,
@@ -530,6 +531,14 @@ def test_voila_env_puts_the_template_first_and_handles_the_token():
     assert env["JUPYTER_PATH"].split(os.pathsep) == [str(JUPYTER_DATA_DIR), "/elsewhere"]
     assert env["JUPYTER_TOKEN"] == "tok" and "JUPYTER_TOKEN_FILE" not in env and env["KEEP"] == "1"
     assert "JUPYTER_TOKEN" not in voila_env(None, base={"JUPYTER_TOKEN": "old"})
+
+
+def test_voila_env_tells_the_kernels_that_their_pages_report_widths():
+    from kmeans_tutor.widgets import figure
+
+    assert PAGE_FIT_ENV == figure.PAGE_FIT_ENV  # the name the apps read
+    assert voila_env(None, base={})[PAGE_FIT_ENV] == "1"
+    assert voila_env(None, base={PAGE_FIT_ENV: "0"})[PAGE_FIT_ENV] == "1"
 
 
 def test_the_page_template_ships_with_the_package():

@@ -382,6 +382,21 @@ def test_seeding_view_shades_by_d2_probability(X, ax):
         np.testing.assert_array_equal(seg, np.vstack([X[step.chosen], nearest]))
 
 
+@pytest.mark.parametrize("k", [1, 4, 8, 20])
+def test_seeding_view_made_for_k_never_adds_an_artist_while_drawing(X, ax, k):
+    # An app blits its steps: a new artist (the labels of greedy k-means++'s candidates,
+    # say) would make it redraw the whole figure at the first pick that has candidates.
+    view = SeedingView(X, ax=ax, n_clusters=k)
+    before = [id(a) for a in view.artists]
+    assert not any(a.get_visible() for a in view.candidate_labels)
+    seen = 0
+    for step in (s for s in run_kmeans(X, k, random_state=1) if isinstance(s, SeedStep)):
+        assert [id(a) for a in view.draw(step)] == before
+        seen = max(seen, 0 if step.candidates is None else len(step.candidates))
+    assert len(view.candidate_labels) == 2 + int(np.log(k))  # greedy k-means++'s trials
+    assert seen == (0 if k == 1 else len(view.candidate_labels))  # k = 1: one pick, no candidates
+
+
 def test_seeding_view_farthest_and_random(X, ax):
     far = run_kmeans(X, 3, init="farthest", random_state=0)
     view = SeedingView(X, ax=ax)

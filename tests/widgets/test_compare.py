@@ -165,6 +165,38 @@ def test_app_back_then_forward_is_identical(app):
     assert screen() == before
 
 
+def test_app_steps_are_blitted_and_equal_full_redraws(monkeypatch):
+    # A step changes only the two panels' points, centres and titles: they are drawn onto a
+    # snapshot of the rest (a blit), and the picture must be exactly a full redraw's.
+    app = CompareApp(dataset="mall", features=FEATURES, k=5, seed=5)
+    canvas = app.fig.canvas
+    canvas.send_binary = lambda data: None
+    canvas.syncing_data_url = False  # as once the page's canvas is ready
+    canvas.draw()  # the page's first picture: a full draw, which the blitter keeps
+    full_draws = []
+    figure_draw = type(app.fig).draw
+    monkeypatch.setattr(type(app.fig), "draw", lambda fig, r: full_draws.append(fig) or figure_draw(fig, r))
+
+    def blitted_then_full():
+        blitted = np.asarray(canvas.get_renderer().buffer_rgba()).copy()
+        canvas.draw()
+        return blitted, np.asarray(canvas.get_renderer().buffer_rgba())
+
+    clicks = [app.transport.step.click] * 9 + [app.transport.back.click, app.transport.end.click]
+    for click in clicks:  # through both seedings (greedy candidates), assign and update steps
+        full_draws.clear()
+        click()
+        assert full_draws == [], app.model.current("k-means++").describe()
+        blitted, full = blitted_then_full()
+        assert np.array_equal(blitted, full), app.model.current("k-means++").describe()
+    app._k.value = 3  # new panels: drawn in full once, then blitted again
+    full_draws.clear()
+    app.transport.step.click()
+    assert full_draws == []
+    blitted, full = blitted_then_full()
+    assert np.array_equal(blitted, full)
+
+
 def test_app_settings_restart_both_runs(app):
     m = app.model
     m.goto(5)

@@ -180,6 +180,15 @@ def _run_kernel(out, apps, change, width, ratio, then):
     result = {"draws": np.array(draws["n"])}
     frames = [f for page in pages for f in page.last()]
     result.update({f"first_{i}": f for i, f in enumerate(frames)})
+    if then == "steps":
+        # The page's first steps, straight after the first pictures: what Agg draws for them,
+        # and what the page then shows.
+        draws["n"] = 0
+        for app in made:
+            for _ in range(3):
+                app.model.step()
+        result["step_draws"] = np.array(draws["n"])
+        result.update({f"stepped_{i}": f for i, f in enumerate(f for page in pages for f in page.last())})
     if then == "True":
         for page in pages:
             for c in page.canvases:
@@ -223,6 +232,25 @@ def test_a_kept_first_picture_is_sent_undrawn_and_the_kernel_then_behaves_as_the
 
 
 @pytest.mark.slow
+def test_a_kernel_that_sent_kept_pictures_blits_its_first_steps_as_the_one_that_drew_them(tmp_path):
+    # The steps of a stepper or of the comparison are pasted onto a snapshot of the figure
+    # taken at its full draw. A kernel that drew nothing takes the snapshot kept with the
+    # picture: its first steps are blitted too (no full draw), and give the same pixels.
+    store = tmp_path / "kept"
+    apps = ["stepper", "compare", "stepper_predict"]
+    first = kernel(tmp_path, store, apps, then="steps")
+    assert first["draws"] >= len(frames_of(first)) and first["step_draws"] == 0
+    kept = [np.load(f).files for f in store.glob("first_picture-*.npz")]
+    assert len(kept) == 4 and sum("snapshot" in k for k in kept) == 3  # the race figure blits nothing
+    second = kernel(tmp_path, store, apps, then="steps")
+    assert second["draws"] == 0 and second["step_draws"] == 0
+    for kind in ("first", "stepped"):
+        for a, b in zip(frames_of(first, kind), frames_of(second, kind), strict=True):
+            assert np.array_equal(a, b)
+    assert not np.array_equal(frames_of(second, "first")[0], frames_of(second, "stepped")[0])
+
+
+@pytest.mark.slow
 def test_a_preheated_kernel_sends_kept_pictures_too_and_then_draws_the_same(tmp_path):
     store = tmp_path / "kept"
     apps = ["stepper", "compare", "choose_k"]
@@ -257,7 +285,8 @@ def test_another_width_or_pixel_ratio_is_drawn(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("damage", ["garbage", "foreign_png", "wrong_size", "wrong_axes"])
+@pytest.mark.parametrize("damage", ["garbage", "foreign_png", "wrong_size", "wrong_axes",
+                                    "snapshot_wrong_size", "snapshot_text"])
 def test_a_damaged_or_foreign_kept_picture_is_drawn_and_replaced(damage, tmp_path):
     store = tmp_path / "kept"
     first = kernel(tmp_path, store, ["stepper"])
@@ -273,6 +302,10 @@ def test_a_damaged_or_foreign_kept_picture_is_drawn_and_replaced(damage, tmp_pat
             table["png"] = np.frombuffer(buffer.getvalue(), np.uint8)
         elif damage == "wrong_size":
             table["png"] = np.frombuffer(png_bytes(np.zeros((20, 30, 4), np.uint8)), np.uint8)
+        elif damage == "snapshot_wrong_size":
+            table["snapshot"] = np.frombuffer(png_bytes(np.zeros((20, 30, 4), np.uint8)), np.uint8)
+        elif damage == "snapshot_text":
+            table["snapshot"] = np.array([1.5, 2.5])
         else:
             table["axes"] = table["axes"][:1]
         with open(path, "wb") as handle:

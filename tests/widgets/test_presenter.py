@@ -13,6 +13,7 @@ from kmeans_tutor.widgets.figure import (  # noqa: E402
 from kmeans_tutor.widgets.segments import SegmentsApp  # noqa: E402
 from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
 from kmeans_tutor.widgets.stepper import StepperApp  # noqa: E402
+from kmeans_tutor.widgets import figure as figure_module  # noqa: E402
 
 
 def _css(fig):
@@ -211,8 +212,16 @@ def test_in_a_voila_page_the_first_picture_waits_for_the_width(monkeypatch, make
     assert len(drawn[id(figs[0])]) == 2
 
 
-def test_a_page_that_never_reports_a_width_still_gets_its_picture(monkeypatch):
+@pytest.mark.parametrize("page_fit, wait_ms", [(None, 1000), ("1", 10_000), ("0", 1000)],
+                         ids=["any page", "a lesson page", "not a lesson page"])
+def test_a_page_that_never_reports_a_width_still_gets_its_picture(monkeypatch, page_fit, wait_ms):
+    # A page served by kmeans-tutor serve (PAGE_FIT_ENV) always reports the width: its
+    # figures wait longer for it, so that a busy kernel does not draw them twice.
     monkeypatch.setenv("VOILA_PREHEAT", "False")
+    if page_fit is None:
+        monkeypatch.delenv(figure_module.PAGE_FIT_ENV, raising=False)
+    else:
+        monkeypatch.setenv(figure_module.PAGE_FIT_ENV, page_fit)
     timers = []
     app = _stepper()
     fig = app.fig
@@ -226,11 +235,11 @@ def test_a_page_that_never_reports_a_width_still_gets_its_picture(monkeypatch):
     _ask_for_picture(fig.canvas)  # a page asking again keeps one request, one timer
     for junk in ("", "wide", "nanxnan", "-5x300"):  # not a width: keeps waiting
         app.fit.probe.value = junk
-    assert drawn == [] and sent == [] and timers == [1000]
-    _Timer.last.fire()  # WIDTH_WAIT later, as the kernel's event loop would
+    assert drawn == [] and sent == [] and timers == [wait_ms]
+    _Timer.last.fire()  # wait_ms later, as the kernel's event loop would
     assert drawn == [start] and len(sent) == 1
     _ask_for_picture(fig.canvas)  # answered at once (nothing changed: the same picture)
-    assert drawn == [start] and len(sent) == 2 and timers == [1000]
+    assert drawn == [start] and len(sent) == 2 and timers == [wait_ms]
 
 
 @pytest.mark.parametrize("preheat", [None, "", "no"], ids=["outside Voilà", "empty", "unknown"])
