@@ -18,7 +18,8 @@ What it does
    ``--pool-size 0,8`` runs one class cold and then one preheated, and prints both rows.
 2. 30 students open the lessons of ``--lessons`` (default 4; e.g. ``2,4,5,6`` or ``all``,
    the students spread over them in turn) at random times within 10 s. Each has a kernel of
-   their own. Once lesson 4 is usable, the student clicks "step" 8 times
+   their own. Once the lesson is usable, a student whose lesson has a "step" button (the
+   steppers of lessons 2 and 4, the comparison of lesson 5) clicks it 8 times
    (``--clicks``; "start" when the run is at its end),
    once a second, like a person reading the picture; other lessons are only opened.
 3. Per student: time to interactive, and per click, click → new picture. Errors: a failed
@@ -101,7 +102,9 @@ from kmeans_tutor.server.predrawn import prepare_lessons  # noqa: E402
 from kmeans_tutor.server.serve import DEFAULT_FILL_DELAY, build_voila_command, list_lessons, voila_env  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
-STEP_LESSONS = {"04_kmeans_step_by_step.ipynb"}  # lessons whose "step" button students click
+#: Lessons with a "step" button (the steppers of lessons 2 and 4, the comparison of lesson 5):
+#: their page must show it, and their students click it.
+STEP_LESSONS = {"02_meet_the_mall_customers.ipynb", "04_kmeans_step_by_step.ipynb", "05_initialisation.ipynb"}
 CHROMIUM = os.environ.get("KMEANS_TUTOR_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -128,6 +131,8 @@ PICTURE_DRAWN_JS = """
   return false;
 }
 """
+
+HAS_STEP_JS = "[...document.querySelectorAll('button')].some(b => b.textContent.trim() === 'step')"
 
 # Click "step" n times, `pause` ms apart; per click the ms until the picture's pixels change
 # (NaN when they did not change within `timeout` ms; null once the button is disabled).
@@ -289,9 +294,7 @@ async def student(record: dict, browser, url: str, delay: float, clicks: int,
         await page.wait_for_function("!document.querySelector('.voila-skeleton-container')",
                                      timeout=LOAD_TIMEOUT_S * 1000, polling=50)
         if record["lesson"] in STEP_LESSONS:
-            await page.wait_for_function(
-                "[...document.querySelectorAll('button')].some(b => b.textContent.trim() === 'step')",
-                timeout=LOAD_TIMEOUT_S * 1000, polling=50)
+            await page.wait_for_function(HAS_STEP_JS, timeout=LOAD_TIMEOUT_S * 1000, polling=50)
         if record["lesson"] in STEP_LESSONS or await page.locator(PICTURE).count():
             await page.wait_for_function(PICTURE_DRAWN_JS, arg=PICTURE, timeout=LOAD_TIMEOUT_S * 1000,
                                          polling=100)
@@ -302,7 +305,7 @@ async def student(record: dict, browser, url: str, delay: float, clicks: int,
             record["errors"].append("rendered with errors: " + " | ".join(await bad.all_inner_texts())[:300])
         await page.wait_for_timeout(1000)  # the student looks at the first picture
         if record["lesson"] not in STEP_LESSONS:
-            clicks = 0
+            clicks = 0  # a lesson without a stepping app is only opened
         times = await page.evaluate(CLICK_TIMES_JS, [clicks, PICTURE, 1000, CLICK_TIMEOUT_MS])
         record["click_ms"] = [t for t in times if t is not None]
         lost = sum(1 for t in record["click_ms"] if t != t)
