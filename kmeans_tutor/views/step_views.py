@@ -682,6 +682,10 @@ class StepView:
 
 
 # --- SeedingView ----------------------------------------------------------------------
+#: Beyond this share of an axis, a candidate's label goes to the other side of its point.
+_LABEL_EDGE = 0.8
+
+
 class SeedingView:
     """How a seeding step picked its centre.
 
@@ -872,10 +876,19 @@ class SeedingView:
         self.candidate_line.set_data(pts[:, 0], pts[:, 1])
         best = int(np.argmin(potentials))
         self._ensure_candidate_labels(len(cand))  # made up front for the default number of trials
+        (x0, x1), (y0, y1) = self.ax.get_xlim(), self.ax.get_ylim()
         for t, label in enumerate(self.candidate_labels[:len(cand)]):
-            label.xy = (float(pts[t, 0]), float(pts[t, 1]))
+            x, y = float(pts[t, 0]), float(pts[t, 1])
+            label.xy = (x, y)
             label.set_text(_fmt_num(float(potentials[t])) + (" ✓" if t == best else ""))
             label.set_fontweight("bold" if t == best else "normal")
+            # Up and to the right of the candidate, unless that runs out of the axes (over a
+            # legend beside them, or the title): then to the left, or below.
+            left = x1 != x0 and (x - x0) / (x1 - x0) > _LABEL_EDGE
+            below = y1 != y0 and (y - y0) / (y1 - y0) > _LABEL_EDGE
+            label.xyann = (-6 if left else 6, -6 if below else 6)
+            label.set_horizontalalignment("right" if left else "left")
+            label.set_verticalalignment("top" if below else "baseline")
             label.set_visible(True)
 
     def finalize(self, title=None, *, colorbar=True, legend=True) -> "SeedingView":

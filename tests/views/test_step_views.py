@@ -397,6 +397,29 @@ def test_seeding_view_made_for_k_never_adds_an_artist_while_drawing(X, ax, k):
     assert seen == (0 if k == 1 else len(view.candidate_labels))  # k = 1: one pick, no candidates
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_candidate_labels_stay_inside_the_axes(seed):
+    # A label up and to the right of a candidate near the right edge ran over the legend
+    # beside the axes (or over the title, near the top): it goes to the other side there.
+    grid = np.array([(x, y) for x in np.linspace(0, 10, 21) for y in np.linspace(0, 10, 21)])
+    fig, ax = plt.subplots(figsize=(6, 5), dpi=100)
+    try:
+        view = SeedingView(grid, ax=ax, n_clusters=8)
+        shown = 0
+        for step in (s for s in run_kmeans(grid, 8, random_state=seed) if isinstance(s, SeedStep)):
+            view.draw(step)
+            fig.canvas.draw()
+            box = ax.get_window_extent()
+            for label in (a for a in view.candidate_labels if a.get_visible()):
+                extent = label.get_window_extent()
+                assert (box.x0 - 1 <= extent.x0 and extent.x1 <= box.x1 + 1
+                        and box.y0 - 1 <= extent.y0 and extent.y1 <= box.y1 + 1), label.get_text()
+                shown += 1
+        assert shown > 0
+    finally:
+        plt.close(fig)
+
+
 def test_seeding_view_farthest_and_random(X, ax):
     far = run_kmeans(X, 3, init="farthest", random_state=0)
     view = SeedingView(X, ax=ax)
