@@ -72,13 +72,13 @@ PRESENTER_CLASS = "kt-presenter"
 #: width before they draw their first picture anyway (a page without the lesson template
 #: never reports one).
 WIDTH_WAIT = 1.0
-#: The same, in a page known to report its width: ``kmeans-tutor serve`` sets this variable
-#: (to "1") for its kernels, whose pages all have the lesson template. When a class opens its
-#: lessons together, the report can take seconds to reach a busy kernel: drawn at its
-#: starting size meanwhile, a figure would be drawn again at the page's, and that second
-#: picture could not be one another kernel kept (see :mod:`.kept_pictures`), when the cores
-#: are scarcest.
+#: Set to "1" by ``kmeans-tutor serve`` for its kernels: their pages all have the lesson
+#: template, which reports every app's width.
 PAGE_FIT_ENV = "KMEANS_TUTOR_PAGE_FIT"
+#: Seconds to wait for the width in such a page. When a class opens its lessons together, the
+#: report can take seconds to reach a busy kernel: drawn at its starting size meanwhile, a
+#: figure would be drawn again at the page's, and that second picture could not be one
+#: another kernel kept (see :mod:`.kept_pictures`), just when the cores are scarcest.
 REPORTED_WIDTH_WAIT = 10.0
 
 
