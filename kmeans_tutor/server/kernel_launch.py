@@ -49,6 +49,13 @@ Voilà page can send none (it passes on only comm messages, ``comm_info_request`
 ``kernel_info_request`` and ``shutdown_request``), so the kernel starts as it would where
 ``debugpy`` is not installed: no debugger, and none among the features its kernel info lists.
 
+Nor does it keep a history file. IPython writes every cell a kernel runs into one SQLite file
+in the home folder (``~/.ipython/profile_default/history.sqlite``), committing from a thread
+of its own: thirty students' kernels writing the same lessons into the same file, waiting on
+each other's locks and the disk, for a history that no page can read. A lesson kernel keeps
+its history in memory (``--HistoryManager.enabled=False``): ``In`` and ``Out`` work as
+before and vanish with the kernel. An option given to the kernel still wins.
+
 :class:`~kmeans_tutor.server.lesson_kernels.LessonKernelManager` starts its kernels with
 :func:`launch_argv` (``--LessonKernelManager.lean_start=False`` starts them as plain
 ipykernel). The kernel runs this file as a script, ``python …/kernel_launch.py -f
@@ -71,10 +78,11 @@ import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 __all__ = ["HeldCollector", "after_import", "launch_argv", "main", "plain_artist_setters",
-           "prepare_imports", "SETTLE_S", "LATEST_S"]
+           "prepare_imports", "NO_HISTORY", "SETTLE_S", "LATEST_S"]
 
 SETTLE_S = 1.0  # idle this long after a cell: the lesson has run
 LATEST_S = 60.0  # the collector is back on by then, whatever the kernel is doing
+NO_HISTORY = "--HistoryManager.enabled=False"  # no history file (see the module docstring)
 
 
 def launch_argv(cmd: list[str]) -> list[str]:
@@ -253,6 +261,8 @@ def main(argv: list[str] | None = None, *, poll_parent: bool = True,
     """
     held = HeldCollector()
     prepare_imports()
+    # In-memory history (see the module docstring); the kernel's own arguments come after.
+    argv = [NO_HISTORY, *(sys.argv[1:] if argv is None else argv)]
     # As ipykernel_launcher: neither this file's folder nor the working directory on sys.path
     # while ipykernel loads (the shell puts the working directory back for the notebook's cells).
     if sys.path and sys.path[0] in ("", str(Path(__file__).resolve().parent), str(Path.cwd())):

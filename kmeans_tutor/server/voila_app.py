@@ -36,6 +36,14 @@ and in Voilà's own parts:
   student, which a class of 30 arriving together waits for. Compiled templates are kept in
   memory (:class:`CompiledTemplates`), each under its file's name and a checksum of its text,
   so an edited template is compiled afresh.
+* **Markdown rendered once.** Voilà turns every Markdown cell into HTML again for every page:
+  the lesson's prose, and the figures and tables drawn in advance (:mod:`.predrawn`), which
+  arrive as Markdown cells of HTML up to hundreds of kilobytes long. That was 10–20 ms of the
+  server's one core per page, 7 % of its time while a class arrived. The HTML of a cell is
+  kept in memory (:class:`RenderedMarkdown`) under everything it is made from: the cell's
+  text and attachments and the renderer's settings, so an edited cell is rendered afresh.
+  A cell showing an image file (``![…](picture.png)``) is rendered every time, since Voilà
+  puts the file's current contents into the page.
 * **No debug records below the log level.** traitlets sets the server's logger to DEBUG and
   filters on its handler, so every ``log.debug`` call (one per kernel message in
   jupyter_server's activity watch) built a record that was then thrown away. The logger
@@ -54,8 +62,10 @@ Tornado); :mod:`kmeans_tutor.server.serve` names it by a string.
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 from typing import Iterable
@@ -71,6 +81,7 @@ from nbconvert.exporters.templateexporter import TemplateExporter
 from tornado.log import app_log
 from traitlets import List, Unicode
 from voila.app import Voila
+from voila.exporter import VoilaExporter
 from voila.static_file_handler import TemplateStaticFileHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
@@ -80,8 +91,8 @@ from .lesson_files import LessonContentsManager, TemplateAssetHandler
 from .serve import LessonNotFoundError, find_lesson
 
 __all__ = ["CompiledTemplates", "CoursePageHandler", "HostFilter", "LessonApplication", "LessonPageHandler",
-           "LessonVoila", "RefusedHostHandler", "host_name", "interface_addresses", "is_readable_path",
-           "keep_compiled_templates", "main"]
+           "LessonVoila", "RefusedHostHandler", "RenderedMarkdown", "host_name", "interface_addresses",
+           "is_readable_path", "keep_compiled_templates", "main"]
 
 ERROR_PAGES = Path(__file__).resolve().parent / "_error_pages"  # error.html for jupyter_server's handlers
 STANDARD_METHODS = frozenset(tornado.web.RequestHandler.SUPPORTED_METHODS)
@@ -326,6 +337,76 @@ def _compile_templates_once() -> None:
     TemplateExporter._create_environment = _create_environment
 
 
+class RenderedMarkdown:
+    """HTML of Markdown cells, kept in memory under the cell's text, its attachments and the
+    renderer's settings; the least recently used go once the texts and HTML held pass
+    ``limit`` characters."""
+
+    def __init__(self, limit: int = 64_000_000):
+        self.limit = limit
+        self._html: dict[tuple, str] = {}  # in order of use, the last used last
+        self._size = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(exporter, cell, source: str) -> tuple | None:
+        """What the HTML of ``source`` is made from, or None when it also depends on a file
+        (an image Voilà puts into the page) and must be rendered each time."""
+        if not isinstance(source, str) or "![" in source:
+            return None
+        attachments = cell.get("attachments", {}) if hasattr(cell, "get") else {}
+        try:
+            attached = json.dumps(attachments, sort_keys=True)
+        except (TypeError, ValueError):
+            return None
+        return (type(exporter), exporter.markdown_renderer_class, exporter.anchor_link_text,
+                source, attached)
+
+    def get(self, key: tuple) -> str | None:
+        with self._lock:
+            html = self._html.pop(key, None)
+            if html is not None:
+                self._html[key] = html  # used last
+            return html
+
+    def put(self, key: tuple, html: str) -> None:
+        size = len(key[3]) + len(html)
+        if size > self.limit:
+            return
+        with self._lock:
+            if key in self._html:
+                return
+            self._html[key] = html
+            self._size += size
+            while self._size > self.limit:
+                old_key = next(iter(self._html))
+                self._size -= len(old_key[3]) + len(self._html.pop(old_key))
+
+
+RENDERED_MARKDOWN = RenderedMarkdown()
+
+
+def _render_markdown_once() -> None:
+    """Voilà's pages take a Markdown cell's HTML from :data:`RENDERED_MARKDOWN` once it has
+    been rendered (see the module docstring)."""
+    render = VoilaExporter.markdown2html
+    if getattr(render, "_kt_kept", False):
+        return
+
+    @jinja2.pass_context
+    def markdown2html(self, context, source):
+        key = RENDERED_MARKDOWN.key(self, context.get("cell", {}), source)
+        html = None if key is None else RENDERED_MARKDOWN.get(key)
+        if html is None:
+            html = render(self, context, source)
+            if key is not None:
+                RENDERED_MARKDOWN.put(key, html)
+        return html
+
+    markdown2html._kt_kept = True
+    VoilaExporter.markdown2html = markdown2html
+
+
 class LessonVoila(Voila):
     """Voilà with the refusals described in the module docstring.
 
@@ -345,6 +426,7 @@ class LessonVoila(Voila):
 
     def init_settings(self):
         _compile_templates_once()
+        _render_markdown_once()
         settings = super().init_settings()
         # Voilà builds its contents manager itself (no option names the class): replace it.
         # The kernel manager's preheated renders read it from this app later, so they get

@@ -684,6 +684,47 @@ class StepView:
 # --- SeedingView ----------------------------------------------------------------------
 #: Beyond this share of an axis, a candidate's label goes to the other side of its point.
 _LABEL_EDGE = 0.8
+#: Offset (points) of a candidate's label from its point, and its font size.
+_LABEL_OFFSET = 6
+_LABEL_SIZE = 9
+
+
+#: Where a candidate's label may go, in order of preference: (on the other side left/right, on the
+#: other side up/down, one label height further) from where the axes' edges first put it.
+_LABEL_SIDES = ((False, False, 0), (False, True, 0), (True, False, 0), (True, True, 0),
+                (False, False, 1), (False, True, 1), (True, False, 1), (True, True, 1))
+_LABEL_HEIGHT = 1.6  # a label's height, in font sizes (its box included)
+
+
+def _label_offset(left: bool, below: bool, further: int) -> tuple[float, float]:
+    """The label's offset from its point, in points."""
+    dy = _LABEL_OFFSET + further * _LABEL_HEIGHT * _LABEL_SIZE
+    return (-_LABEL_OFFSET if left else _LABEL_OFFSET, -dy if below else dy)
+
+
+def _label_box(ax, xy, text: str, bold: bool, left: bool, below: bool, further: int = 0) -> tuple:
+    """The pixels (x0, y0, x1, y1) a candidate's label would cover, placed to the left or
+    right of and below or above its point (``further``: one label height further): an
+    estimate from the text's length, a little larger than the label as drawn (digits are
+    about 0.6 em wide, bold ones 0.7)."""
+    scale = ax.figure.dpi / 72  # pixels per point
+    size = _LABEL_SIZE * scale
+    px, py = ax.transData.transform(xy)
+    width = (len(text) * (0.72 if bold else 0.64) + 0.5) * size
+    height = _LABEL_HEIGHT * size
+    dx, dy = _label_offset(left, below, further)
+    x, y = px + dx * scale, py + dy * scale
+    x0 = x - width if left else x
+    y0 = y + 0.2 * size - height if below else y - 0.4 * size  # hanging from its top, or on its baseline
+    return x0, y0, x0 + width, y0 + height
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _inside(box: tuple, bounds) -> bool:
+    return bounds.x0 <= box[0] and box[2] <= bounds.x1 and bounds.y0 <= box[1] and box[3] <= bounds.y1
 
 
 class SeedingView:
@@ -798,7 +839,8 @@ class SeedingView:
         """Grow the pool of (hidden) candidate labels to m."""
         while len(self.candidate_labels) < m:
             self.candidate_labels.append(self.ax.annotate(
-                "", xy=(0, 0), xytext=(6, 6), textcoords="offset points", fontsize=9, zorder=8,
+                "", xy=(0, 0), xytext=(_LABEL_OFFSET, _LABEL_OFFSET), textcoords="offset points",
+                fontsize=_LABEL_SIZE, zorder=8,
                 visible=False, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)))
 
     def _ensure_centres(self, m):
@@ -877,16 +919,35 @@ class SeedingView:
         best = int(np.argmin(potentials))
         self._ensure_candidate_labels(len(cand))  # made up front for the default number of trials
         (x0, x1), (y0, y1) = self.ax.get_xlim(), self.ax.get_ylim()
-        for t, label in enumerate(self.candidate_labels[:len(cand)]):
+        self.ax.apply_aspect()  # where the axes will be drawn (equal axes shrink at the draw)
+        bounds = self.ax.bbox
+        # Every candidate's marker, and each label once placed: what a label must not cover.
+        scale = self.figure.dpi / 72
+        taken = [(px - 4 * scale, py - 4 * scale, px + 4 * scale, py + 4 * scale)
+                 for px, py in self.ax.transData.transform(pts)]
+        for t in sorted(range(len(cand)), key=lambda t: (t != best, t)):  # the winner's label first
+            label = self.candidate_labels[t]
             x, y = float(pts[t, 0]), float(pts[t, 1])
             label.xy = (x, y)
-            label.set_text(_fmt_num(float(potentials[t])) + (" ✓" if t == best else ""))
+            text = _fmt_num(float(potentials[t])) + (" ✓" if t == best else "")
+            label.set_text(text)
             label.set_fontweight("bold" if t == best else "normal")
             # Up and to the right of the candidate, unless that runs out of the axes (over a
-            # legend beside them, or the title): then to the left, or below.
+            # legend beside them, or the title): then to the left, or below. Where that
+            # covers another candidate or its label (candidates close together), the first
+            # other side that covers nothing and stays inside the axes.
             left = x1 != x0 and (x - x0) / (x1 - x0) > _LABEL_EDGE
             below = y1 != y0 and (y - y0) / (y1 - y0) > _LABEL_EDGE
-            label.xyann = (-6 if left else 6, -6 if below else 6)
+            sides = [(left != flip_x, below != flip_y, further) for flip_x, flip_y, further in _LABEL_SIDES]
+            chosen = sides[0]
+            for side in sides:
+                box = _label_box(self.ax, (x, y), text, t == best, *side)
+                if _inside(box, bounds) and not any(_overlap(box, other) for other in taken):
+                    chosen = side
+                    break
+            taken.append(_label_box(self.ax, (x, y), text, t == best, *chosen))
+            left, below, further = chosen
+            label.xyann = _label_offset(left, below, further)
             label.set_horizontalalignment("right" if left else "left")
             label.set_verticalalignment("top" if below else "baseline")
             label.set_visible(True)

@@ -9,6 +9,7 @@ at the end are started as the lesson server starts them.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import time
 from pathlib import Path
@@ -374,10 +375,11 @@ def run_cells(km, cells, info=None):
 def test_a_launched_kernel_runs_its_lesson_with_the_collector_off_then_freezes_and_turns_it_on(tmp_path):
     (tmp_path / "helper_next_to_the_notebook.py").write_text("VALUE = 42\n")
     km = LaunchedKernel(kernel_name="python3")
-    km.start_kernel(cwd=str(tmp_path))
+    ipython_dir = tmp_path / "ipython"
+    km.start_kernel(cwd=str(tmp_path), env={**os.environ, "IPYTHONDIR": str(ipython_dir)})
     info = {}
     try:
-        first, second, running, setters, later = run_cells(km, info=info, cells=[
+        first, second, running, setters, later, history = run_cells(km, info=info, cells=[
             "import gc, sys; print(gc.isenabled(), gc.get_freeze_count(), 'matplotlib' in sys.modules,\n"
             "                      sys.modules.get('debugpy', 0) is None)",
             # a module next to the notebook imports, as in a plain kernel, and none of the
@@ -388,9 +390,13 @@ def test_a_launched_kernel_runs_its_lesson_with_the_collector_off_then_freezes_a
             "from matplotlib.lines import Line2D; print(Line2D.set.__doc__ is None)",
             2.5,  # idle: the lesson has run
             "print(gc.isenabled(), gc.get_freeze_count() > 10000)",
+            "print(get_ipython().history_manager.enabled, In[1][:10])",
         ])
     finally:
         km.shutdown_kernel(now=True)
+    # The history is kept in memory only: In works, and no file was written.
+    assert history.split() == ["False", "import", "gc,"]
+    assert ipython_dir.is_dir() and not list(ipython_dir.rglob("history.sqlite"))
     # Nothing imported that the notebook does not import itself.
     assert first.split() == ["False", "0", "False", "True"]  # and no debugger
     assert second.split() == ["42", "['-f']", "apart"]

@@ -214,6 +214,61 @@ def test_every_page_after_the_first_renders_from_compiled_templates(monkeypatch)
     assert first == second == plain
 
 
+def test_a_markdown_cell_is_rendered_once_and_again_when_it_changes(tmp_path, monkeypatch):
+    """Each Markdown cell's HTML is kept: a second page renders no Markdown and is the same
+    page; an edited cell, or one showing an image file, is rendered afresh."""
+    import base64
+
+    import nbformat
+    from jupyter_server.services.contents.filemanager import FileContentsManager
+    from voila import exporter as voila_exporter
+    from voila.exporter import VoilaExporter
+
+    monkeypatch.setattr(VoilaExporter, "markdown2html", VoilaExporter.markdown2html)
+    monkeypatch.setattr(voila_app, "RENDERED_MARKDOWN", voila_app.RenderedMarkdown())
+    pixel = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+    (tmp_path / "dot.png").write_bytes(pixel)
+    cells = [nbformat.v4.new_markdown_cell("# A lesson\n\nSome *prose* and $x^2$."),
+             nbformat.v4.new_markdown_cell('<img src="data:image/png;base64,AAAA"/>\n\nA table drawn ahead.'),
+             nbformat.v4.new_markdown_cell("A picture: ![dot](dot.png)")]
+    nb = nbformat.v4.new_notebook(cells=cells)
+
+    def page():
+        exporter = VoilaExporter(template_name="lab", contents_manager=FileContentsManager(root_dir=str(tmp_path)))
+        return exporter.from_notebook_node(nb)[0]
+
+    plain = page()
+    voila_app._render_markdown_once()
+    voila_app._render_markdown_once()  # once is enough, twice changes nothing
+    rendered = []
+    original = voila_exporter.MarkdownWithMath.render
+    monkeypatch.setattr(voila_exporter.MarkdownWithMath, "render",
+                        lambda self, source: rendered.append(source) or original(self, source))
+    assert page() == plain
+    assert len(rendered) == 3  # the first page renders every cell
+    rendered.clear()
+    assert page() == plain
+    assert rendered == ["A picture: ![dot](dot.png)"]  # only the one that reads a file
+    rendered.clear()
+    (tmp_path / "dot.png").write_bytes(pixel[:-1] + b"!")  # a new picture is seen at once
+    assert page() != plain
+    nb.cells[0].source = "# A lesson\n\nOther *prose*."
+    rendered.clear()
+    assert "Other <em>prose</em>" in page()
+    assert rendered == ["# A lesson\n\nOther *prose*.", "A picture: ![dot](dot.png)"]
+
+
+def test_kept_markdown_stays_within_its_limit():
+    kept = voila_app.RenderedMarkdown(limit=100)
+    keys = [(object, None, "¶", f"text {i}" * 3, "{}") for i in range(10)]
+    for key in keys:
+        kept.put(key, "<p>" + "x" * 20 + "</p>")
+    assert kept._size <= 100
+    assert kept.get(keys[0]) is None and kept.get(keys[-1]) is not None  # the oldest went first
+    kept.put(keys[1], "y" * 500)  # bigger than the whole limit: not kept
+    assert kept.get(keys[1]) is None
+
+
 def test_an_edited_template_is_compiled_again(tmp_path, monkeypatch):
     import jinja2
 

@@ -1,5 +1,6 @@
 """Views, checked through their artists' data (not pixels), plus a smoke render."""
 
+import dataclasses
 import io
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest  # noqa: E402
 from matplotlib.colors import to_hex, to_rgb  # noqa: E402
 
 from kmeans_tutor import run_kmeans  # noqa: E402
+from kmeans_tutor.data.resolver import resolve_data  # noqa: E402
 from kmeans_tutor.views.palette import (  # noqa: E402
     CLUSTER_MARKERS,
     GREYSCALE_COLORS,
@@ -418,6 +420,64 @@ def test_candidate_labels_stay_inside_the_axes(seed):
         assert shown > 0
     finally:
         plt.close(fig)
+
+
+def _label_clashes(view, step, ax):
+    """Pairs of visible candidate labels that overlap, and labels over a candidate's marker or
+    outside the axes, as drawn."""
+    ax.figure.canvas.draw()
+    labels = [a for a in view.candidate_labels if a.get_visible()]
+    boxes = [a.get_window_extent() for a in labels]
+    marks = ax.transData.transform(view.xy[np.asarray(step.candidates)])
+    inside = ax.get_window_extent()
+    clashes = [(a.get_text(), b.get_text()) for i, (a, p) in enumerate(zip(labels, boxes))
+               for b, q in zip(labels[i + 1:], boxes[i + 1:]) if p.overlaps(q)]
+    clashes += [(a.get_text(), "marker") for a, p in zip(labels, boxes)
+                for x, y in marks if p.x0 < x < p.x1 and p.y0 < y < p.y1]
+    clashes += [(a.get_text(), "edge") for a, p in zip(labels, boxes)
+                if not (inside.x0 - 1 <= p.x0 and p.x1 <= inside.x1 + 1
+                        and inside.y0 - 1 <= p.y0 and p.y1 <= inside.y1 + 1)]
+    return labels, clashes
+
+
+@pytest.mark.parametrize("where", [(5, 5), (9.5, 5), (9.5, 9.5), (0.5, 0.5), (5, 9.5)])
+def test_labels_of_candidates_close_together_cover_neither_each_other_nor_the_candidates(where):
+    # Three candidates side by side (the second pick of lesson 4's stepper had "216 ✓" over
+    # "235"): each label goes to a side where it covers nothing, inside the axes.
+    grid = np.array([(x, y) for x in np.linspace(0, 10, 21) for y in np.linspace(0, 10, 21)])
+    fig, ax = plt.subplots(figsize=(6, 5), dpi=100)
+    try:
+        view = SeedingView(grid, ax=ax, n_clusters=8)
+        step = next(s for s in run_kmeans(grid, 8, random_state=0) if isinstance(s, SeedStep) and s.candidates is not None)
+        x, y = where
+        near = [(x, y), (x - 0.5, y), (x, y - 0.5)]
+        rows = [int(np.argmin(np.hypot(*(grid - p).T))) for p in near]
+        step = dataclasses.replace(step, candidates=np.array(rows), candidate_potentials=np.array([235.1, 216.4, 270.3]))
+        view.draw(step)
+        labels, clashes = _label_clashes(view, step, ax)
+        assert sorted(a.get_text() for a in labels) == ["216 ✓", "235", "270"]
+        assert clashes == []
+    finally:
+        plt.close(fig)
+
+
+def test_the_candidate_labels_of_mall_runs_never_clash():
+    X = resolve_data("mall", scaled=True).X
+    shown = 0
+    for seed in range(10):
+        fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+        try:
+            view = SeedingView(X, ax=ax, n_clusters=5)
+            view.finalize()
+            for step in (s for s in run_kmeans(X, 5, init="k-means++", random_state=seed)
+                         if isinstance(s, SeedStep) and s.candidates is not None):
+                view.draw(step)
+                labels, clashes = _label_clashes(view, step, ax)
+                assert clashes == [], (seed, step.center_index)
+                shown += len(labels)
+        finally:
+            plt.close(fig)
+    assert shown == 10 * 4 * 3  # four picks with three candidates each, in every run
 
 
 def test_seeding_view_farthest_and_random(X, ax):
