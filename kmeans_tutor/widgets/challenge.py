@@ -56,7 +56,7 @@ from .compare import INIT_COLORS, SAME_GROUPING_RTOL
 from .controls import figure_alt, hidden_html, live_html, live_region
 from .figure import FigureFit, PresenterView, app_figure, freeze_layout, plain_text, refresh, short_name
 from .stepper import StepperModel
-from .shared_styles import styled
+from .shared_styles import shared_layout, styled
 
 __all__ = ["ChallengeModel", "ChallengeApp", "Attempt", "CHALLENGE_INITS", "RESTART_NAMES",
            "percent_words", "parse_point"]
@@ -350,11 +350,11 @@ class ChallengeApp(widgets.VBox):
         super().__init__(**kwargs)
         self.model = m = ChallengeModel(dataset, features, scaled=scaled, k=k, n_samples=n_samples,
                                         n_restarts=n_restarts)
-        auto = widgets.Layout(width="auto")
+        auto = shared_layout(width="auto")
         self._k = styled(widgets.IntSlider, value=min(max(m.k, 1), 10), min=1, max=10, description="k",
                                             continuous_update=False,
                                             tooltip="The number of clusters (a new k starts the challenge afresh)",
-                                            layout=widgets.Layout(width="260px"))
+                                            layout=shared_layout(width="260px"))
         self.run_button = styled(widgets.Button, description="Run", icon="play", button_style="success", layout=auto,
                                                  tooltip="Run K-means from your centres to convergence and "
                                                          "compare the result with many restarts")
@@ -366,7 +366,7 @@ class ChallengeApp(widgets.VBox):
                                            style={"description_width": "initial"},
                                            tooltip="Place a centre without the mouse: its two coordinates, in the "
                                                    "units on the axes, then Enter",
-                                           layout=widgets.Layout(width="330px"))
+                                           layout=shared_layout(width="330px"))
         self._message = styled(widgets.HTML)
         self._verdict = live_region()
         self._counts = styled(widgets.HTML)
@@ -389,7 +389,7 @@ class ChallengeApp(widgets.VBox):
         self._panel_key = None
 
         row = widgets.HBox([self._k, self.run_button, self.clear_button, self._typed],
-                           layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+                           layout=shared_layout(flex_flow="row wrap", align_items="center"))
         self.fit = FigureFit(self.fig)
         self.presenter = PresenterView(self, self.fit, [self._k, self._typed, self._counts])
         # The verdict and the best try above the picture, the counts behind them under it:

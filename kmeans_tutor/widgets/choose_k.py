@@ -50,7 +50,7 @@ from ..views.step_views import StepView
 from .base import DataModel, message_html, quiet, warning_html
 from .controls import DataChoice, figure_alt, hidden_html, live_region
 from .figure import FigureFit, PresenterView, app_figure, plain_text, refresh
-from .shared_styles import styled
+from .shared_styles import shared_layout, styled
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -344,17 +344,17 @@ class ChooseKApp(widgets.VBox):
         self.data_row = DataChoice(m, multiple=True)
         self._k_max = styled(widgets.BoundedIntText, value=m.k_max, min=K_MAX_RANGE[0], max=K_MAX_RANGE[1],
                                                      description="k up to", tooltip="Fit every k from 1 to this",
-                                                     layout=widgets.Layout(width="150px"))
+                                                     layout=shared_layout(width="150px"))
         self._seed = styled(widgets.BoundedIntText, value=m.seed, min=0, max=MAX_SEED, description="seed",
                                                     tooltip="The random seed of every fit",
-                                                    layout=widgets.Layout(width="170px"))
+                                                    layout=shared_layout(width="170px"))
         self._progress = styled(widgets.IntProgress, value=m.progress_total, min=0, max=max(m.progress_total, 1),
                                                      description="fitting", bar_style="success",
                                                      tooltip="Fits done for k = 1 … k up to",
-                                                     layout=widgets.Layout(width="300px"))
+                                                     layout=shared_layout(width="300px"))
         self._k = styled(widgets.IntSlider, value=m.k, min=2, max=m.k_max, description="k",
                                             continuous_update=False, tooltip="The number of clusters to look at",
-                                            layout=widgets.Layout(width="420px"))
+                                            layout=shared_layout(width="420px"))
         self._readout = live_region()
         self._message = styled(widgets.HTML)
         self._figure_alt = figure_alt()
@@ -368,7 +368,7 @@ class ChooseKApp(widgets.VBox):
         self._show_readout()
 
         settings = widgets.HBox([self._k_max, self._seed, self._progress],
-                                layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+                                layout=shared_layout(flex_flow="row wrap", align_items="center"))
         self.fit = FigureFit(self.fig)
         self.presenter = PresenterView(self, self.fit, [self.data_row, settings])
         self.children = [

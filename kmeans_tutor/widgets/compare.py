@@ -44,7 +44,7 @@ from .base import DataFrameTrait, RunModel, message_html, quiet, step_readout, w
 from .controls import (KEYS_APP_CLASS, DataChoice, Transport, figure_alt, hidden_html, live_html,
                        live_region)
 from .figure import Blitter, FigureFit, PresenterView, app_figure, freeze_layout, plain_text, refresh
-from .shared_styles import styled
+from .shared_styles import shared_layout, styled
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -336,18 +336,18 @@ class CompareApp(widgets.VBox):
         self.data_row = DataChoice(m)
         self._k = styled(widgets.IntSlider, value=min(max(m.k, 1), 10), min=1, max=10, description="k",
                                             continuous_update=False, tooltip="The number of clusters",
-                                            layout=widgets.Layout(width="260px"))
+                                            layout=shared_layout(width="260px"))
         self._seed = styled(widgets.IntText, value=m.seed, description="seed",
                                              tooltip="The random seed of both runs: the same seed gives the "
                                                      "same pair of runs",
-                                             layout=widgets.Layout(width="170px"))
+                                             layout=shared_layout(width="170px"))
         self._new_seed = styled(widgets.Button, description="new seed", icon="random",
                                                 tooltip="Draw a fresh random seed and restart both runs",
-                                                layout=widgets.Layout(width="110px"))
+                                                layout=shared_layout(width="110px"))
 
         # --- transport ---
         self.transport = Transport(m, player=False, picture_keys=False)
-        btn = widgets.Layout(width="auto")
+        btn = shared_layout(width="auto")
 
         # --- readouts ---
         self._readouts = {init: styled(widgets.HTML) for init in m.inits}
@@ -362,13 +362,13 @@ class CompareApp(widgets.VBox):
         self._n_runs = styled(widgets.IntSlider, value=min(max(int(n_runs), lo), hi), min=lo, max=hi, step=10,
                                                  description="restarts", continuous_update=False,
                                                  tooltip="How many runs of each seeding the race makes",
-                                                 layout=widgets.Layout(width="320px"))
+                                                 layout=shared_layout(width="320px"))
         self._race = styled(widgets.Button, description="run the race", icon="flag-checkered",
                                             button_style="success", layout=btn,
                                             tooltip="Run both seedings many times and compare their results")
         self._progress = styled(widgets.IntProgress, value=0, min=0, max=1, description="progress",
                                                      tooltip="Runs of the race done so far",
-                                                     bar_style="info", layout=widgets.Layout(width="300px"))
+                                                     bar_style="info", layout=shared_layout(width="300px"))
         self._race_text = styled(widgets.HTML)
 
         # --- figures, once ---
@@ -382,10 +382,10 @@ class CompareApp(widgets.VBox):
         freeze_layout(self.race_fig)
         self._shown_revision = -1
 
-        row = dict(layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        row = dict(layout=shared_layout(flex_flow="row wrap", align_items="center"))
         sides = widgets.HBox([widgets.VBox([self._readouts[i], self._captions[i]],
-                                           layout=widgets.Layout(flex="1 1 320px", min_width="0"))
-                              for i in m.inits], layout=widgets.Layout(flex_flow="row wrap"))
+                                           layout=shared_layout(flex="1 1 320px", min_width="0"))
+                              for i in m.inits], layout=shared_layout(flex_flow="row wrap"))
         settings = widgets.HBox([self._k, self._seed, self._new_seed], **row)
         self.fit = FigureFit(self.fig, self.race_fig)
         self.presenter = PresenterView(self, self.fit, [self.data_row, settings, self._seed_line])

@@ -31,7 +31,7 @@ import traitlets
 from ..data.mall import DEFAULT_FEATURES, MALL_FEATURES, MALL_SHORT_NAMES
 from ..data.resolver import MALL, UPLOAD, dataset_choices
 from .base import quiet, warning_html
-from .shared_styles import styled
+from .shared_styles import own_layout, shared_layout, styled
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -133,7 +133,7 @@ class DataChoice(widgets.HBox):
     """
 
     def __init__(self, model, *, multiple: bool = False, datasets=None, **kwargs):
-        kwargs.setdefault("layout", widgets.Layout(flex_flow="row wrap", align_items="center"))
+        kwargs.setdefault("layout", shared_layout(flex_flow="row wrap", align_items="center"))
         super().__init__(**kwargs)
         self.model = model
         self.multiple = bool(multiple)
@@ -145,16 +145,16 @@ class DataChoice(widgets.HBox):
         self._dataset = styled(widgets.Dropdown, options=options, value=model.dataset if known else None,
                                                  description="Data", tooltip="Which data to cluster",
                                                  style={"description_width": "initial"},
-                                                 layout=widgets.Layout(width="250px"))
-        narrow = dict(style={"description_width": "initial"}, layout=widgets.Layout(width="235px"))
+                                                 layout=shared_layout(width="250px"))
+        narrow = dict(style={"description_width": "initial"}, layout=shared_layout(width="235px"))
         self._x = styled(widgets.Dropdown, description="x", tooltip="The column on the horizontal axis", **narrow)
         self._y = styled(widgets.Dropdown, description="y", tooltip="The column on the vertical axis", **narrow)
-        self._boxes = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+        self._boxes = widgets.HBox(layout=shared_layout(flex_flow="row wrap"))
         self._scaled = styled(widgets.Checkbox, value=model.scaled, description="standardise (z-scores)",
                                                 tooltip="Put every column on the same scale: its distance "
                                                         "from the mean in standard deviations",
-                                                indent=False, layout=widgets.Layout(width="auto"))
-        self._error = styled(widgets.HTML, layout=widgets.Layout(display=_HIDDEN))
+                                                indent=False, layout=shared_layout(width="auto"))
+        self._error = styled(widgets.HTML, layout=shared_layout(display=_HIDDEN))
         columns = [self._boxes] if self.multiple else [self._x, self._y]
         self.children = [self._dataset, *columns, self._scaled, self._error]
         self._show_columns(model.dataset)
@@ -289,21 +289,21 @@ class DataChoice(widgets.HBox):
                 x, y = (chosen + [c for c in columns if c not in chosen])[:2]
                 self._x.value, self._y.value = x, y
         own = bool(columns)
-        self._boxes.layout.display = None if own and self.multiple else _HIDDEN
-        self._x.layout.display = self._y.layout.display = None if own and not self.multiple else _HIDDEN
-        self._scaled.layout.display = None if own else _HIDDEN
+        own_layout(self._boxes).display = None if own and self.multiple else _HIDDEN
+        own_layout(self._x).display = own_layout(self._y).display = None if own and not self.multiple else _HIDDEN
+        own_layout(self._scaled).display = None if own else _HIDDEN
 
     def _box(self, column: str) -> widgets.Checkbox:
         label = MALL_SHORT_NAMES.get(column, column)
         box = styled(widgets.Checkbox, value=False, description=label, indent=False,
-                                       tooltip=f"Cluster on {column}", layout=widgets.Layout(width="auto"))
+                                       tooltip=f"Cluster on {column}", layout=shared_layout(width="auto"))
         box.column = column
         box.observe(quiet(self._on_box), names="value")
         return box
 
     def _show_error(self, text):
         self._error.value = warning_html(text) if text else ""
-        self._error.layout.display = None if text else _HIDDEN
+        own_layout(self._error).display = None if text else _HIDDEN
 
     # --- read-only handles for tests and lesson text ---------------------------------------
     @property
@@ -343,7 +343,7 @@ class Transport(widgets.VBox):
     def __init__(self, model, *, player: bool = True, picture_keys: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.model = model
-        btn = widgets.Layout(width="auto")
+        btn = shared_layout(width="auto")
         self.reset = styled(widgets.Button, description="start", icon="fast-backward",
                                             tooltip="Back to step 0 of this run (key: Home)", layout=btn)
         self.back = styled(widgets.Button, description="back", icon="step-backward",
@@ -355,7 +355,7 @@ class Transport(widgets.VBox):
         self.timeline = styled(widgets.IntSlider, value=0, min=0, max=max(model.last_index, 1),
                                                   description="timeline", continuous_update=True,
                                                   tooltip="Drag to any step of the run",
-                                                  layout=widgets.Layout(width="98%"))
+                                                  layout=shared_layout(width="98%"))
         for button, role in ((self.reset, "start"), (self.back, "back"), (self.step, "step"),
                              (self.end, "end")):
             button.add_class(KEY_CLASSES[role])
@@ -370,17 +370,17 @@ class Transport(widgets.VBox):
             # The timer: a Play widget ticks in the browser; its own buttons are not shown.
             self.play = styled(widgets.Play, value=0, min=0, max=max(model.last_index, 1), step=1,
                                              interval=self._interval(), show_repeat=False,
-                                             tooltip="Play / pause", layout=widgets.Layout(display=_HIDDEN))
+                                             tooltip="Play / pause", layout=shared_layout(display=_HIDDEN))
             self.speed = styled(widgets.FloatSlider, value=model.speed, min=0.5, max=10.0, step=0.5,
                                                      description="steps/s", readout_format=".1f",
                                                      tooltip="How many steps per second when playing",
-                                                     layout=widgets.Layout(width="250px"))
+                                                     layout=shared_layout(width="250px"))
             row += [self.play_pause, self.play]
         row.append(self.end)
         if self.speed is not None:
             row.append(self.speed)
         self.keys_line = styled(widgets.HTML, keys_html(player, picture_keys))
-        self.children = [widgets.HBox(row, layout=widgets.Layout(flex_flow="row wrap",
+        self.children = [widgets.HBox(row, layout=shared_layout(flex_flow="row wrap",
                                                                  align_items="center")),
                          self.timeline, self.keys_line]
         self._wire()

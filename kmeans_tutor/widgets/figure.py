@@ -40,7 +40,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 
 from .kept_pictures import png_bytes, send_first_picture
-from .shared_styles import styled
+from .shared_styles import own_layout, shared_layout, styled
 
 _BACKEND = "module://ipympl.backend_nbagg"
 
@@ -516,7 +516,7 @@ class FigureFit:
         self.window_height: float | None = None
         self.height_scale = 1.0
         self.zoom = 1.0
-        self.probe = styled(widgets.Text, value="", layout=widgets.Layout(display="none"))
+        self.probe = styled(widgets.Text, value="", layout=shared_layout(display="none"))
         self.probe.add_class(FIT_PROBE_CLASS)
         self.probe.observe(self._on_probe, names="value")
         self._waiting = False  # first pictures wait for the page's width (wait_for_width)
@@ -642,12 +642,12 @@ class PresenterView:
             value=False, description="Presenter view", icon="television",
             tooltip="For projecting: a bigger picture and step sentence, settings tucked away "
                     "(click again to bring them back)",
-            layout=widgets.Layout(width="auto"))
+            layout=shared_layout(width="auto"))
         self.button.add_class("kt-presenter-switch")
         self.button.observe(self._on_toggle, names="value")
         #: The row to put first in the app: the switch (and the figures' hidden width box).
         self.bar = widgets.HBox([self.button, fit.probe],
-                                layout=widgets.Layout(justify_content="flex-end", flex_flow="row wrap"))
+                                layout=shared_layout(justify_content="flex-end", flex_flow="row wrap"))
         app.add_class(FIT_APP_CLASS)  # the lesson template reports its width to fit.probe
         fit.wait_for_width()
 
@@ -665,11 +665,11 @@ class PresenterView:
             self.app.add_class(PRESENTER_CLASS)
             for w in self.secondary:
                 self._display[id(w)] = w.layout.display
-                w.layout.display = "none"
+                own_layout(w).display = "none"
             self.fit.height_scale, self.fit.zoom = self.height_scale, self.zoom
         else:
             self.app.remove_class(PRESENTER_CLASS)
             for w in self.secondary:
-                w.layout.display = self._display.pop(id(w), None)
+                own_layout(w).display = self._display.pop(id(w), None)
             self.fit.height_scale, self.fit.zoom = 1.0, 1.0
         self.fit.apply()

@@ -22,7 +22,7 @@ from ..data.pitfalls import Candidates, Pitfall, candidate_groupings, pitfall_na
 from ..data.synthetic import DATASETS
 from ..views.groupings import groupings_figure
 from .quiz import Question, Quiz
-from .shared_styles import styled
+from .shared_styles import shared_layout, styled
 
 __all__ = ["pitfall_question", "pitfall_card", "pitfall_picture", "pitfall_quiz"]
 
@@ -84,9 +84,9 @@ def pitfall_quiz(name: str, *, random_state: int = 0) -> Quiz:
 def pitfall_card(name: str, *, random_state: int = 0) -> widgets.VBox:
     """The groupings picture of data set ``name`` and its one-question quiz, in one widget."""
     candidates = candidate_groupings(name, random_state=random_state)
-    picture = styled(widgets.HTML, _picture_html(candidates), layout=widgets.Layout(width="100%"))
+    picture = styled(widgets.HTML, _picture_html(candidates), layout=shared_layout(width="100%"))
     quiz = Quiz([pitfall_question(candidates)])
-    card = widgets.VBox([picture, quiz], layout=widgets.Layout(width="100%"))
+    card = widgets.VBox([picture, quiz], layout=shared_layout(width="100%"))
     card.candidates = candidates
     card.quiz = quiz
     return card

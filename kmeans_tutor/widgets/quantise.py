@@ -39,7 +39,7 @@ from ..views.colours import CHANNELS, PLANES, ColourSpaceView, QuantisedView, de
 from .base import AppModel, Stepping, message_html, quiet, step_readout, warning_html
 from .controls import KEYS_APP_CLASS, Transport, figure_alt, hidden_html, live_html, live_region
 from .figure import Blitter, FigureFit, PresenterView, app_figure, freeze_layout, refresh, short_name
-from .shared_styles import styled
+from .shared_styles import shared_layout, styled
 
 __all__ = ["QuantiseModel", "QuantiseApp", "K_RANGE", "SEEDINGS", "PHOTO_NAME"]
 
@@ -214,20 +214,20 @@ class QuantiseApp(widgets.VBox):
         self._k = styled(widgets.IntSlider, value=min(max(m.k, lo), hi), min=lo, max=hi, description="k colours",
                                             continuous_update=False, style={"description_width": "initial"},
                                             tooltip="How many colours K-means finds (the number of clusters)",
-                                            layout=widgets.Layout(width="360px"))
+                                            layout=shared_layout(width="360px"))
         self._init = styled(widgets.Dropdown, options=list(SEEDINGS), value=m.init, description="Seeding",
                                               tooltip="How the starting centres are chosen",
                                               style={"description_width": "initial"},
-                                              layout=widgets.Layout(width="230px"))
+                                              layout=shared_layout(width="230px"))
         self._upload = styled(widgets.FileUpload, accept=_ACCEPT, multiple=False, description="Your picture",
                                                   tooltip=f"A photo of your own ({', '.join(_FORMAT_NAMES)}), "
                                                           f"up to {MAX_IMAGE_BYTES // (1024 * 1024)} MB; "
                                                           "read in memory, never saved",
-                                                  layout=widgets.Layout(width="auto"))
+                                                  layout=shared_layout(width="auto"))
         self._upload.add_class("kt-image-upload")
         self._photo = styled(widgets.Button, description="the dahlia", icon="image",
                                              tooltip="Back to the course's photo",
-                                             layout=widgets.Layout(width="auto"))
+                                             layout=shared_layout(width="auto"))
         self._upload_status = styled(widgets.HTML)
         self._message = styled(widgets.HTML)
         self._readout = styled(widgets.HTML)
@@ -256,7 +256,7 @@ class QuantiseApp(widgets.VBox):
         self._blit = Blitter(self.fig, lambda: [self.pictures.quantised, ax_quantised.title, ax_palette])
         self._space_blit = Blitter(self.space_fig, self._space_dynamic)
 
-        row = dict(layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        row = dict(layout=shared_layout(flex_flow="row wrap", align_items="center"))
         settings = widgets.HBox([self._k, self._init], **row)
         uploads = widgets.HBox([self._upload, styled(widgets.HTML, _UPLOAD_CSS), self._photo, self._upload_status],
                                **row)

@@ -51,7 +51,7 @@ from ..views.palette import cluster_style, edge_color
 from ..views.step_views import data_limits
 from .base import quiet
 from .figure import app_figure, draw_ahead, freeze_layout, refresh
-from .shared_styles import styled
+from .shared_styles import own_layout, shared_layout, styled
 
 __all__ = ["Question", "NearestCentreQuestion", "nearest_centre_questions", "QuizModel", "Quiz",
            "quiz_from"]
@@ -512,19 +512,19 @@ class _QuestionCard(widgets.VBox):
     """One question: prompt, optional picture, options, feedback, and "show the answer"."""
 
     def __init__(self, number: int, question):
-        super().__init__(layout=widgets.Layout(border="1px solid #ddd", padding="6px",
+        super().__init__(layout=shared_layout(border="1px solid #ddd", padding="6px",
                                                margin="4px 0"))
         self.question = question
         self.picture = _CentrePicture(question) if isinstance(question, NearestCentreQuestion) else None
         self._prompt = styled(widgets.HTML, f"<b>Q{number}.</b> {html.escape(question.prompt)}")
         self._choices = styled(widgets.RadioButtons, options=[(o, j) for j, o in enumerate(question.options)],
                                                      index=None, tooltip="Choose one answer",
-                                                     layout=widgets.Layout(width="auto"))
+                                                     layout=shared_layout(width="auto"))
         self._feedback = styled(widgets.HTML)
         self._feedback.add_class("kt-quiz-feedback")
         self._show = styled(widgets.Button, description="show the answer", icon="eye",
                                             tooltip="Give up on this question and see the answer and why",
-                                            layout=widgets.Layout(width="max-content", display="none"))
+                                            layout=shared_layout(width="max-content", display="none"))
         self._show.add_class("kt-quiz-show")
         parts = [self._prompt]
         if self.picture is not None:
@@ -538,14 +538,14 @@ class _QuestionCard(widgets.VBox):
         colour = "#1b7837" if ok else "#b2182b"
         text = q.feedback(choice, reveal=solved)
         self._set_feedback(text, colour)
-        self._show.layout.display = "none" if solved else None
+        own_layout(self._show).display = "none" if solved else None
         if solved and self.picture is not None:
             self.picture.reveal()
 
     def show_answer(self):
         """The answer and why, asked for by the learner."""
         self._set_feedback(_answer_text(self.question), "#0b5394")
-        self._show.layout.display = "none"
+        own_layout(self._show).display = "none"
         if self.picture is not None:
             self.picture.reveal()
 

@@ -54,7 +54,7 @@ from .base import DataModel, message_html, quiet, warning_html
 from .controls import DataChoice, figure_alt, hidden_html, live_html, live_region
 from .figure import FigureFit, PresenterView, app_figure, plain_text, refresh
 from .upload import UploadRow
-from .shared_styles import styled
+from .shared_styles import shared_layout, styled
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -343,12 +343,12 @@ class SegmentsApp(widgets.VBox):
 
         self._k = styled(widgets.IntSlider, value=m.k, min=K_RANGE[0], max=K_RANGE[1], description="k",
                                             continuous_update=False, tooltip="The number of segments",
-                                            layout=widgets.Layout(width="360px"))
+                                            layout=shared_layout(width="360px"))
         self._upload = UploadRow(lambda frame, name: m.use_upload(frame, name))
         self.data_row = DataChoice(m, multiple=True, datasets=[(MALL_TITLE, MALL)])
         self._seed = styled(widgets.BoundedIntText, value=m.seed, min=0, max=MAX_SEED, description="seed",
                                                     tooltip="The random seed of the fit",
-                                                    layout=widgets.Layout(width="170px"))
+                                                    layout=shared_layout(width="170px"))
         self._message = styled(widgets.HTML)
         self._status = live_region()
         self._figure_alt = figure_alt()
@@ -369,7 +369,7 @@ class SegmentsApp(widgets.VBox):
         self.children = [
             self.presenter.bar,
             widgets.HBox([self._k, self._seed],
-                         layout=widgets.Layout(flex_flow="row wrap", align_items="center")),
+                         layout=shared_layout(flex_flow="row wrap", align_items="center")),
             self._upload,
             self.data_row,
             self._message,

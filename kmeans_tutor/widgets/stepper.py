@@ -63,7 +63,7 @@ from .controls import (KEY_CLASSES, KEYS_APP_CLASS, DataChoice, Transport, figur
 from .figure import (Blitter, FigureFit, PresenterView, app_figure, freeze_layout, plain_text,
                      short_name)
 from .upload import UploadRow
-from .shared_styles import styled
+from .shared_styles import own_layout, shared_layout, styled
 
 __all__ = ["StepperModel", "StepperApp", "INIT_CHOICES", "INIT_LABELS"]
 
@@ -541,22 +541,22 @@ class StepperApp(widgets.VBox):
         self._upload = UploadRow(lambda frame, name: m.use_upload(frame, name))
         self._k = styled(widgets.IntSlider, value=min(max(m.k, 1), 10), min=1, max=10, description="k",
                                             continuous_update=False, tooltip="The number of clusters",
-                                            layout=widgets.Layout(width="260px"))
+                                            layout=shared_layout(width="260px"))
         self._init = styled(widgets.Dropdown, options=[(INIT_LABELS[i], i) for i in INIT_CHOICES], value=m.init,
                                               description="Seeding", tooltip="How the first centres are chosen",
-                                              layout=widgets.Layout(width="300px"))
+                                              layout=shared_layout(width="300px"))
         self._seed = styled(widgets.IntText, value=m.seed, description="seed",
                                              tooltip="The random seed: the same seed gives the same run",
-                                             layout=widgets.Layout(width="170px"))
+                                             layout=shared_layout(width="170px"))
         self._new_seed = styled(widgets.Button, description="new seed", icon="random",
                                                 tooltip="Draw a fresh random seed and restart",
-                                                layout=widgets.Layout(width="110px"))
+                                                layout=shared_layout(width="110px"))
         self._voronoi = styled(widgets.Checkbox, value=self._voronoi_on, description="nearest-centre regions",
                                                  tooltip="Tint the area nearest to each centre",
-                                                 indent=False, layout=widgets.Layout(width="auto"))
+                                                 indent=False, layout=shared_layout(width="auto"))
         self._clear = styled(widgets.Button, description="clear centres", icon="eraser",
                                              tooltip="Remove the centres you placed and place them again",
-                                             layout=widgets.Layout(width="130px"))
+                                             layout=shared_layout(width="130px"))
 
         # --- transport ---
         self.transport = Transport(m, player=True)
@@ -570,7 +570,7 @@ class StepperApp(widgets.VBox):
         self._whole_run = styled(widgets.Checkbox, value=False, description="show whole run",
                                                    tooltip="Draw the inertia of every step, including the "
                                                            "steps not reached yet",
-                                                   indent=False, layout=widgets.Layout(width="auto"))
+                                                   indent=False, layout=shared_layout(width="auto"))
         self._figure_alt = figure_alt()
 
         # --- the figure, once ---
@@ -586,7 +586,7 @@ class StepperApp(widgets.VBox):
         self._shown_revision = -1
 
         settings = widgets.HBox([self._k, self._init, self._seed, self._new_seed, self._voronoi, self._clear],
-                                layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+                                layout=shared_layout(flex_flow="row wrap", align_items="center"))
         self.fit = FigureFit(self.fig)
         self.presenter = PresenterView(self, self.fit, [self.data_row, self._upload, settings,
                                                         self._seed_line, self._whole_run])
@@ -616,7 +616,7 @@ class StepperApp(widgets.VBox):
         self._lasso_frame = 0.0  # when the loop was last sent to the browser
         self._drawn_index = -1  # the step the picture shows
         def btn():  # a layout each: hiding one button must not hide the others
-            return widgets.Layout(width="auto")
+            return shared_layout(width="auto")
 
         self._predict = styled(widgets.ToggleButton,
             value=self.model.predict, description="Predict each step", icon="question-circle",
@@ -630,7 +630,7 @@ class StepperApp(widgets.VBox):
                                             tooltip="Answer that no point will change cluster, and reveal")
         self._clear_marks = styled(widgets.Button, description="clear marks", icon="eraser",
                                                    tooltip="Unmark every point (or forget your guess)",
-                                                   layout=widgets.Layout(width="170px"))
+                                                   layout=shared_layout(width="170px"))
         self._prompt = styled(widgets.HTML)
         self._result = live_region()  # read out at each reveal, like the step sentence
         self._score = styled(widgets.HTML)
@@ -638,7 +638,7 @@ class StepperApp(widgets.VBox):
         self._result.add_class("kt-predict-result")
         self._score.add_class("kt-predict-score")
         buttons = widgets.HBox([self._predict, self._reveal, self._none, self._clear_marks, self._score],
-                               layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+                               layout=shared_layout(flex_flow="row wrap", align_items="center"))
         box = widgets.VBox([buttons, self._result, self._prompt])
         box.add_class("kt-predict")
         return box
@@ -821,7 +821,7 @@ class StepperApp(widgets.VBox):
         self._init.value = m.init
         self._seed.value = m.seed
         self._voronoi.value = self._voronoi_on
-        self._clear.layout.display = None if m.init == "manual" else "none"
+        own_layout(self._clear).display = None if m.init == "manual" else "none"
 
     def _build_panel(self):
         """(Re)make the step panel when the data, k or the Voronoi option changed."""
@@ -900,7 +900,7 @@ class StepperApp(widgets.VBox):
         self.transport.keys_line.value = keys_html(True, True, [("R", "reveal")] if on else ())
         kind = m.question_kind
         for w in (self._reveal, self._none, self._clear_marks, self._prompt, self._result, self._score):
-            w.layout.display = None if on else "none"
+            own_layout(w).display = None if on else "none"
         self._reveal.disabled = kind is None
         self._none.disabled = kind != "assign"
         self._clear_marks.disabled = not (m.marked or m.guess)

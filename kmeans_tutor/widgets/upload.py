@@ -37,7 +37,7 @@ import traitlets
 from ..data.csv_loader import LoadReport, load_csv
 from ..data.errors import DataError
 from .base import MAX_MESSAGE_CHARS, quiet
-from .shared_styles import styled
+from .shared_styles import shared_layout, styled
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -166,14 +166,14 @@ class UploadRow(widgets.HBox):
 
     def __init__(self, on_data, *, max_bytes: int = MAX_UPLOAD_BYTES, description: str = "Your CSV",
                  **kwargs):
-        kwargs.setdefault("layout", widgets.Layout(flex_flow="row wrap", align_items="center"))
+        kwargs.setdefault("layout", shared_layout(flex_flow="row wrap", align_items="center"))
         super().__init__(**kwargs)
         self._on_data = on_data
         self.max_bytes = int(max_bytes)
         self._upload = styled(widgets.FileUpload, accept=".csv", multiple=False, description=description,
                                                   tooltip=f"A CSV file with a header line, up to "
                                                           f"{format_megabytes(self.max_bytes)}",
-                                                  layout=widgets.Layout(width="auto"))
+                                                  layout=shared_layout(width="auto"))
         self._upload.add_class("kt-upload")
         self._status = styled(widgets.HTML,
             f"<span style='color:#666'>Upload a CSV file with a header line (up to "

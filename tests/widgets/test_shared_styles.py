@@ -1,5 +1,6 @@
-"""Widgets share one style per kind and settings: fewer models for the page to build,
-and no widget (nor a crafted message from the page) can restyle another."""
+"""Widgets share one style per kind and settings, and one layout per settings: fewer models
+for the page to build, and no widget (nor a crafted message from the page) can restyle or
+hide another."""
 
 import ipywidgets as widgets
 import pytest
@@ -12,7 +13,8 @@ from kmeans_tutor.widgets.pitfalls import pitfall_card
 from kmeans_tutor.widgets.quantise import QuantiseApp
 from kmeans_tutor.widgets.quiz import Question, quiz_from
 from kmeans_tutor.widgets.segments import SegmentsApp
-from kmeans_tutor.widgets.shared_styles import shared_style, styled
+from kmeans_tutor.widgets.figure import FigureFit, PresenterView
+from kmeans_tutor.widgets.shared_styles import own_layout, shared_layout, shared_style, styled
 from kmeans_tutor.widgets.stepper import StepperApp
 
 
@@ -54,6 +56,44 @@ def test_no_widget_of_an_app_has_a_style_of_its_own(name):
     styles = {id(w.style) for w in styled_widgets}
     kinds = {(type(w.style), tuple(sorted(w.style.get_state().items()))) for w in styled_widgets}
     assert len(styles) == len(kinds) < len(styled_widgets)
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_the_widgets_of_an_app_share_one_layout_per_settings(name):
+    everything = _every_widget(BUILDERS[name]())
+    layouts = [w.layout for w in everything if "layout" in w.keys]
+    shared = {id(layout): layout for layout in layouts if getattr(layout, "_kt_frozen", False)}
+    with_shared = sum(getattr(layout, "_kt_frozen", False) for layout in layouts)
+    assert with_shared > len(layouts) / 2 and len(shared) < with_shared  # most widgets share one
+    settings = [tuple(sorted(layout.get_state().items())) for layout in shared.values()]
+    assert len(settings) == len(set(settings))  # and no two of them the same settings
+
+
+def test_hiding_a_widget_hides_no_other_that_shared_its_layout():
+    a = styled(widgets.Button, description="a", layout={"width": "auto"})
+    b = styled(widgets.Button, description="b", layout={"width": "auto"})
+    assert a.layout is b.layout
+    with pytest.raises(AttributeError, match=r"shared layout cannot change \('display'\).*own_layout"):
+        a.layout.display = "none"
+    own_layout(a).display = "none"
+    assert (a.layout.display, a.layout.width) == ("none", "auto")
+    assert b.layout.display is None and b.layout is shared_layout(width="auto")
+    assert own_layout(a) is a.layout  # already its own: kept
+    # Presenter view hides an app's secondary widgets, whatever layout they had.
+    app = widgets.VBox([a, b])
+    view = PresenterView(app, FigureFit(), [b])
+    view.set(True)
+    assert b.layout.display == "none" and shared_layout(width="auto").display is None
+    view.set(False)
+    assert b.layout.display is None and b.layout.width == "auto"
+
+
+def test_a_shared_layout_ignores_a_crafted_update_from_the_page():
+    one = styled(widgets.HTML, "one", layout={"width": "50%"})
+    other = styled(widgets.HTML, "other", layout={"width": "50%"})
+    one.layout._handle_msg({"content": {"data": {"method": "update", "state": {"display": "none"}},
+                                        "comm_id": one.layout.model_id}, "buffers": []})
+    assert one.layout is other.layout and one.layout.display is None
 
 
 def test_widgets_with_the_same_settings_share_one_style_and_others_do_not():
