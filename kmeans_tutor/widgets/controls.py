@@ -31,7 +31,7 @@ import traitlets
 from ..data.mall import DEFAULT_FEATURES, MALL_FEATURES, MALL_SHORT_NAMES
 from ..data.resolver import MALL, UPLOAD, dataset_choices
 from .base import quiet, warning_html
-from .shared_styles import own_layout, shared_layout, styled
+from .shared_styles import set_display, shared_layout, styled
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -289,9 +289,10 @@ class DataChoice(widgets.HBox):
                 x, y = (chosen + [c for c in columns if c not in chosen])[:2]
                 self._x.value, self._y.value = x, y
         own = bool(columns)
-        own_layout(self._boxes).display = None if own and self.multiple else _HIDDEN
-        own_layout(self._x).display = own_layout(self._y).display = None if own and not self.multiple else _HIDDEN
-        own_layout(self._scaled).display = None if own else _HIDDEN
+        set_display(self._boxes, None if own and self.multiple else _HIDDEN)
+        for choice in (self._x, self._y):
+            set_display(choice, None if own and not self.multiple else _HIDDEN)
+        set_display(self._scaled, None if own else _HIDDEN)
 
     def _box(self, column: str) -> widgets.Checkbox:
         label = MALL_SHORT_NAMES.get(column, column)
@@ -303,7 +304,7 @@ class DataChoice(widgets.HBox):
 
     def _show_error(self, text):
         self._error.value = warning_html(text) if text else ""
-        own_layout(self._error).display = None if text else _HIDDEN
+        set_display(self._error, None if text else _HIDDEN)
 
     # --- read-only handles for tests and lesson text ---------------------------------------
     @property

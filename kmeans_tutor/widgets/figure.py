@@ -40,7 +40,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 
 from .kept_pictures import png_bytes, send_first_picture
-from .shared_styles import own_layout, shared_layout, styled
+from .shared_styles import set_display, shared_layout, styled
 
 _BACKEND = "module://ipympl.backend_nbagg"
 
@@ -665,11 +665,11 @@ class PresenterView:
             self.app.add_class(PRESENTER_CLASS)
             for w in self.secondary:
                 self._display[id(w)] = w.layout.display
-                own_layout(w).display = "none"
+                set_display(w, "none")
             self.fit.height_scale, self.fit.zoom = self.height_scale, self.zoom
         else:
             self.app.remove_class(PRESENTER_CLASS)
             for w in self.secondary:
-                own_layout(w).display = self._display.pop(id(w), None)
+                set_display(w, self._display.pop(id(w), None))
             self.fit.height_scale, self.fit.zoom = 1.0, 1.0
         self.fit.apply()

@@ -51,7 +51,7 @@ from ..views.palette import cluster_style, edge_color
 from ..views.step_views import data_limits
 from .base import quiet
 from .figure import app_figure, draw_ahead, freeze_layout, refresh
-from .shared_styles import own_layout, shared_layout, styled
+from .shared_styles import set_display, shared_layout, styled
 
 __all__ = ["Question", "NearestCentreQuestion", "nearest_centre_questions", "QuizModel", "Quiz",
            "quiz_from"]
@@ -538,14 +538,14 @@ class _QuestionCard(widgets.VBox):
         colour = "#1b7837" if ok else "#b2182b"
         text = q.feedback(choice, reveal=solved)
         self._set_feedback(text, colour)
-        own_layout(self._show).display = "none" if solved else None
+        set_display(self._show, "none" if solved else None)
         if solved and self.picture is not None:
             self.picture.reveal()
 
     def show_answer(self):
         """The answer and why, asked for by the learner."""
         self._set_feedback(_answer_text(self.question), "#0b5394")
-        own_layout(self._show).display = "none"
+        set_display(self._show, "none")
         if self.picture is not None:
             self.picture.reveal()
 

@@ -26,9 +26,12 @@ AttributeError: a shared style cannot change ('description_width'): give the wid
 >>> d = styled(widgets.Button, description="step", layout={"width": "auto"})
 >>> d.layout is styled(widgets.Button, layout={"width": "auto"}).layout
 True
->>> own_layout(d).display = "none"  # a widget shown and hidden takes a layout of its own
->>> d.layout is styled(widgets.Button, layout={"width": "auto"}).layout, d.layout.width
-(False, 'auto')
+>>> set_display(d, "none")  # hidden: the shared layout of the same settings, hidden
+>>> d.layout is shared_layout(width="auto", display="none"), d.layout.width
+(True, 'auto')
+>>> own_layout(d).width = "50%"  # any other change: a layout of its own
+>>> d.layout is shared_layout(width="50%", display="none"), (d.layout.width, d.layout.display)
+(False, ('50%', 'none'))
 
 A shared style or layout never changes: not from Python (as above) and not from a page (a
 crafted message is ignored), so no widget can restyle or hide another.
@@ -38,7 +41,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-__all__ = ["own_layout", "shared_layout", "shared_style", "styled"]
+__all__ = ["own_layout", "set_display", "shared_layout", "shared_style", "styled"]
 
 _SHARED: dict[tuple, widgets.Widget] = {}
 _FROZEN: dict[type, type] = {}
@@ -52,7 +55,7 @@ class _Frozen:
     def __setattr__(self, name, value):
         if self._kt_frozen and name in self.keys:
             kind = "layout" if isinstance(self, widgets.Layout) else "style"
-            fix = "own_layout(widget)" if kind == "layout" else "a style of its own"
+            fix = "set_display() or own_layout()" if kind == "layout" else "a style of its own"
             raise AttributeError(f"a shared {kind} cannot change ({name!r}): give the widget {fix}")
         super().__setattr__(name, value)
 
@@ -83,15 +86,32 @@ def shared_layout(**settings) -> widgets.Layout:
     return shared_style(widgets.Layout, **settings)
 
 
+def _settings(layout: widgets.Layout) -> dict:
+    return {name: value for name, value in layout.get_state().items()
+            if not name.startswith("_") and value is not None}
+
+
 def own_layout(widget: widgets.Widget) -> widgets.Layout:
-    """``widget``'s layout, to change (to show or hide the widget, say): first made its own,
-    with the same settings, if it was a shared one."""
+    """``widget``'s layout, to change: first made its own, with the same settings, if it was
+    a shared one."""
     layout = widget.layout
     if isinstance(layout, _Frozen):
-        settings = {name: value for name, value in layout.get_state().items()
-                    if not name.startswith("_") and value is not None}
-        widget.layout = layout = widgets.Layout(**settings)
+        widget.layout = layout = widgets.Layout(**_settings(layout))
     return layout
+
+
+def set_display(widget: widgets.Widget, display: str | None) -> None:
+    """Show (``None``) or hide (``"none"``) ``widget``. A widget with a shared layout takes
+    the shared layout of the same settings with this display (no new model once both
+    exist); one with a layout of its own has it changed."""
+    layout = widget.layout
+    if layout.display == display:
+        return
+    if isinstance(layout, _Frozen):
+        settings = {**_settings(layout), "display": display}
+        widget.layout = shared_layout(**{k: v for k, v in settings.items() if v is not None})
+    else:
+        layout.display = display
 
 
 def styled(kind: type, *args, style: dict | None = None, layout: dict | widgets.Layout | None = None,

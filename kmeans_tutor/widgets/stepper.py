@@ -63,7 +63,7 @@ from .controls import (KEY_CLASSES, KEYS_APP_CLASS, DataChoice, Transport, figur
 from .figure import (Blitter, FigureFit, PresenterView, app_figure, freeze_layout, plain_text,
                      short_name)
 from .upload import UploadRow
-from .shared_styles import own_layout, shared_layout, styled
+from .shared_styles import set_display, shared_layout, styled
 
 __all__ = ["StepperModel", "StepperApp", "INIT_CHOICES", "INIT_LABELS"]
 
@@ -821,7 +821,7 @@ class StepperApp(widgets.VBox):
         self._init.value = m.init
         self._seed.value = m.seed
         self._voronoi.value = self._voronoi_on
-        own_layout(self._clear).display = None if m.init == "manual" else "none"
+        set_display(self._clear, None if m.init == "manual" else "none")
 
     def _build_panel(self):
         """(Re)make the step panel when the data, k or the Voronoi option changed."""
@@ -900,7 +900,7 @@ class StepperApp(widgets.VBox):
         self.transport.keys_line.value = keys_html(True, True, [("R", "reveal")] if on else ())
         kind = m.question_kind
         for w in (self._reveal, self._none, self._clear_marks, self._prompt, self._result, self._score):
-            own_layout(w).display = None if on else "none"
+            set_display(w, None if on else "none")
         self._reveal.disabled = kind is None
         self._none.disabled = kind != "assign"
         self._clear_marks.disabled = not (m.marked or m.guess)

@@ -14,7 +14,7 @@ from kmeans_tutor.widgets.quantise import QuantiseApp
 from kmeans_tutor.widgets.quiz import Question, quiz_from
 from kmeans_tutor.widgets.segments import SegmentsApp
 from kmeans_tutor.widgets.figure import FigureFit, PresenterView
-from kmeans_tutor.widgets.shared_styles import own_layout, shared_layout, shared_style, styled
+from kmeans_tutor.widgets.shared_styles import own_layout, set_display, shared_layout, shared_style, styled
 from kmeans_tutor.widgets.stepper import StepperApp
 
 
@@ -73,12 +73,24 @@ def test_hiding_a_widget_hides_no_other_that_shared_its_layout():
     a = styled(widgets.Button, description="a", layout={"width": "auto"})
     b = styled(widgets.Button, description="b", layout={"width": "auto"})
     assert a.layout is b.layout
-    with pytest.raises(AttributeError, match=r"shared layout cannot change \('display'\).*own_layout"):
+    with pytest.raises(AttributeError, match=r"shared layout cannot change \('display'\).*set_display"):
         a.layout.display = "none"
-    own_layout(a).display = "none"
+    set_display(a, "none")
     assert (a.layout.display, a.layout.width) == ("none", "auto")
     assert b.layout.display is None and b.layout is shared_layout(width="auto")
+    hidden = a.layout
+    assert hidden is shared_layout(width="auto", display="none")  # hidden widgets share one too
+    set_display(b, "none")
+    assert b.layout is hidden
+    set_display(a, None)
+    assert a.layout is shared_layout(width="auto") and b.layout is hidden
+    # Any other change: a layout of the widget's own, with the same settings.
+    own_layout(a).width = "40%"
+    assert (a.layout.width, b.layout.width, shared_layout(width="auto").width) == ("40%", "auto", "auto")
     assert own_layout(a) is a.layout  # already its own: kept
+    set_display(a, "none")
+    assert a.layout.display == "none" and a.layout.width == "40%"
+    set_display(b, None)
     # Presenter view hides an app's secondary widgets, whatever layout they had.
     app = widgets.VBox([a, b])
     view = PresenterView(app, FigureFit(), [b])
