@@ -218,6 +218,7 @@ def test_a_markdown_cell_is_rendered_once_and_again_when_it_changes(tmp_path, mo
     """Each Markdown cell's HTML is kept: a second page renders no Markdown and is the same
     page; an edited cell, or one showing an image file, is rendered afresh."""
     import base64
+    import concurrent.futures
 
     import nbformat
     from jupyter_server.services.contents.filemanager import FileContentsManager
@@ -233,9 +234,15 @@ def test_a_markdown_cell_is_rendered_once_and_again_when_it_changes(tmp_path, mo
              nbformat.v4.new_markdown_cell("A picture: ![dot](dot.png)")]
     nb = nbformat.v4.new_notebook(cells=cells)
 
-    def page():
+    def render():
         exporter = VoilaExporter(template_name="lab", contents_manager=FileContentsManager(root_dir=str(tmp_path)))
         return exporter.from_notebook_node(nb)[0]
+
+    def page():
+        # Voilà's templates render asynchronously (Jinja runs its own event loop for a
+        # plain render): in a thread of its own, whatever loop the tests left in this one.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(render).result()
 
     plain = page()
     voila_app._render_markdown_once()
