@@ -939,13 +939,11 @@ class SeedingView:
             left = x1 != x0 and (x - x0) / (x1 - x0) > _LABEL_EDGE
             below = y1 != y0 and (y - y0) / (y1 - y0) > _LABEL_EDGE
             sides = [(left != flip_x, below != flip_y, further) for flip_x, flip_y, further in _LABEL_SIDES]
-            chosen = sides[0]
-            for side in sides:
-                box = _label_box(self.ax, (x, y), text, t == best, *side)
-                if _inside(box, bounds) and not any(_overlap(box, other) for other in taken):
-                    chosen = side
-                    break
-            taken.append(_label_box(self.ax, (x, y), text, t == best, *chosen))
+            boxes = (_label_box(self.ax, (x, y), text, t == best, *side) for side in sides)
+            chosen, box = next(((side, box) for side, box in zip(sides, boxes)
+                                if _inside(box, bounds) and not any(_overlap(box, other) for other in taken)),
+                               (sides[0], None))
+            taken.append(box or _label_box(self.ax, (x, y), text, t == best, *chosen))
             left, below, further = chosen
             label.xyann = _label_offset(left, below, further)
             label.set_horizontalalignment("right" if left else "left")
