@@ -19,6 +19,7 @@ from kmeans_tutor.core.lloyd import run_kmeans
 from kmeans_tutor.core.restarts import SAME_RESULT_RTOL, restart_inertias, standing
 from kmeans_tutor.widgets.challenge import ChallengeApp, ChallengeModel, percent_words
 from kmeans_tutor.widgets.compare import SAME_GROUPING_RTOL
+from tests.widgets.blitting import FrameWatch
 
 # Starts on the scaled Mall data (income, spending score), k = 5, named as lesson 5 names them.
 ONE_PER_GROUP = [(-1.3, 1.1), (-1.3, -1.2), (-0.2, 0.0), (1.0, 1.2), (1.0, -1.3)]
@@ -483,3 +484,35 @@ def test_parse_point_reads_two_numbers_inside_the_picture():
         parse_point("1", limits)
     with pytest.raises(ValueError, match="off the picture"):
         parse_point("3.01, 0", limits)
+
+
+def test_placed_centres_are_blitted_and_equal_full_redraws(monkeypatch):
+    # A placed centre changes only the picture of the data (the crosses): it is drawn onto a
+    # snapshot of the rest (a blit), and the picture must be exactly a full redraw's. A run
+    # brings new histograms (bars, limits, ticks) and is drawn in full.
+    app = ChallengeApp()
+    watch = FrameWatch(monkeypatch, app.fig)
+    full_draws, blitted_then_full = watch.full_draws, watch.blitted_then_full
+    def place_all(centres):
+        for x, y in centres:
+            full_draws.clear()
+            click(app, x, y)
+            assert full_draws == [], (x, y)
+            blitted, full = blitted_then_full()
+            assert np.array_equal(blitted, full), (x, y)
+
+    place_all(ONE_PER_GROUP)
+    full_draws.clear()
+    app.run_button.click()  # the histograms appear: a full draw
+    assert len(full_draws) == 1 and app.histograms.stairs["random"].get_visible()
+    app.clear_button.click()  # the run's line goes, the best stays: a full draw
+    assert len(full_draws) == 2 and not app.histograms.your_line["random"].get_visible()
+    place_all(ROW_ALONG_THE_TOP)  # placed beside the histograms of the first try: blitted
+    full_draws.clear()
+    app._k.value = 3  # a new picture of the data: drawn in full once, then blitted again
+    assert len(full_draws) == 1 and app.model.best is None
+    place_all(ONE_PER_GROUP[:3])
+    full_draws.clear()
+    app.model.k = 4  # before any run: the same empty histograms, a new picture of the data
+    assert len(full_draws) == 1 and len(app.marks.path_lines) == 4
+    place_all(ONE_PER_GROUP[:4])

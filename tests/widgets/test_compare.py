@@ -14,6 +14,7 @@ from kmeans_tutor.widgets.controls import DataChoice
 from kmeans_tutor.widgets.compare import CompareApp
 from kmeans_tutor.widgets.compare import CompareModel
 from kmeans_tutor.widgets.stepper import StepperModel
+from tests.widgets.blitting import FrameWatch
 
 FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
 INITS = ("random", "k-means++")
@@ -169,19 +170,8 @@ def test_app_steps_are_blitted_and_equal_full_redraws(monkeypatch):
     # A step changes only the two panels' points, centres and titles: they are drawn onto a
     # snapshot of the rest (a blit), and the picture must be exactly a full redraw's.
     app = CompareApp(dataset="mall", features=FEATURES, k=5, seed=5)
-    canvas = app.fig.canvas
-    canvas.send_binary = lambda data: None
-    canvas.syncing_data_url = False  # as once the page's canvas is ready
-    canvas.draw()  # the page's first picture: a full draw, which the blitter keeps
-    full_draws = []
-    figure_draw = type(app.fig).draw
-    monkeypatch.setattr(type(app.fig), "draw", lambda fig, r: full_draws.append(fig) or figure_draw(fig, r))
-
-    def blitted_then_full():
-        blitted = np.asarray(canvas.get_renderer().buffer_rgba()).copy()
-        canvas.draw()
-        return blitted, np.asarray(canvas.get_renderer().buffer_rgba())
-
+    watch = FrameWatch(monkeypatch, app.fig)
+    full_draws, blitted_then_full = watch.full_draws, watch.blitted_then_full
     clicks = [app.transport.step.click] * 9 + [app.transport.back.click, app.transport.end.click]
     for click in clicks:  # through both seedings (greedy candidates), assign and update steps
         full_draws.clear()

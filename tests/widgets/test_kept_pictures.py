@@ -185,8 +185,11 @@ def _run_kernel(out, apps, change, width, ratio, then):
         # and what the page then shows.
         draws["n"] = 0
         for app in made:
-            for _ in range(3):
-                app.model.step()
+            for i in range(3):
+                if isinstance(app, ChallengeApp):  # its "steps": centres placed by a student
+                    assert app.model.place(-1.3 + i, 1.1 - i)
+                else:
+                    app.model.step()
         result["step_draws"] = np.array(draws["n"])
         result.update({f"stepped_{i}": f for i, f in enumerate(f for page in pages for f in page.last())})
     if then == "True":
@@ -233,15 +236,16 @@ def test_a_kept_first_picture_is_sent_undrawn_and_the_kernel_then_behaves_as_the
 
 @pytest.mark.slow
 def test_a_kernel_that_sent_kept_pictures_blits_its_first_steps_as_the_one_that_drew_them(tmp_path):
-    # The steps of a stepper or of the comparison are pasted onto a snapshot of the figure
-    # taken at its full draw. A kernel that drew nothing takes the snapshot kept with the
-    # picture: its first steps are blitted too (no full draw), and give the same pixels.
+    # The steps of a stepper or of the comparison, and the centres placed in the challenge,
+    # are pasted onto a snapshot of the figure taken at its full draw. A kernel that drew
+    # nothing takes the snapshot kept with the picture: its first steps are blitted too (no
+    # full draw), and give the same pixels.
     store = tmp_path / "kept"
-    apps = ["stepper", "compare", "stepper_predict"]
+    apps = ["stepper", "compare", "stepper_predict", "challenge"]
     first = kernel(tmp_path, store, apps, then="steps")
     assert first["draws"] >= len(frames_of(first)) and first["step_draws"] == 0
     kept = [np.load(f).files for f in store.glob("first_picture-*.npz")]
-    assert len(kept) == 4 and sum("snapshot" in k for k in kept) == 3  # the race figure blits nothing
+    assert len(kept) == 5 and sum("snapshot" in k for k in kept) == 4  # the race figure blits nothing
     second = kernel(tmp_path, store, apps, then="steps")
     assert second["draws"] == 0 and second["step_draws"] == 0
     for kind in ("first", "stepped"):
