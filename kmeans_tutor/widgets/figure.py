@@ -23,6 +23,7 @@ state and at the same size, is sent as it was kept, without a layout or a draw
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -114,8 +115,16 @@ def guard_canvas(canvas) -> None:
     size as it was), that picture is sent again instead of drawing the figure anew. In a
     Voilà kernel a figure's first picture may be one another kernel drew of the same figure
     in the same state (:mod:`kmeans_tutor.widgets.kept_pictures`).
+
+    The page answers every resize message with a "refresh", which makes ipympl ask it for a
+    new picture. When the kernel has sent the page a picture of the figure as it is, at
+    that size, after the resize message (a first picture waits for the app's width, so it
+    usually has), that refresh asks for nothing new and is left unanswered: each such
+    picture sent again was the whole PNG (100 kB for a stepper at 1280 px), which the page
+    decoded and painted once more (:func:`_refresh_is_redundant`).
     """
     original = canvas._handle_message
+    _note_what_the_page_is_sent(canvas)
 
     def _draw(widget, content, buffers):
         if started_by_voila():  # a first picture may have been drawn by another kernel
@@ -126,6 +135,8 @@ def guard_canvas(canvas) -> None:
 
     def checked(widget, content, buffers):
         if not isinstance(content, dict) or content.get("type") not in CANVAS_MESSAGES:
+            return
+        if content["type"] == "refresh" and _refresh_is_redundant(canvas):
             return
         if content["type"] == "draw":
             fit = getattr(canvas, "_kt_fit", None)
@@ -162,6 +173,48 @@ def guard_canvas(canvas) -> None:
 
     canvas.on_msg(original, remove=True)
     canvas.on_msg(checked)
+
+
+def _note_what_the_page_is_sent(canvas) -> None:
+    """Count the resize messages the page is sent once it has said "initialized" (each one
+    it answers with a "refresh"), and note how many it had been sent when it was last sent a
+    picture (see :func:`_refresh_is_redundant`)."""
+    canvas._kt_resizes = 0  # resize messages sent since the page said "initialized"
+    canvas._kt_refreshes_due = 0  # of which the page's refresh has not come yet
+    canvas._kt_shown_at = -1  # _kt_resizes when the page was last sent a picture
+    send = canvas.send
+
+    def send_and_note(content, buffers=None):
+        send(content, buffers)
+        try:
+            kind = json.loads(content["data"]).get("type") if isinstance(content, dict) else None
+        except (KeyError, TypeError, ValueError, AttributeError):
+            kind = None
+        if kind == "resize" and not getattr(canvas, "syncing_data_url", True):
+            canvas._kt_resizes += 1
+            canvas._kt_refreshes_due += 1
+        elif kind == "binary" and buffers:
+            canvas._kt_shown_at = canvas._kt_resizes
+
+    canvas.send = send_and_note
+
+
+def _refresh_is_redundant(canvas) -> bool:
+    """Whether a page's "refresh" is its answer to a resize message after which it was
+    already sent a picture of the figure as it is now.
+
+    ipympl's page answers each resize message with a refresh and keeps its last picture
+    meanwhile; the kernel answers a refresh by asking for a picture. A refresh that comes
+    while a resize's answer is due is taken as that answer (a page that says "initialized"
+    is sent a resize, and so always gets its first picture). When the page has been sent a
+    picture since the last resize and nothing has changed, it shows the figure as it is:
+    nothing to send.
+    """
+    if getattr(canvas, "_kt_refreshes_due", 0) <= 0:
+        return False
+    canvas._kt_refreshes_due -= 1
+    return (canvas._kt_shown_at == canvas._kt_resizes and not getattr(canvas, "_kt_draw_wanted", False)
+            and _picture_is_current(canvas))
 
 
 def _picture_is_current(canvas) -> bool:
