@@ -326,7 +326,7 @@ async def student(record: dict, browser, url: str, delay: float, clicks: int,
 # the lesson in the student's kernel while it streams the HTML), connect to the kernel's
 # websocket, ask for every widget's state over the "jupyter.widget.control" comm, introduce
 # itself to each ipympl canvas as the canvas view does ("refresh", "send_image_mode",
-# "initialized"; "draw" whenever the kernel asks), write each app's width into its width box as
+# "initialized"; "draw" whenever the kernel asks, "refresh" after every resize message), write each app's width into its width box as
 # the lesson template does, then click "step" by sending the button's "click" event. Click → picture is the time until the kernel sends the new image bytes.
 
 
@@ -380,6 +380,9 @@ class WidgetClient:
                 if kind == "binary":
                     self._waiting.discard(content["comm_id"])
                     self.images.put_nowait((time.perf_counter(), content["comm_id"]))
+                elif kind == "resize":
+                    # As ipympl's page: the canvas takes the new size and asks to be refreshed.
+                    await self.send_comm(content["comm_id"], {"method": "custom", "content": {"type": "refresh"}})
                 elif kind == "draw" and content["comm_id"] not in self._waiting:
                     # As the canvas view: ask for the picture, then no more until it comes.
                     self._waiting.add(content["comm_id"])
@@ -485,6 +488,7 @@ async def protocol_student(record: dict, base_url: str, url: str, delay: float, 
             raise RuntimeError('no "step" or "start" button among the widgets')
         record["tti_s"] = time.perf_counter() - start
         await asyncio.sleep(1.0)  # the student looks at the first picture
+        record["first_pictures"] = client.received.get("binary", 0)  # sent to the page so far
         for _ in range(clicks if steps and resets else 0):
             # At the end of the run "step" is disabled: start the run again with "start".
             at_end = client.states[steps[0]]["state"].get("disabled")
@@ -659,6 +663,10 @@ async def run(args) -> dict:
                                       "completed": sum(1 for t in ttis if t is not None)},
             "click_to_picture_ms": {"p50": percentile(clicks, 50), "p95": percentile(clicks, 95),
                                     "max": percentile(clicks, 100), "n": len(clicks)},
+            # Pictures a page was sent before its first click, by lesson (each figure needs one).
+            "first_pictures_by_lesson": {
+                name: percentile([r.get("first_pictures") for r in records if r["lesson"] == name], 50)
+                for name in args.lessons},
             "cpu_s": class_cpu,
             "pictures_kept": pictures_at_end,
             "errors": len(errors),
@@ -709,6 +717,8 @@ def table(r: dict) -> str:
         ("click → new picture p50 / p95 / max",
          f"{fmt(clk['p50'], '.0f')} / {fmt(clk['p95'], '.0f')} / {fmt(clk['max'], '.0f')} ms ({clk['n']} clicks)"),
         ("first pictures kept (none at the start)", str(r.get("pictures_kept", "—"))),
+        ("pictures a page was sent before its first click, p50",
+         ", ".join(f"{name[:2]}: {fmt(n, '.0f')}" for name, n in r.get("first_pictures_by_lesson", {}).items())),
         ("CPU until all were done: server / kernels",
          f"{r['cpu_s']['server_s']:.1f} s / {r['cpu_s']['kernels_s']:.1f} s"
          + (f" (a kernel p50 {r['cpu_s']['per_kernel_s']['p50']:.2f} s, max {r['cpu_s']['per_kernel_s']['max']:.2f} s)"

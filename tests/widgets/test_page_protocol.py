@@ -18,13 +18,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from kmeans_tutor import run_kmeans
-from kmeans_tutor.data.resolver import resolve_data
-from kmeans_tutor.widgets.challenge import ChallengeApp
-from kmeans_tutor.widgets.quiz import Quiz, nearest_centre_questions
-from kmeans_tutor.widgets.stepper import StepperApp
-
-MALL = dict(dataset="mall", features=("Annual Income (k$)", "Spending Score (1-100)"))
+from tests.widgets.test_kept_pictures import APPS as LESSON_APPS
 
 
 class IpymplPage:
@@ -91,17 +85,8 @@ def as_drawn_now(canvas) -> np.ndarray:
     return np.asarray(canvas.get_renderer().buffer_rgba()).copy()
 
 
-def mall_quiz():
-    X = resolve_data("mall", scaled=True).X
-    return Quiz(nearest_centre_questions(X, run_kmeans(X, 5, init="k-means++", random_state=0)[4],
-                                         n=2, random_state=0))
-
-
-APPS = {
-    "stepper": lambda: StepperApp(**MALL, k=5, init="k-means++", seed=0, scaled=True),
-    "challenge": lambda: ChallengeApp(**MALL, k=5),
-    "quiz": mall_quiz,
-}
+#: The lessons' apps with a figure whose picture depends on the page's width, and the quiz, whose does not.
+APPS = {name: LESSON_APPS[name] for name in ("stepper", "challenge", "quiz")}
 #: Where the app runs: a notebook, a Voilà kernel started for the page, one started before it.
 KERNELS = {"notebook": None, "page": "False", "preheated": "True"}
 
