@@ -22,7 +22,8 @@ What it does
    steppers of lessons 2 and 4, the comparison of lesson 5) clicks it 8 times
    (``--clicks``; "start" when the run is at its end),
    once a second, like a person reading the picture; other lessons are only opened.
-3. Per student: time to interactive, and per click, click → new picture. Errors: a failed
+3. Per student: time to interactive, and (widget-protocol students) until every figure of
+   the page has its first picture; per click, click → new picture. Errors: a failed
    load or render, a missing "step" button, a click without a new picture within 15 s.
 4. Memory (psutil): RSS of the Voilà server and the sum over its kernels (RSS, and PSS, which
    splits shared library pages between the kernels and so adds up honestly), at start, at the
@@ -308,6 +309,10 @@ async def student(record: dict, browser, url: str, delay: float, clicks: int,
             clicks = 0  # a lesson without a stepping app is only opened
         times = await page.evaluate(CLICK_TIMES_JS, [clicks, PICTURE, 1000, CLICK_TIMEOUT_MS])
         record["click_ms"] = [t for t in times if t is not None]
+        canvases = client.models("MPLCanvasModel")
+        if canvases and all(c in client.first_picture_at for c in canvases):
+            # Every figure of the page drawn: what a student sees as the lesson's pictures.
+            record["pictures_s"] = max(client.first_picture_at[c] for c in canvases) - start
         lost = sum(1 for t in record["click_ms"] if t != t)
         if lost:
             record["errors"].append(f"{lost} click(s) without a new picture within {CLICK_TIMEOUT_MS} ms")
@@ -346,6 +351,7 @@ class WidgetClient:
         self.images = asyncio.Queue()  # (time, comm_id) of every picture the kernel sends
         self._states_ready = asyncio.Event()
         self._waiting: set[str] = set()  # canvases asked to draw, picture not yet here
+        self.first_picture_at: dict[str, float] = {}  # canvas -> when its first picture came
         self.received: dict[str, int] = {}  # ipympl messages by type, for diagnosis
         self._reader = asyncio.create_task(self._read())
 
@@ -379,6 +385,7 @@ class WidgetClient:
                 self.received[kind] = self.received.get(kind, 0) + 1
                 if kind == "binary":
                     self._waiting.discard(content["comm_id"])
+                    self.first_picture_at.setdefault(content["comm_id"], time.perf_counter())
                     self.images.put_nowait((time.perf_counter(), content["comm_id"]))
                 elif kind == "resize":
                     # As ipympl's page: the canvas takes the new size and asks to be refreshed.
@@ -495,6 +502,10 @@ async def protocol_student(record: dict, base_url: str, url: str, delay: float, 
             record["click_ms"].append(await client.click(resets[0] if at_end else steps[0],
                                                          CLICK_TIMEOUT_MS / 1000))
             await asyncio.sleep(1.0)
+        canvases = client.models("MPLCanvasModel")
+        if canvases and all(c in client.first_picture_at for c in canvases):
+            # Every figure of the page drawn: what a student sees as the lesson's pictures.
+            record["pictures_s"] = max(client.first_picture_at[c] for c in canvases) - start
         lost = sum(1 for t in record["click_ms"] if t != t)
         if lost:
             record["errors"].append(f"{lost} click(s) without a new picture within {CLICK_TIMEOUT_MS} ms")
@@ -642,6 +653,10 @@ async def run(args) -> dict:
                 name: {"p50": percentile([r["tti_s"] for r in records if r["lesson"] == name], 50),
                        "p95": percentile([r["tti_s"] for r in records if r["lesson"] == name], 95)}
                 for name in args.lessons},
+            # Until every figure of the page had its first picture (protocol students).
+            "pictures_s": {"p50": percentile([r.get("pictures_s") for r in records], 50),
+                           "p95": percentile([r.get("pictures_s") for r in records], 95),
+                           "completed": sum(1 for r in records if r.get("pictures_s") is not None)},
             "first_page_s": {"p50": percentile([r.get("first_page_s") for r in records], 50),
                              "p95": percentile([r.get("first_page_s") for r in records], 95)},
             "clients": args.clients,
@@ -712,6 +727,9 @@ def table(r: dict) -> str:
          f"({tti['completed']}/{r['students']} loaded)"),
         *((f"  {name[:28]} p50 / p95", f"{fmt(t['p50'], '.1f')} / {fmt(t['p95'], '.1f')} s")
           for name, t in r["time_to_interactive_by_lesson_s"].items() if len(r["lessons"]) > 1),
+        ("every picture of the page in, p50 / p95",
+         f"{fmt(r.get('pictures_s', {}).get('p50'), '.1f')} / {fmt(r.get('pictures_s', {}).get('p95'), '.1f')} s "
+         f"({r.get('pictures_s', {}).get('completed', 0)} pages with figures)"),
         ("page arrived (progressive) p50 / p95", f"{fmt(r['first_page_s']['p50'], '.1f')} / "
                                                  f"{fmt(r['first_page_s']['p95'], '.1f')} s"),
         ("click → new picture p50 / p95 / max",

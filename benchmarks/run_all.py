@@ -110,7 +110,9 @@ def rows() -> list[tuple[str, str, str, str, str]]:
         kind = f"{pool} preheated per lesson" if pool else "cold"
         out.append((f"{classroom.get('students', 30)} students in {classroom.get('arrival_window_s', 10):.0f} s, "
                     f"{kind}, lessons {lessons}{_age('classroom.json')}",
-                    f"p50 {_s(tti.get('p50'))} / p95 {_s(tti.get('p95'))}, {classroom.get('errors', '?')} errors",
+                    f"p50 {_s(tti.get('p50'))} / p95 {_s(tti.get('p95'))}, {classroom.get('errors', '?')} errors"
+                    + (f"; every picture in p95 {_s(classroom['pictures_s']['p95'])}"
+                       if (classroom.get("pictures_s") or {}).get("p95") is not None else ""),
                     "", "", "p95 ≤ 15 s cold, ≤ 2 s preheated"))
     browser = _load("browser.json")
     if browser:
