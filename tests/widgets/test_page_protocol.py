@@ -19,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 from tests.widgets.test_kept_pictures import APPS as LESSON_APPS
+from tests.widgets.test_kept_pictures import canvases
 
 
 class IpymplPage:
@@ -66,16 +67,6 @@ def settle(pages):
     """Let the pages and the kernel talk until neither has anything left to say."""
     while any([page.handle() for page in pages]):
         pass
-
-
-def canvases(app) -> list:
-    found, todo = [], [app]
-    while todo:
-        w = todo.pop(0)
-        if hasattr(w, "_png_is_old") and hasattr(w, "figure"):
-            found.append(w)
-        todo += list(getattr(w, "children", ()) or ())
-    return found
 
 
 def as_drawn_now(canvas) -> np.ndarray:
