@@ -122,13 +122,17 @@ WS_PROTOCOL = "v1.kernel.websocket.jupyter.org"
 #: screen and the window's height (see kmeans_tutor.widgets.figure.FigureFit).
 APP_SIZE = "1260x720"
 
-# True once the first picture has been drawn (some pixel is not transparent).
+# True once the first picture has been drawn (some pixel is not transparent). Eight rows are
+# read, not the whole canvas: the probe must not take the page's time (see bench_open.py).
 PICTURE_DRAWN_JS = """
 (sel) => {
   const c = document.querySelector(sel);
   if (!c || !c.width || !c.height) return false;
-  const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-  for (let i = 3; i < d.length; i += 4 * 97) if (d[i] !== 0) return true;
+  const context = c.getContext("2d");
+  for (let r = 0; r < 8; r++) {
+    const d = context.getImageData(0, Math.floor((r + 0.5) * c.height / 8), c.width, 1).data;
+    for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) return true;
+  }
   return false;
 }
 """
@@ -139,10 +143,17 @@ HAS_STEP_JS = "[...document.querySelectorAll('button')].some(b => b.textContent.
 # (NaN when they did not change within `timeout` ms; null once the button is disabled).
 CLICK_TIMES_JS = """
 async ([n, sel, pause, timeout]) => {
+  // The picture scaled into a small canvas, as bench_browser.py reads it: reading the whole
+  // canvas on every animation frame would itself take the page's time.
+  const small = document.createElement("canvas");
+  small.width = 480; small.height = 240;
+  const smallContext = small.getContext("2d", {willReadFrequently: true});
   const pixels = () => {
     const c = document.querySelector(sel);
     if (!c || !c.width) return new Uint32Array(0);
-    return new Uint32Array(c.getContext("2d").getImageData(0, 0, c.width, c.height).data.buffer);
+    smallContext.clearRect(0, 0, small.width, small.height);
+    smallContext.drawImage(c, 0, 0, small.width, small.height);
+    return new Uint32Array(smallContext.getImageData(0, 0, small.width, small.height).data.buffer);
   };
   const differs = (a, b) => {
     if (a.length !== b.length) return true;
