@@ -55,6 +55,7 @@ from .base import DataModel, info_html, message_html, quiet, warning_html
 from .compare import INIT_COLORS, SAME_GROUPING_RTOL
 from .controls import figure_alt, hidden_html, live_html, live_region
 from .figure import Blitter, FigureFit, PresenterView, app_figure, freeze_layout, plain_text, refresh, short_name
+from .sending import sent_when_built
 from .stepper import StepperModel
 from .shared_styles import shared_layout, styled
 
@@ -345,6 +346,7 @@ class ChallengeApp(widgets.VBox):
         ChallengeApp(dataset="mall", k=5)
     """
 
+    @sent_when_built
     def __init__(self, dataset="mall", features=DEFAULT_FEATURES, k=5, scaled=True, n_samples=None, *,
                  n_restarts=200, figsize=(11.0, 4.4), **kwargs):
         super().__init__(**kwargs)

@@ -50,6 +50,7 @@ from ..views.step_views import StepView
 from .base import DataModel, message_html, quiet, warning_html
 from .controls import DataChoice, figure_alt, hidden_html, live_region
 from .figure import FigureFit, PresenterView, app_figure, plain_text, refresh
+from .sending import sent_when_built
 from .shared_styles import shared_layout, styled
 
 if TYPE_CHECKING:
@@ -335,6 +336,7 @@ class ChooseKApp(widgets.VBox):
         ChooseKApp()
     """
 
+    @sent_when_built
     def __init__(self, dataset="mall", features=DEFAULT_FEATURES, *, scaled=True, k_max=10,
                  seed=0, k=None, figsize=(12.0, 4.2), **kwargs):
         super().__init__(**kwargs)

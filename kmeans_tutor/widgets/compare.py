@@ -44,6 +44,7 @@ from .base import DataFrameTrait, RunModel, message_html, quiet, step_readout, w
 from .controls import (KEYS_APP_CLASS, DataChoice, Transport, figure_alt, hidden_html, live_html,
                        live_region)
 from .figure import Blitter, FigureFit, PresenterView, app_figure, freeze_layout, plain_text, refresh
+from .sending import sent_when_built
 from .shared_styles import shared_layout, styled
 
 if TYPE_CHECKING:
@@ -326,6 +327,7 @@ class CompareApp(widgets.VBox):
         CompareApp(dataset="mall", k=5, seed=0)
     """
 
+    @sent_when_built
     def __init__(self, dataset="mall", features=DEFAULT_FEATURES, k=5, seed=0, scaled=True,
                  n_samples=None, *, n_runs=100, figsize=(11.0, 4.4), race_figsize=(11.0, 3.2), **kwargs):
         super().__init__(**kwargs)

@@ -22,6 +22,7 @@ from ..data.pitfalls import Candidates, Pitfall, candidate_groupings, pitfall_na
 from ..data.synthetic import DATASETS
 from ..views.groupings import groupings_figure
 from .quiz import Question, Quiz
+from .sending import sent_when_built
 from .shared_styles import shared_layout, styled
 
 __all__ = ["pitfall_question", "pitfall_card", "pitfall_picture", "pitfall_quiz"]
@@ -81,6 +82,7 @@ def pitfall_quiz(name: str, *, random_state: int = 0) -> Quiz:
     return Quiz([_question(pitfall, data.title, data.suggested_k)])
 
 
+@sent_when_built
 def pitfall_card(name: str, *, random_state: int = 0) -> widgets.VBox:
     """The groupings picture of data set ``name`` and its one-question quiz, in one widget."""
     candidates = candidate_groupings(name, random_state=random_state)

@@ -39,6 +39,7 @@ from ..views.colours import CHANNELS, PLANES, ColourSpaceView, QuantisedView, de
 from .base import AppModel, Stepping, message_html, quiet, step_readout, warning_html
 from .controls import KEYS_APP_CLASS, Transport, figure_alt, hidden_html, live_html, live_region
 from .figure import Blitter, FigureFit, PresenterView, app_figure, freeze_layout, refresh, short_name
+from .sending import sent_when_built
 from .shared_styles import shared_layout, styled
 
 __all__ = ["QuantiseModel", "QuantiseApp", "K_RANGE", "SEEDINGS", "PHOTO_NAME"]
@@ -206,6 +207,7 @@ class QuantiseApp(widgets.VBox):
     presenter : PresenterView
     """
 
+    @sent_when_built
     def __init__(self, k: int = 8, init: str = "k-means++", seed: int = 0, picture=None, *,
                  figsize=(11.0, 5.6), space_figsize=(11.0, 5.0), **kwargs):
         super().__init__(**kwargs)

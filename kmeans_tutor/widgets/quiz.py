@@ -51,6 +51,7 @@ from ..views.palette import cluster_style, edge_color
 from ..views.step_views import data_limits
 from .base import quiet
 from .figure import app_figure, draw_ahead, freeze_layout, refresh
+from .sending import sent_when_built
 from .shared_styles import set_display, shared_layout, styled
 
 __all__ = ["Question", "NearestCentreQuestion", "nearest_centre_questions", "QuizModel", "Quiz",
@@ -584,6 +585,7 @@ class Quiz(widgets.VBox):
     '0 of 1 right first time · 1 of 1 answered'
     """
 
+    @sent_when_built
     def __init__(self, questions, *, title=None, **kwargs):
         super().__init__(**kwargs)
         questions = tuple(questions)

@@ -53,6 +53,7 @@ from ..views.palette import cluster_style, edge_color
 from .base import DataModel, message_html, quiet, warning_html
 from .controls import DataChoice, figure_alt, hidden_html, live_html, live_region
 from .figure import FigureFit, PresenterView, app_figure, plain_text, refresh
+from .sending import sent_when_built
 from .upload import UploadRow
 from .shared_styles import shared_layout, styled
 
@@ -334,6 +335,7 @@ class SegmentsApp(widgets.VBox):
         SegmentsApp(k=5)
     """
 
+    @sent_when_built
     def __init__(self, k=5, features=DEFAULT_FEATURES, *, scaled=True, seed=0,
                  figsize=(10.0, 6.4), **kwargs):
         super().__init__(**kwargs)

@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
+from .sending import to_be_sent
+
 __all__ = ["own_layout", "set_display", "shared_layout", "shared_style", "styled"]
 
 _SHARED: dict[tuple, widgets.Widget] = {}
@@ -51,9 +53,10 @@ class _Frozen:
     """Mixin for a style or layout that widgets share: settings fixed at creation."""
 
     _kt_frozen = False
+    _kt_keys: frozenset = frozenset()  # its synced traits, read before it is frozen
 
     def __setattr__(self, name, value):
-        if self._kt_frozen and name in self.keys:
+        if self._kt_frozen and name in self._kt_keys:
             kind = "layout" if isinstance(self, widgets.Layout) else "style"
             fix = "set_display() or own_layout()" if kind == "layout" else "a style of its own"
             raise AttributeError(f"a shared {kind} cannot change ({name!r}): give the widget {fix}")
@@ -74,8 +77,9 @@ def shared_style(kind: type, **settings) -> widgets.Widget:
     made on first use (and again if it was closed)."""
     key = (kind, tuple(sorted(settings.items())))
     style = _SHARED.get(key)
-    if style is None or style.comm is None:
+    if style is None or (style.comm is None and not to_be_sent(style)):
         style = _frozen(kind)(**settings)
+        style._kt_keys = frozenset(style.keys)
         style._kt_frozen = True
         _SHARED[key] = style
     return style

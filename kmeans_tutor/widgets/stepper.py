@@ -62,6 +62,7 @@ from .controls import (KEY_CLASSES, KEYS_APP_CLASS, DataChoice, Transport, figur
                        keys_html, live_html, live_region)
 from .figure import (Blitter, FigureFit, PresenterView, app_figure, freeze_layout, plain_text,
                      short_name)
+from .sending import sent_when_built
 from .upload import UploadRow
 from .shared_styles import set_display, shared_layout, styled
 
@@ -528,6 +529,7 @@ class StepperApp(widgets.VBox):
         StepperApp(dataset="mall", k=5, seed=0)
     """
 
+    @sent_when_built
     def __init__(self, dataset="mall", features=DEFAULT_FEATURES, k=5, init="k-means++", seed=0,
                  scaled=True, voronoi=False, n_samples=None, *, speed=2.0, figsize=(11.0, 4.6),
                  predict=False, **kwargs):
