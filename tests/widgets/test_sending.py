@@ -15,6 +15,7 @@ from kmeans_tutor.widgets.pitfalls import pitfall_card
 from kmeans_tutor.widgets.sending import sent_when_built
 from kmeans_tutor.widgets.shared_styles import shared_layout, styled
 from tests.widgets.test_kept_pictures import APPS
+from tests.widgets.test_shared_styles import every_widget
 
 
 class Kernel:
@@ -55,22 +56,12 @@ def _plain(state) -> dict:
 def kernel(monkeypatch):
     k = Kernel()
     monkeypatch.setattr(comm, "create_comm", k.create_comm)
-    return k
-
-
-def reachable(widget) -> list:
-    """Every widget the page needs to show ``widget``: it, and all its state refers to."""
-    found, todo = {}, [widget]
-    while todo:
-        w = todo.pop()
-        if id(w) in found:
-            continue
-        found[id(w)] = w
-        for name in w.keys:
-            value = getattr(w, name)
-            values = value if isinstance(value, (list, tuple)) else [value]
-            todo += [v for v in values if isinstance(v, widgets.Widget)]
-    return list(found.values())
+    yield k
+    # Widgets on this recording kernel (shared styles among them) are closed, so that later
+    # tests make their own and none outlives the test run.
+    for widget in list(_instances.values()):
+        if isinstance(widget.comm, _Comm):
+            widget.close()
 
 
 def references(state) -> set:
@@ -87,7 +78,7 @@ def test_an_app_reaches_the_page_as_built_each_widget_once_after_those_it_refers
     assert not updates, f"{len(updates)} updates sent as the app was built, e.g. {updates[:3]}"
     opened = [comm_id for kind, comm_id, _ in sent if kind == "open"]
     assert len(opened) == len(set(opened)), "a widget sent twice"
-    for widget in reachable(app):
+    for widget in every_widget(app):
         assert widget.comm is not None, f"{type(widget).__name__} never sent"
     seen = set(shared_before)
     for kind, comm_id, state in sent:
@@ -97,7 +88,7 @@ def test_an_app_reaches_the_page_as_built_each_widget_once_after_those_it_refers
             seen.add(comm_id)
     # What the page got is each widget as it is now.
     first_state = {comm_id: state for kind, comm_id, state in sent if kind == "open"}
-    for widget in reachable(app):
+    for widget in every_widget(app):
         if widget.comm.comm_id in first_state:  # a shared style made before this app was
             assert first_state[widget.comm.comm_id] == _plain(widget.get_state()), type(widget).__name__
     assert widgets.Widget.open is widgets.Widget.__dict__["open"]

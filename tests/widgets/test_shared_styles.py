@@ -18,7 +18,7 @@ from kmeans_tutor.widgets.shared_styles import own_layout, set_display, shared_l
 from kmeans_tutor.widgets.stepper import StepperApp
 
 
-def _every_widget(root):
+def every_widget(root):
     """``root`` and every widget it holds, as the page receives them."""
     seen, todo = {}, [root]
     while todo:
@@ -47,7 +47,7 @@ BUILDERS = {
 
 @pytest.mark.parametrize("name", BUILDERS)
 def test_no_widget_of_an_app_has_a_style_of_its_own(name):
-    everything = _every_widget(BUILDERS[name]())
+    everything = every_widget(BUILDERS[name]())
     styled_widgets = [w for w in everything if "style" in w.keys]
     assert styled_widgets, "the app has no styled widgets: the test looks at nothing"
     private = sorted({type(w).__name__ for w in styled_widgets if not getattr(w.style, "_kt_frozen", False)})
@@ -60,7 +60,7 @@ def test_no_widget_of_an_app_has_a_style_of_its_own(name):
 
 @pytest.mark.parametrize("name", BUILDERS)
 def test_the_widgets_of_an_app_share_one_layout_per_settings(name):
-    everything = _every_widget(BUILDERS[name]())
+    everything = every_widget(BUILDERS[name]())
     layouts = [w.layout for w in everything if "layout" in w.keys]
     shared = {id(layout): layout for layout in layouts if getattr(layout, "_kt_frozen", False)}
     with_shared = sum(getattr(layout, "_kt_frozen", False) for layout in layouts)
