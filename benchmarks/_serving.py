@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from kmeans_tutor.data.kept import tables_folder
 from kmeans_tutor.server.bytecode import compile_for_kernels
+from kmeans_tutor.server.predrawn import prepare_lessons
 
 PICTURES = "first_picture-*.npz"  # the first pictures of app figures (kmeans_tutor.widgets.kept_pictures)
 
@@ -47,10 +50,11 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 90.0) -> None:
     raise RuntimeError(f"Voilà did not open port {port} in {timeout:g} s")
 
 
-def store_without_pictures(folder: Path) -> Path:
+def store_without_pictures(folder: Path, prepared: Iterable[Path] = ()) -> Path:
     """A store of kept tables for a measured server (``KMEANS_TUTOR_TABLES``): the tables this
-    machine keeps (the ones the server's own run of the lessons keeps), but no first picture
-    of any figure, as on a server no page has been opened on yet."""
+    machine keeps (the ones the server's own run of the lessons keeps), and no first picture
+    of any figure but the ``prepared`` ones (see :func:`prepare_as_new`), as on a server no
+    page has been opened on yet."""
     folder.mkdir(parents=True, exist_ok=True)
     source = tables_folder()
     if source is not None and source.is_dir():
@@ -58,7 +62,28 @@ def store_without_pictures(folder: Path) -> Path:
         for path in source.glob("*.npz"):
             if path not in pictures:
                 shutil.copy2(path, folder / path.name)
+    for path in prepared:
+        shutil.copy2(path, folder / path.name)
     return folder
+
+
+def prepare_as_new(folder: Path, work: Path) -> tuple[Path, list[Path]]:
+    """Prepare the lessons in ``folder`` as ``kmeans-tutor serve`` does on a machine where it
+    never ran: into a fresh cache of prepared copies, keeping tables in a fresh store. Returns
+    the folder to serve and the first pictures the preparation kept (those of the figures
+    whose size does not follow the page, see :mod:`kmeans_tutor.server.predrawn`): a server
+    no page has been opened on has them."""
+    store = work / "prepared-tables"
+    before = os.environ.get("KMEANS_TUTOR_TABLES")
+    os.environ["KMEANS_TUTOR_TABLES"] = str(store)  # the preparation's kernels inherit it
+    try:
+        served = prepare_lessons(folder, cache=work / "prepared-lessons", out=sys.stderr)
+    finally:
+        if before is None:
+            os.environ.pop("KMEANS_TUTOR_TABLES", None)
+        else:
+            os.environ["KMEANS_TUTOR_TABLES"] = before
+    return served, sorted(store.glob(PICTURES))
 
 
 def kept_pictures(folder: Path) -> int:

@@ -42,10 +42,12 @@ notebooks as written.
 Two kinds of visitor (``--visitors``), each measured in every mode:
 
 ``first``
-    The server keeps no first picture of any figure yet (its store of kept tables,
-    ``KMEANS_TUTOR_TABLES``, is a fresh folder with this machine's tables but no pictures):
-    every figure on the page is laid out and drawn by the page's kernel, as for the first
-    student to open the lesson at that width.
+    The server keeps no first picture of any figure yet but those its preparation kept (its
+    store of kept tables, ``KMEANS_TUTOR_TABLES``, is a fresh folder with this machine's
+    tables and the pictures of lesson 4's quiz, drawn as the lessons were prepared in a
+    fresh cache, see :mod:`kmeans_tutor.server.predrawn`): every figure that follows the
+    page's width is laid out and drawn by the page's kernel, as for the first student to
+    open the lesson at that width.
 ``next``
     The same server restarted on the store the first visitors filled: a figure whose first
     picture a kernel drew before, in the same state and at the same size, is sent that
@@ -77,8 +79,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _serving import (  # noqa: E402  (benchmarks/_serving.py)
-    free_port, kept_pictures, optimised_kernels, store_without_pictures, wait_port)
-from kmeans_tutor.server.predrawn import prepare_lessons  # noqa: E402
+    free_port, kept_pictures, optimised_kernels, prepare_as_new, store_without_pictures, wait_port)
 from kmeans_tutor.server.serve import build_voila_command, list_lessons, voila_env  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -252,14 +253,15 @@ def run_mode(browser, mode: str, pages: list[str], rounds: int, predraw: bool = 
         folder = Path(tmp) / "lessons"
         shutil.copytree(ROOT / "lessons", folder)
         write_floor(folder)
+        prepared = []  # the first pictures the preparation keeps
         if predraw:  # as kmeans-tutor serve does: fixed figures drawn once, before the server
-            folder = prepare_lessons(folder, out=sys.stderr)
+            folder, prepared = prepare_as_new(folder, Path(tmp))
         for r in range(rounds):
-            store = store_without_pictures(Path(tmp) / f"store-{r}")
+            store = store_without_pictures(Path(tmp) / f"store-{r}", prepared)
             for visitor in phases:
-                if visitor == "first" and kept_pictures(store):
+                if visitor == "first" and kept_pictures(store) > len(prepared):
                     shutil.rmtree(store)
-                    store = store_without_pictures(store)
+                    store = store_without_pictures(store, prepared)
                 label = labels[visitor]
                 port = free_port()
                 env = {**voila_env(), "KMEANS_TUTOR_TABLES": str(store)}
@@ -343,8 +345,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-predraw", action="store_true",
                         help="serve the notebooks as written ('kmeans-tutor serve --no-predraw')")
     parser.add_argument("--visitors", default=",".join(VISITORS),
-                        help="first: no first picture kept yet; next: the pictures the first "
-                             "visitors' kernels kept (default: both)")
+                        help="first: no first picture kept yet but those the lessons' preparation "
+                             "keeps; next: the pictures the first visitors' kernels kept (default: both)")
     parser.add_argument("--plain-kernels", action="store_true",
                         help="kernels as plain python ('kmeans-tutor serve --no-optimize')")
     parser.add_argument("--no-fork", action="store_true",

@@ -34,8 +34,9 @@ What it does
 5. CPU (psutil): the seconds the server and its kernels spent until every student was done
    (each kernel's own, from its start, as last sampled), and how many first pictures of
    figures were kept by then. Each class starts on a store of kept tables
-   (``KMEANS_TUTOR_TABLES``) holding this machine's tables but no picture, as a server no page
-   has been opened on; ``--keep-nothing`` keeps neither, to compare with.
+   (``KMEANS_TUTOR_TABLES``) holding this machine's tables and no picture but those the
+   lessons' preparation keeps (lesson 4's quiz), as a server no page has been opened on;
+   ``--keep-nothing`` keeps neither, to compare with.
    Kernels are forked from a template, as ``kmeans-tutor serve`` forks them
    (:mod:`kmeans_tutor.server.kernel_fork`; ``--no-fork`` starts each the usual way): the
    kernels' memory and CPU include their stand-ins and the template (its start too), and
@@ -98,8 +99,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _serving import (  # noqa: E402  (benchmarks/_serving.py)
-    free_port, kept_pictures, optimised_kernels, store_without_pictures, wait_port)
-from kmeans_tutor.server.predrawn import prepare_lessons  # noqa: E402
+    free_port, kept_pictures, optimised_kernels, prepare_as_new, store_without_pictures, wait_port)
 from kmeans_tutor.server.serve import DEFAULT_FILL_DELAY, build_voila_command, list_lessons, voila_env  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -540,7 +540,9 @@ async def run(args) -> dict:
     # student is measured (the cap has its own test).
     # With no pool, Voilà renders progressively, as kmeans-tutor serve does then.
     # The lessons as kmeans-tutor serve serves them: their fixed figures drawn in advance.
-    lessons_dir = prepare_lessons(ROOT / "lessons", out=sys.stderr)
+    # (On a machine where it never ran: the first pictures its preparation keeps, and no other.)
+    prepared_dir = tempfile.TemporaryDirectory(prefix="classroom-prepared-")
+    lessons_dir, prepared = prepare_as_new(ROOT / "lessons", Path(prepared_dir.name))
     cmd = build_voila_command(lessons_dir, port=port, cull_interval=CULL_INTERVAL,
                               cull_idle_timeout=CULL_IDLE_TIMEOUT, max_kernels=0,
                               preheat={name: args.pool_size for name in args.lessons}, fill_delay=args.fill_delay,
@@ -552,7 +554,7 @@ async def run(args) -> dict:
     # first students' kernels draw them, the later ones are sent the kept pictures.
     # (--keep-nothing: no table or picture kept at all, for comparison.)
     store_dir = tempfile.TemporaryDirectory(prefix="classroom-store-")
-    store = store_without_pictures(Path(store_dir.name))
+    store = store_without_pictures(Path(store_dir.name), prepared)
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                             env={**voila_env(), "KMEANS_TUTOR_TABLES": "off" if args.keep_nothing else str(store)})
     result: dict = {}
@@ -719,6 +721,7 @@ async def run(args) -> dict:
                 proc.wait()
         log.close()
         store_dir.cleanup()
+        prepared_dir.cleanup()
     return result
 
 

@@ -11,6 +11,13 @@ HTML). The copy is what Voilà serves: the page arrives with those figures in it
 student's kernel runs only the cells that are not ``static`` — the apps, the quizzes and
 what they need.
 
+The lesson is run as Voilà runs it for a page (``VOILA_PREHEAT=False``), and then the first
+picture of each of its apps' figures whose size does not follow the page's width (lesson 4's
+quiz pictures) is drawn and kept on this machine, as the first page's kernel would have done
+(:data:`KEEP_PICTURES_CELL`; :mod:`kmeans_tutor.widgets.kept_pictures`): the first student's
+kernel then sends those pictures instead of laying out and drawing them. The figures that
+follow the page wait for its width, which only a page can tell.
+
 Rules for a ``static`` cell: its output must not be a widget (a widget needs the kernel);
 no cell without the tag may use a name it defines (the prepared copy runs without it — the
 lesson tests run the prepared copies too); and its output must not depend on anything but
@@ -51,6 +58,19 @@ PREDRAWN_KEY = "kmeans_tutor_predrawn"  # cell metadata: marks a cell drawn by p
 KEEP_DAYS = 7  # copies of other versions unused this long are removed
 _READY = ".complete"  # written last into a finished copy
 _LIBRARIES = ("numpy", "pandas", "matplotlib", "PIL", "IPython", "nbformat", "nbclient")
+#: Run after a lesson, in its kernel, as it is prepared: the first picture of every app figure
+#: whose size does not follow the page (lesson 4's quiz pictures) is drawn and kept on this
+#: machine, so that the first student's kernel sends it rather than laying it out and
+#: drawing it (see kmeans_tutor.widgets.figure.keep_first_pictures). Only where the lesson
+#: made an app; never an error.
+KEEP_PICTURES_CELL = """\
+import sys as _kt_sys
+try:
+    if "kmeans_tutor.widgets.figure" in _kt_sys.modules:
+        _kt_sys.modules["kmeans_tutor.widgets.figure"].keep_first_pictures()
+except Exception:
+    pass
+"""
 
 
 class PredrawError(ValueError):
@@ -223,15 +243,19 @@ def predraw(executed: dict) -> dict:
 
 
 def run_notebook(path: Path, timeout: int) -> dict:
-    """Run the notebook at ``path`` in a fresh kernel, as Voilà would; the executed notebook."""
+    """Run the notebook at ``path`` in a fresh kernel, as Voilà would for a page; the executed
+    notebook. Then the first pictures of its apps' fixed-size figures are drawn and kept for
+    the kernels of its pages (:data:`KEEP_PICTURES_CELL`)."""
     import nbformat
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(KEEP_PICTURES_CELL))
     km = KernelManager(kernel_name="python3")
     env = {name: value for name, value in os.environ.items()
            if name not in ("JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE")}  # the kernel needs no secret
+    env["VOILA_PREHEAT"] = "False"  # what Voilà tells the kernel of a page waiting for it
     # The kernel's own chatter (start-up warnings) stays out of the server's console.
     km.start_kernel(cwd=str(path.parent), env=env, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL)
@@ -243,6 +267,7 @@ def run_notebook(path: Path, timeout: int) -> dict:
     finally:
         if km.has_kernel:
             km.shutdown_kernel(now=True)
+    nb.cells.pop()  # the pictures' cell: run, never served
     return json.loads(nbformat.writes(nb))
 
 

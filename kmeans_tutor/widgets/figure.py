@@ -173,6 +173,37 @@ def guard_canvas(canvas) -> None:
 
     canvas.on_msg(original, remove=True)
     canvas.on_msg(checked)
+    canvas._kt_page_message = checked  # a page's message, as the canvas handles it
+
+
+def keep_first_pictures() -> int:
+    """Draw now, and keep for every kernel on this machine, the first picture of each app
+    figure in this kernel whose size does not follow the page (a quiz's pictures), as a page
+    at a screen pixel ratio of 1 asks for it. Returns how many figures were asked.
+
+    For the lesson server's preparation (:mod:`kmeans_tutor.server.predrawn`), which runs
+    each lesson once before the server starts, as a kernel running it for a page would
+    (``VOILA_PREHEAT=False``), with no page. A figure's first picture is laid out and drawn
+    in the kernel of the first page that asks for it (0.10–0.15 s for each of lesson 4's
+    three quiz pictures, after its cells) and kept; kept now, the first student's kernel
+    sends it as every later one does (:mod:`.kept_pictures`). A figure that follows the page
+    waits for its width, which only a page knows: its first picture is left to the page.
+    Elsewhere (a notebook, a preheated kernel) nothing is drawn.
+    """
+    if not running_for_a_page():
+        return 0
+    from ipywidgets.widgets.widget import _instances
+
+    asked = 0
+    for widget in list(_instances.values()):
+        handle = getattr(widget, "_kt_page_message", None)
+        last = getattr(widget, "_last_buff", None)
+        if (handle is None or getattr(widget, "_kt_fit", None) is not None or last is None
+                or last.size or getattr(widget, "_kt_first_sent", False)):
+            continue
+        handle(widget, {"type": "draw"}, [])
+        asked += 1
+    return asked
 
 
 def _note_what_the_page_is_sent(canvas) -> None:

@@ -16,7 +16,8 @@ rather than all drawing it at once.
   visibility, transforms and limits, and the layout engine (about 3–8 ms a figure; what
   draws nothing and differs from kernel to kernel is left out: see :class:`_StatePickler`);
 - the canvas's size in device pixels, the figure's dots per inch and the screen's pixel ratio;
-- matplotlib's version and every ``rcParams`` value, and the fonts matplotlib knows (file,
+- matplotlib's version and every ``rcParams`` value but those that never reach a picture
+  (interactive mode, the backend, key bindings), and the fonts matplotlib knows (file,
   size, date);
 - the source of this package's views and widgets (and, through the store, of its algorithm).
 
@@ -62,6 +63,10 @@ _NAME = "first_picture"
 # takes 0.1–0.3 s of a core, several seconds on two cores shared by a class's kernels.
 WAIT_S = 10.0
 _SUPER_TEXTS = ("_suptitle", "_supxlabel", "_supylabel")  # placed by constrained layout
+# rcParams that change no pixel of a picture. Interactive mode, for one, is on in a kernel
+# that ran a lesson's ``%matplotlib inline`` cell (the server's preparation runs it) and off
+# in the kernels of its pages, whose prepared copy has that cell drawn in advance.
+_NOT_DRAWN = ("interactive", "backend", "backend_fallback", "toolbar", "keymap.", "webagg.")
 
 
 class _StatePickler(pickle.Pickler):
@@ -152,7 +157,8 @@ def _key(fig) -> list | None:
         return None
     canvas = fig.canvas
     w, h = canvas.get_width_height(physical=True)
-    params = repr(sorted((k, repr(v)) for k, v in matplotlib.rcParams.items()))
+    params = repr(sorted((k, repr(v)) for k, v in matplotlib.rcParams.items()
+                         if not k.startswith(_NOT_DRAWN)))
     return [code, state, hashlib.sha256(params.encode()).hexdigest(), int(w), int(h),
             float(fig.dpi), float(getattr(canvas, "device_pixel_ratio", 1.0))]
 

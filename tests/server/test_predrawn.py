@@ -231,3 +231,31 @@ def test_the_module_prepares_a_folder_from_the_command_line(lessons, capsys, mon
     assert main([str(folder)]) == 0
     assert capsys.readouterr().out.strip() == str(served)
     assert main([]) == 2 and "usage:" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_first_pictures_of_fixed_size_figures_are_kept_as_a_lesson_is_prepared(tmp_path, monkeypatch):
+    """A lesson with a quiz of pictures and a stepper: run once as a page's kernel would run it,
+    then the quiz's pictures (their own size) are drawn and kept for the first page's kernel;
+    the stepper's waits for a page's width. The served copy has no cell more than the lesson."""
+    store = tmp_path / "kept"
+    monkeypatch.setenv("KMEANS_TUTOR_TABLES", str(store))
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    write(folder, "04_quiz.ipynb", [
+        code("%matplotlib inline\nfrom matplotlib.figure import Figure\nFigure(figsize=(1, 1))",
+             tags=[STATIC_TAG]),
+        code("from kmeans_tutor import run_kmeans\n"
+             "from kmeans_tutor.data.resolver import resolve_data\n"
+             "from kmeans_tutor.widgets.quiz import Quiz, nearest_centre_questions\n"
+             "from kmeans_tutor.widgets.stepper import StepperApp\n"
+             "X = resolve_data('mall', scaled=True).X\n"
+             "display(StepperApp(dataset='mall', k=5, seed=0, scaled=True))\n"
+             "Quiz(nearest_centre_questions(X, run_kmeans(X, 5, random_state=0)[4], n=3))"),
+    ])
+    out = io.StringIO()
+    served = prepare_lessons(folder, cache=tmp_path / "cache", out=out)
+    assert "not drawn in advance" not in out.getvalue()
+    nb = nbformat.read(served / "04_quiz.ipynb", as_version=4)
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code"] and "Quiz(" in nb.cells[1].source
+    assert len(list(store.glob("first_picture-*.npz"))) == 3

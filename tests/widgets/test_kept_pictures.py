@@ -163,6 +163,8 @@ def _run_kernel(out, apps, change, width, ratio, then):
         return original(self, *args, **kwargs)
 
     FigureCanvasAgg.draw = counted
+    if then == "prepare":
+        matplotlib.interactive(True)
     made = []
     for name in apps.split(","):
         if name == "stepper" and change == "other_seed":
@@ -171,6 +173,15 @@ def _run_kernel(out, apps, change, width, ratio, then):
             made.append(APPS[name]())
         if name == "stepper" and change not in ("None", "other_seed"):
             CHANGES[change](made[-1])
+    if then == "prepare":
+        # The server's preparation: the lesson has run "%matplotlib inline" (interactive mode
+        # on), no page is there, and the figures that do not follow a page are drawn and kept.
+        from kmeans_tutor.widgets.figure import keep_first_pictures
+        matplotlib.interactive(True)
+        draws["n"] = 0
+        asked = keep_first_pictures()
+        np.savez(out, asked=np.array(asked), draws=np.array(draws["n"]))
+        return
     if ratio != "None":
         for app in made:
             for c in canvases(app):
@@ -266,6 +277,53 @@ def test_a_preheated_kernel_sends_kept_pictures_too_and_then_draws_the_same(tmp_
         for a, b in zip(frames_of(first, kind), frames_of(second, kind), strict=True):
             assert np.array_equal(a, b)
     assert np.array_equal(first["stepped"], second["stepped"])
+
+
+@pytest.mark.slow
+def test_the_preparation_keeps_the_pictures_of_fixed_size_figures_and_the_first_page_sends_them(tmp_path):
+    # The server's preparation runs the lesson once, as a page's kernel would, with no page:
+    # the quiz's three pictures have their own size and are drawn and kept then; the stepper's
+    # waits for a page's width. The first page's kernel then draws the stepper only, and
+    # shows the same pixels as a kernel that drew everything itself.
+    store = tmp_path / "kept"
+    prepared = kernel(tmp_path, store, ["stepper", "quiz"], then="prepare")
+    assert prepared["asked"] == 3 and prepared["draws"] == 3
+    assert len(list(store.glob("first_picture-*.npz"))) == 3
+    page = kernel(tmp_path, store, ["stepper", "quiz"], then=True)
+    assert page["draws"] == 1
+    alone = kernel(tmp_path, tmp_path / "alone", ["stepper", "quiz"], then=True)
+    assert alone["draws"] == 4
+    for kind in ("first", "again"):
+        for a, b in zip(frames_of(alone, kind), frames_of(page, kind), strict=True):
+            assert np.array_equal(a, b)
+
+
+def test_pictures_are_asked_for_only_in_a_kernel_running_a_lesson_for_a_page(monkeypatch, tmp_path, draws):
+    from kmeans_tutor.widgets.figure import keep_first_pictures
+    monkeypatch.setenv("KMEANS_TUTOR_TABLES", str(tmp_path / "kept"))
+    quiz = mall_quiz()
+    for preheat in (None, "True"):  # a notebook; a kernel that ran the lesson before its page came
+        if preheat is None:
+            monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+        else:
+            monkeypatch.setenv("VOILA_PREHEAT", preheat)
+        assert keep_first_pictures() == 0
+    assert draws["n"] == 0 and not (tmp_path / "kept").exists()
+    quiz.close()
+
+
+def test_settings_that_draw_nothing_leave_the_key_as_it_was(voila):
+    from kmeans_tutor.widgets.kept_pictures import _key
+    fig = app_figure((3, 2))
+    fig.add_subplot().plot([0, 1], [1, 0])
+    _key(fig)  # a new figure's first digest is not its next ones (pickling settles it), in every kernel alike
+    key = _key(fig)
+    with matplotlib.rc_context({"interactive": not matplotlib.is_interactive(),
+                                "keymap.save": ["ctrl+q"]}):
+        assert _key(fig) == key
+    with matplotlib.rc_context({"lines.linewidth": 4.0}):
+        assert _key(fig) != key
+    assert _key(fig) == key
 
 
 @pytest.mark.slow
