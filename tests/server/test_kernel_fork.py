@@ -296,7 +296,14 @@ def test_an_interrupt_reaches_the_forked_kernel_and_it_goes_on(template):
         km.interrupt_kernel()
         reply = kc.get_shell_msg(timeout=10)
         assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
-        assert kc.execute_interactive("1+1", timeout=10)["content"]["status"] == "ok"
+        # A request that reaches ipykernel while it is still dropping what was queued behind
+        # the interrupted cell is answered "aborted" (a race on a busy machine); the next runs.
+        for _ in range(5):
+            status = kc.execute_interactive("1+1", timeout=10)["content"]["status"]
+            if status != "aborted":
+                break
+            time.sleep(0.2)
+        assert status == "ok"
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
