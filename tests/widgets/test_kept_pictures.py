@@ -163,7 +163,7 @@ def _run_kernel(out, apps, change, width, ratio, then):
         return original(self, *args, **kwargs)
 
     FigureCanvasAgg.draw = counted
-    if then == "prepare":
+    if then == "prepare":  # the preparation ran "%matplotlib inline" before the apps
         matplotlib.interactive(True)
     made = []
     for name in apps.split(","):
@@ -177,7 +177,6 @@ def _run_kernel(out, apps, change, width, ratio, then):
         # The server's preparation: the lesson has run "%matplotlib inline" (interactive mode
         # on), no page is there, and the figures that do not follow a page are drawn and kept.
         from kmeans_tutor.widgets.figure import keep_first_pictures
-        matplotlib.interactive(True)
         draws["n"] = 0
         asked = keep_first_pictures()
         np.savez(out, asked=np.array(asked), draws=np.array(draws["n"]))
